@@ -1,0 +1,92 @@
+/// Exact reverse-mode gradients of the network, for one cotangent or a whole matrix of them.
+extension Transformer {
+    /// Parameter gradients of Σ_{t,o} cot_b[t, o]·z[t, o] for each of B cotangents, accumulated into `grad`.
+    ///
+    /// - `cotangents`: B × T × V values (B = cotangents.count / (T·V)), cotangent b on the logits of the pass.
+    /// - `grad`: B × d row-major (d = `layout.count`); gradients are **added** to what it holds.
+    /// All B cotangents travel backward together: activation gradients are (B·T)-row matrices, so each layer
+    /// costs one large product instead of B small ones.
+    public func backward(_ acts: Activations, cotangents: [Double], into grad: inout [Double]) throws {
+        let tv = acts.length * config.vocabSize
+        guard tv > 0, cotangents.count % tv == 0, cotangents.count > 0 else {
+            throw ModelError.cotangentShape(expected: [-1, acts.length, config.vocabSize], found: cotangents.count)
+        }
+        let batch = cotangents.count / tv
+        guard grad.count == batch * layout.count else {
+            throw ShapeError.mismatch(what: "gradient buffer", expected: [batch, layout.count], found: [grad.count])
+        }
+        parameters.withUnsafeBufferPointer { theta in
+            cotangents.withUnsafeBufferPointer { cot in
+                grad.withUnsafeMutableBufferPointer { g in
+                    backward(acts, theta: theta.baseAddress!, cotangents: cot.baseAddress!, batch: batch, grad: g.baseAddress!)
+                }
+            }
+        }
+    }
+
+    func backward(_ a: Activations, theta: ConstPtr, cotangents: ConstPtr, batch B: Int, grad: Ptr) {
+        let c = config, T = a.length, D = c.dModel, F = c.dFF, V = c.vocabSize, d = layout.count
+        let rows = B * T
+        let scratch = Arena(capacity: 3 * rows * D + rows * max(F, 3 * D) + rows * 3 * D + rows * T + T)
+        let dResidual = scratch.take(rows * D)     // gradient w.r.t. the residual stream
+        let dResidualMid = scratch.take(rows * D)
+        let dNormed = scratch.take(rows * D)       // gradient w.r.t. a LayerNorm's output
+        let dHidden = scratch.take(rows * max(F, 3 * D))
+        let dQKV = scratch.take(rows * 3 * D)
+        let dScores = scratch.take(rows * T)
+        let ones = scratch.take(T)
+        for t in 0..<T { ones[t] = 1 }
+
+        // Head: z = lnF · W_headᵀ.
+        linearBackward(dNormed, grad, gradStride: d, wOffset: layout.head, bOffset: nil, cotangents, a.lnF,
+                       theta + layout.head, batch: B, rows: T, din: D, dout: V, ones: ones)
+        layerNormBackward(dResidual, grad, gradStride: d, wOffset: layout.lnFWeight, bOffset: layout.lnFBias, dNormed,
+                          a.residual[c.nLayers], a.lnFMean, a.lnFRstd, theta + layout.lnFWeight, batch: B, rows: T, dim: D)
+        for l in stride(from: c.nLayers - 1, through: 0, by: -1) {
+            let o = layout.blocks[l], b = a.blocks[l]
+            // MLP: next = mid + gelu(ln2 · W_fcᵀ + b_fc) · W_projᵀ + b_proj.
+            dHidden.update(repeating: 0, count: rows * F)
+            linearBackward(dHidden, grad, gradStride: d, wOffset: o.mlpProjWeight, bOffset: o.mlpProjBias, dResidual,
+                           b.fcAct, theta + o.mlpProjWeight, batch: B, rows: T, din: F, dout: D, ones: ones)
+            geluBackward(dHidden, dHidden, b.fcPre, batch: B, count: T * F)
+            dNormed.update(repeating: 0, count: rows * D)
+            linearBackward(dNormed, grad, gradStride: d, wOffset: o.fcWeight, bOffset: o.fcBias, dHidden, b.ln2,
+                           theta + o.fcWeight, batch: B, rows: T, din: D, dout: F, ones: ones)
+            dResidualMid.update(from: dResidual, count: rows * D)
+            layerNormBackward(dResidualMid, grad, gradStride: d, wOffset: o.ln2Weight, bOffset: o.ln2Bias, dNormed,
+                              b.residualMid, b.ln2Mean, b.ln2Rstd, theta + o.ln2Weight, batch: B, rows: T, dim: D)
+            // Attention: mid = x + attention(ln1 · W_qkvᵀ + b_qkv) · W_projᵀ + b_proj.
+            dNormed.update(repeating: 0, count: rows * D)
+            linearBackward(dNormed, grad, gradStride: d, wOffset: o.projWeight, bOffset: o.projBias, dResidualMid,
+                           b.attention, theta + o.projWeight, batch: B, rows: T, din: D, dout: D, ones: ones)
+            attentionBackward(dQKV, dNormed, b.qkv, b.probs, scratch: dScores, batch: B, rows: T, dim: D, heads: c.nHeads)
+            dNormed.update(repeating: 0, count: rows * D)
+            linearBackward(dNormed, grad, gradStride: d, wOffset: o.qkvWeight, bOffset: o.qkvBias, dQKV, b.ln1,
+                           theta + o.qkvWeight, batch: B, rows: T, din: D, dout: 3 * D, ones: ones)
+            dResidual.update(from: dResidualMid, count: rows * D)
+            layerNormBackward(dResidual, grad, gradStride: d, wOffset: o.ln1Weight, bOffset: o.ln1Bias, dNormed,
+                              a.residual[l], b.ln1Mean, b.ln1Rstd, theta + o.ln1Weight, batch: B, rows: T, dim: D)
+        }
+        embeddingBackward(a.input, dResidual, grad: grad, batch: B, length: T, ones: ones)
+    }
+
+    /// Patch, token and position embeddings: x0[i] = (W_pe·p_i + b_pe | E[token]) + W_pos[i].
+    private func embeddingBackward(_ input: ModelInput, _ dx: ConstPtr, grad: Ptr, batch B: Int, length T: Int, ones: ConstPtr) {
+        let D = config.dModel, d = layout.count, n = input.imagePositions
+        for bi in 0..<B {
+            let g = grad + bi * d
+            let dxb = dx + bi * T * D
+            BLAS.axpy(T * D, 1, dxb, g + layout.posEmb)
+            for (i, token) in input.tokens.enumerated() {
+                BLAS.axpy(D, 1, dxb + (n + i) * D, g + layout.tokEmb + token * D)
+            }
+            if let patches = input.patches {
+                patches.storage.withUnsafeBufferPointer { pp in
+                    BLAS.gemm(transA: true, m: D, n: config.patchDim, k: n, a: dxb, lda: D, b: pp.baseAddress!,
+                              ldb: config.patchDim, beta: 1, c: g + layout.patchWeight, ldc: config.patchDim)
+                }
+                BLAS.gemv(trans: true, rows: n, cols: D, a: dxb, lda: D, x: ones, beta: 1, y: g + layout.patchBias)
+            }
+        }
+    }
+}

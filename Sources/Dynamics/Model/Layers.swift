@@ -1,0 +1,186 @@
+import Foundation
+
+// The network's layers as forward/backward pairs on raw row-major buffers (after llm.c's train_gpt2.c).
+// Shapes in one line each. Backward rules take a batch of B cotangents stacked as B·T rows: activation
+// gradients flow through all B at once (one BLAS-3 product per layer), parameter gradients go to B separate
+// rows of the gradient matrix (B × d, row stride `gradStride`), so B = V gives a logit Jacobian in one pass.
+
+typealias Ptr = UnsafeMutablePointer<Double>
+typealias ConstPtr = UnsafePointer<Double>
+
+// MARK: - Linear
+
+/// out (T, dout) = inp (T, din) · W (dout, din)ᵀ + b (dout), added to β·out.
+func linearForward(_ out: Ptr, _ inp: ConstPtr, _ w: ConstPtr, _ b: ConstPtr?, rows: Int, din: Int, dout: Int, beta: Double = 0) {
+    BLAS.gemm(transB: true, m: rows, n: dout, k: din, a: inp, lda: din, b: w, ldb: din, beta: beta, c: out, ldc: dout)
+    if let b { for t in 0..<rows { BLAS.axpy(dout, 1, b, out + t * dout) } }
+}
+
+/// dinp (B·T, din) += dout (B·T, dout) · W; per example b: dW_b (dout, din) += dout_bᵀ · inp (T, din), db_b += Σ_t dout_b.
+func linearBackward(_ dinp: Ptr?, _ grad: Ptr, gradStride: Int, wOffset: Int, bOffset: Int?,
+                    _ dout: ConstPtr, _ inp: ConstPtr, _ w: ConstPtr, batch: Int, rows: Int, din: Int, dout doutDim: Int,
+                    ones: ConstPtr) {
+    if let dinp {
+        BLAS.gemm(m: batch * rows, n: din, k: doutDim, a: dout, lda: doutDim, b: w, ldb: din, beta: 1, c: dinp, ldc: din)
+    }
+    for bi in 0..<batch {
+        let g = grad + bi * gradStride
+        let d = dout + bi * rows * doutDim
+        BLAS.gemm(transA: true, m: doutDim, n: din, k: rows, a: d, lda: doutDim, b: inp, ldb: din,
+                  beta: 1, c: g + wOffset, ldc: din)
+        if let bOffset {
+            BLAS.gemv(trans: true, rows: rows, cols: doutDim, a: d, lda: doutDim, x: ones, beta: 1, y: g + bOffset)
+        }
+    }
+}
+
+// MARK: - LayerNorm
+
+/// out (T, D) = (x − mean) / sqrt(var + 1e-5) · w + b per row, biased variance; keeps mean and 1/σ per row.
+func layerNormForward(_ out: Ptr, _ mean: Ptr, _ rstd: Ptr, _ inp: ConstPtr, _ w: ConstPtr, _ b: ConstPtr, rows: Int, dim: Int) {
+    let eps = 1e-5
+    for t in 0..<rows {
+        let x = inp + t * dim
+        var m = 0.0
+        for i in 0..<dim { m += x[i] }
+        m /= Double(dim)
+        var v = 0.0
+        for i in 0..<dim { let c = x[i] - m; v += c * c }
+        v /= Double(dim)
+        let s = 1 / (v + eps).squareRoot()
+        let o = out + t * dim
+        for i in 0..<dim { o[i] = (x[i] - m) * s * w[i] + b[i] }
+        mean[t] = m
+        rstd[t] = s
+    }
+}
+
+/// dinp (B·T, D) += ∂/∂x of Σ dout·LN(x); per example b: dw_b += Σ_t dout·x̂, db_b += Σ_t dout.
+func layerNormBackward(_ dinp: Ptr, _ grad: Ptr, gradStride: Int, wOffset: Int, bOffset: Int,
+                       _ dout: ConstPtr, _ inp: ConstPtr, _ mean: ConstPtr, _ rstd: ConstPtr, _ w: ConstPtr,
+                       batch: Int, rows: Int, dim: Int) {
+    let n = Double(dim)
+    for bi in 0..<batch {
+        let dw = grad + bi * gradStride + wOffset
+        let db = grad + bi * gradStride + bOffset
+        for t in 0..<rows {
+            let x = inp + t * dim
+            let dy = dout + (bi * rows + t) * dim
+            let dx = dinp + (bi * rows + t) * dim
+            let m = mean[t], s = rstd[t]
+            var meanDn = 0.0, meanDnX = 0.0
+            for i in 0..<dim {
+                let xhat = (x[i] - m) * s
+                let dn = dy[i] * w[i]
+                meanDn += dn
+                meanDnX += dn * xhat
+                dw[i] += dy[i] * xhat
+                db[i] += dy[i]
+            }
+            meanDn /= n
+            meanDnX /= n
+            for i in 0..<dim {
+                let xhat = (x[i] - m) * s
+                dx[i] += s * (dy[i] * w[i] - meanDn - xhat * meanDnX)
+            }
+        }
+    }
+}
+
+// MARK: - GELU (tanh approximation)
+
+private let geluScale = (2.0 / Double.pi).squareRoot()
+
+/// out = 0.5·u·(1 + tanh(√(2/π)·(u + 0.044715·u³))), elementwise over n values.
+func geluForward(_ out: Ptr, _ inp: ConstPtr, count: Int) {
+    for i in 0..<count {
+        let u = inp[i]
+        out[i] = 0.5 * u * (1 + tanh(geluScale * (u + 0.044715 * u * u * u)))
+    }
+}
+
+/// dinp = dout · gelu′(u) for B stacked copies of the same pre-activation `inp` (count values each).
+func geluBackward(_ dinp: Ptr, _ dout: ConstPtr, _ inp: ConstPtr, batch: Int, count: Int) {
+    for i in 0..<count {
+        let u = inp[i]
+        let th = tanh(geluScale * (u + 0.044715 * u * u * u))
+        let slope = 0.5 * (1 + th) + 0.5 * u * (1 - th * th) * geluScale * (1 + 3 * 0.044715 * u * u)
+        for bi in 0..<batch { dinp[bi * count + i] = dout[bi * count + i] * slope }
+    }
+}
+
+// MARK: - Causal multi-head attention
+
+/// qkv (T, 3D) → out (T, D), heads concatenated; probs (H, T, T) keeps each head's causal softmax (zeros above the diagonal).
+func attentionForward(_ out: Ptr, _ probs: Ptr, _ qkv: ConstPtr, rows: Int, dim: Int, heads: Int) {
+    let dh = dim / heads
+    let scale = 1 / Double(dh).squareRoot()
+    for h in 0..<heads {
+        let p = probs + h * rows * rows
+        // scores = q kᵀ / √dh, then a causal softmax per row.
+        BLAS.gemm(transB: true, m: rows, n: rows, k: dh, alpha: scale, a: qkv + h * dh, lda: 3 * dim,
+                  b: qkv + dim + h * dh, ldb: 3 * dim, c: p, ldc: rows)
+        for t in 0..<rows {
+            let row = p + t * rows
+            var mx = -Double.infinity
+            for j in 0...t { mx = max(mx, row[j]) }
+            var sum = 0.0
+            for j in 0...t { row[j] = exp(row[j] - mx); sum += row[j] }
+            let inv = 1 / sum
+            for j in 0...t { row[j] *= inv }
+            for j in (t + 1)..<rows { row[j] = 0 }
+        }
+        BLAS.gemm(m: rows, n: dh, k: rows, a: p, lda: rows, b: qkv + 2 * dim + h * dh, ldb: 3 * dim,
+                  c: out + h * dh, ldc: dim)
+    }
+}
+
+/// dqkv (B·T, 3D) = ∂/∂qkv of Σ dout·attention(qkv) for B stacked cotangents dout (B·T, D).
+/// `scratch` holds B·T·T values.
+func attentionBackward(_ dqkv: Ptr, _ dout: ConstPtr, _ qkv: ConstPtr, _ probs: ConstPtr, scratch: Ptr,
+                       batch: Int, rows: Int, dim: Int, heads: Int) {
+    let dh = dim / heads
+    let scale = 1 / Double(dh).squareRoot()
+    let bt = batch * rows
+    for h in 0..<heads {
+        let p = probs + h * rows * rows
+        let q = qkv + h * dh, k = qkv + dim + h * dh, v = qkv + 2 * dim + h * dh
+        let dq = dqkv + h * dh, dk = dqkv + dim + h * dh, dv = dqkv + 2 * dim + h * dh
+        // dP (B·T, T) = dO · Vᵀ, all examples at once.
+        BLAS.gemm(transB: true, m: bt, n: rows, k: dh, a: dout + h * dh, lda: dim, b: v, ldb: 3 * dim,
+                  c: scratch, ldc: rows)
+        // dS = P ∘ (dP − rowsum(P ∘ dP)): the softmax's backward; masked entries have P = 0.
+        for bi in 0..<batch {
+            for t in 0..<rows {
+                let pr = p + t * rows
+                let ds = scratch + (bi * rows + t) * rows
+                var dot = 0.0
+                for j in 0...t { dot += pr[j] * ds[j] }
+                for j in 0...t { ds[j] = pr[j] * (ds[j] - dot) }
+                for j in (t + 1)..<rows { ds[j] = 0 }
+            }
+        }
+        // dQ (B·T, dh) = dS · K / √dh, all examples at once.
+        BLAS.gemm(m: bt, n: dh, k: rows, alpha: scale, a: scratch, lda: rows, b: k, ldb: 3 * dim, c: dq, ldc: 3 * dim)
+        for bi in 0..<batch {
+            let rowOffset = bi * rows * 3 * dim
+            // dK_b = dS_bᵀ · Q / √dh;  dV_b = Pᵀ · dO_b.
+            BLAS.gemm(transA: true, m: rows, n: dh, k: rows, alpha: scale, a: scratch + bi * rows * rows, lda: rows,
+                      b: q, ldb: 3 * dim, c: dk + rowOffset, ldc: 3 * dim)
+            BLAS.gemm(transA: true, m: rows, n: dh, k: rows, a: p, lda: rows, b: dout + bi * rows * dim + h * dh, ldb: dim,
+                      c: dv + rowOffset, ldc: 3 * dim)
+        }
+    }
+}
+
+// MARK: - Softmax
+
+/// log softmax of one logit row of length n, written to `out`.
+func logSoftmax(_ out: Ptr, _ z: ConstPtr, count n: Int) {
+    var mx = -Double.infinity
+    for i in 0..<n { mx = max(mx, z[i]) }
+    var sum = 0.0
+    for i in 0..<n { sum += exp(z[i] - mx) }
+    let lse = mx + log(sum)
+    for i in 0..<n { out[i] = z[i] - lse }
+}

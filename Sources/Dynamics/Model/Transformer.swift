@@ -1,0 +1,121 @@
+import Foundation
+
+/// The multimodal causal transformer of MODEL.md: a configuration and the flat parameter vector θ.
+public struct Transformer: Sendable {
+    public let config: ModelConfig
+    public let layout: ParameterLayout
+    /// θ in MODEL.md's flat order (`layout` names the pieces).
+    public var parameters: [Double]
+
+    /// A network over existing parameters; throws when the count disagrees with the configuration.
+    public init(config: ModelConfig, parameters: [Double]) throws {
+        try config.validate()
+        let layout = ParameterLayout(config)
+        guard parameters.count == layout.count else {
+            throw ShapeError.mismatch(what: "parameter vector", expected: [layout.count], found: [parameters.count])
+        }
+        self.config = config
+        self.layout = layout
+        self.parameters = parameters
+    }
+
+    /// A freshly initialised network (GPT-2 scheme): weights N(0, 0.02²), residual output projections
+    /// N(0, (0.02/√(2L))²), biases 0, LayerNorm gains 1. Draws come from the stream ("init", seed).
+    public init(config: ModelConfig, seed: UInt64) throws {
+        try config.validate()
+        let layout = ParameterLayout(config)
+        let rng = RandomStream(seed: seed, name: "init")
+        var theta = [Double](repeating: 0, count: layout.count)
+        let residualStd = 0.02 / (2.0 * Double(config.nLayers)).squareRoot()
+        for t in layout.tensors {
+            let leaf = t.name.split(separator: ".").suffix(2).joined(separator: ".")
+            if t.name.hasSuffix(".bias") { continue }
+            if leaf.hasPrefix("ln") || t.name.hasPrefix("ln_f") {
+                for i in t.range { theta[i] = 1 }
+                continue
+            }
+            let std = t.name.hasSuffix("attn.proj.weight") || t.name.hasSuffix("mlp.proj.weight") ? residualStd : 0.02
+            for i in t.range { theta[i] = rng.gaussian(sigma: std) }
+        }
+        try self.init(config: config, parameters: theta)
+    }
+
+    /// Checks that an input fits the network: token ids in range, patch shape, length ≤ T.
+    public func validate(_ input: ModelInput) throws {
+        if let p = input.patches {
+            guard p.rows == config.patchCount, p.cols == config.patchDim else {
+                throw ShapeError.mismatch(what: "image patches", expected: [config.patchCount, config.patchDim], found: [p.rows, p.cols])
+            }
+        }
+        guard input.length <= config.maxSeqLen else {
+            throw ModelError.sequenceTooLong(length: input.length, max: config.maxSeqLen)
+        }
+        guard input.length > 0 else { throw ModelError.emptyInput }
+        if let bad = input.tokens.first(where: { $0 < 0 || $0 >= config.vocabSize }) {
+            throw ModelError.tokenOutOfRange(token: bad, vocabSize: config.vocabSize)
+        }
+    }
+
+    /// Runs the network over `input` (all positions) and keeps what backward needs.
+    public func forward(_ input: ModelInput) throws -> Activations {
+        try validate(input)
+        let acts = Activations(config: config, length: input.length)
+        parameters.withUnsafeBufferPointer { theta in
+            forward(input, theta: theta.baseAddress!, into: acts)
+        }
+        return acts
+    }
+
+    private func forward(_ input: ModelInput, theta: ConstPtr, into a: Activations) {
+        let c = config, T = a.length, D = c.dModel, F = c.dFF, V = c.vocabSize
+        let n = input.imagePositions
+        let x0 = a.residual[0]
+        if let patches = input.patches {
+            patches.storage.withUnsafeBufferPointer { pp in
+                linearForward(x0, pp.baseAddress!, theta + layout.patchWeight, theta + layout.patchBias,
+                              rows: n, din: c.patchDim, dout: D)
+            }
+        }
+        for (i, token) in input.tokens.enumerated() {
+            (x0 + (n + i) * D).update(from: theta + layout.tokEmb + token * D, count: D)
+        }
+        BLAS.axpy(T * D, 1, theta + layout.posEmb, x0)
+        for l in 0..<c.nLayers {
+            let o = layout.blocks[l], b = a.blocks[l]
+            let x = a.residual[l], next = a.residual[l + 1]
+            layerNormForward(b.ln1, b.ln1Mean, b.ln1Rstd, x, theta + o.ln1Weight, theta + o.ln1Bias, rows: T, dim: D)
+            linearForward(b.qkv, b.ln1, theta + o.qkvWeight, theta + o.qkvBias, rows: T, din: D, dout: 3 * D)
+            attentionForward(b.attention, b.probs, b.qkv, rows: T, dim: D, heads: c.nHeads)
+            b.residualMid.update(from: x, count: T * D)
+            linearForward(b.residualMid, b.attention, theta + o.projWeight, theta + o.projBias, rows: T, din: D, dout: D, beta: 1)
+            layerNormForward(b.ln2, b.ln2Mean, b.ln2Rstd, b.residualMid, theta + o.ln2Weight, theta + o.ln2Bias, rows: T, dim: D)
+            linearForward(b.fcPre, b.ln2, theta + o.fcWeight, theta + o.fcBias, rows: T, din: D, dout: F)
+            geluForward(b.fcAct, b.fcPre, count: T * F)
+            next.update(from: b.residualMid, count: T * D)
+            linearForward(next, b.fcAct, theta + o.mlpProjWeight, theta + o.mlpProjBias, rows: T, din: F, dout: D, beta: 1)
+        }
+        layerNormForward(a.lnF, a.lnFMean, a.lnFRstd, a.residual[c.nLayers], theta + layout.lnFWeight,
+                         theta + layout.lnFBias, rows: T, dim: D)
+        linearForward(a.logitsBuffer, a.lnF, theta + layout.head, nil, rows: T, din: D, dout: V)
+        a.input = input
+    }
+}
+
+/// Failures of the network on a given input.
+public enum ModelError: Error, Equatable, CustomStringConvertible {
+    case sequenceTooLong(length: Int, max: Int)
+    case emptyInput
+    case tokenOutOfRange(token: Int, vocabSize: Int)
+    case positionOutOfRange(position: Int, validRange: ClosedRange<Int>)
+    case cotangentShape(expected: [Int], found: Int)
+
+    public var description: String {
+        switch self {
+        case let .sequenceTooLong(length, max): "sequence of \(length) positions exceeds max_seq_len \(max)"
+        case .emptyInput: "the input sequence is empty"
+        case let .tokenOutOfRange(token, vocabSize): "token id \(token) is outside the vocabulary (size \(vocabSize))"
+        case let .positionOutOfRange(position, range): "position \(position) is outside \(range.lowerBound)…\(range.upperBound)"
+        case let .cotangentShape(expected, found): "cotangent has \(found) values, expected shape \(expected)"
+        }
+    }
+}

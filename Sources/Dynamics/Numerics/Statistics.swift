@@ -1,0 +1,65 @@
+import CGSL
+
+/// Descriptive statistics and line fits (GSL), for the summaries every analysis prints.
+public enum Statistics {
+    /// Arithmetic mean; throws on empty input.
+    public static func mean(_ x: [Double]) throws -> Double {
+        guard !x.isEmpty else { throw NumericsError.empty(what: "mean") }
+        return x.withUnsafeBufferPointer { gsl_stats_mean($0.baseAddress, 1, x.count) }
+    }
+
+    /// Sample standard deviation (n − 1 in the denominator); 0 for a single value; throws on empty input.
+    public static func standardDeviation(_ x: [Double]) throws -> Double {
+        guard !x.isEmpty else { throw NumericsError.empty(what: "standard deviation") }
+        if x.count == 1 { return 0 }
+        return x.withUnsafeBufferPointer { gsl_stats_sd($0.baseAddress, 1, x.count) }
+    }
+
+    /// The `q`-quantile (0 ≤ q ≤ 1) with linear interpolation between order statistics
+    /// (GSL's rule, the same as NumPy's default). Throws on empty input, NaN values or q outside [0, 1].
+    public static func quantile(_ x: [Double], _ q: Double) throws -> Double {
+        try quantiles(x, [q])[0]
+    }
+
+    /// Several quantiles of the same data, sorting it once.
+    public static func quantiles(_ x: [Double], _ qs: [Double]) throws -> [Double] {
+        guard !x.isEmpty else { throw NumericsError.empty(what: "quantile") }
+        guard !x.contains(where: \.isNaN) else { throw NumericsError.invalid("quantile: data contains NaN") }
+        guard qs.allSatisfy({ (0...1).contains($0) }) else { throw NumericsError.invalid("quantile: q must lie in [0, 1]") }
+        let sorted = x.sorted()
+        return sorted.withUnsafeBufferPointer { p in
+            qs.map { gsl_stats_quantile_from_sorted_data(p.baseAddress, 1, sorted.count, $0) }
+        }
+    }
+
+    /// Median (the 0.5-quantile).
+    public static func median(_ x: [Double]) throws -> Double { try quantile(x, 0.5) }
+
+    /// Ordinary least-squares line y = intercept + slope·x with standard errors (GSL `gsl_fit_linear`).
+    /// Needs at least three points for the standard errors; throws otherwise.
+    public static func linearFit(x: [Double], y: [Double]) throws -> LinearFit {
+        guard x.count == y.count else {
+            throw ShapeError.mismatch(what: "linear fit y", expected: [x.count], found: [y.count])
+        }
+        guard x.count >= 3 else { throw NumericsError.invalid("linear fit needs at least 3 points, got \(x.count)") }
+        var c0 = 0.0, c1 = 0.0, cov00 = 0.0, cov01 = 0.0, cov11 = 0.0, sumsq = 0.0
+        let status = x.withUnsafeBufferPointer { xp in y.withUnsafeBufferPointer { yp in
+            gsl_fit_linear(xp.baseAddress, 1, yp.baseAddress, 1, x.count, &c0, &c1, &cov00, &cov01, &cov11, &sumsq)
+        } }
+        guard status == 0 else { throw NumericsError.gsl(routine: "gsl_fit_linear", status: status) }
+        return LinearFit(intercept: c0, slope: c1, interceptError: cov00.squareRoot(), slopeError: cov11.squareRoot(),
+                         residualSumOfSquares: sumsq, count: x.count)
+    }
+}
+
+/// The result of a least-squares line fit.
+public struct LinearFit: Equatable, Sendable {
+    public let intercept: Double
+    public let slope: Double
+    /// Standard error of the intercept.
+    public let interceptError: Double
+    /// Standard error of the slope.
+    public let slopeError: Double
+    public let residualSumOfSquares: Double
+    public let count: Int
+}

@@ -1,0 +1,108 @@
+@testable import Dynamics
+import Foundation
+import Testing
+
+/// Every backward rule against central finite differences, one rule at a time and through the whole model.
+@Suite struct GradientTests {
+    /// Σ cot·z over all positions and vocabulary entries, the scalar whose gradient backward computes.
+    private func projectedLogits(_ model: Transformer, _ input: ModelInput, _ cot: [Double]) throws -> Double {
+        BLAS.dot(try model.forward(input).logits.storage, cot)
+    }
+
+    @Test(arguments: [(UInt64(1), true), (UInt64(2), false)])
+    func wholeModelGradientMatchesFiniteDifferences(seed: UInt64, image: Bool) throws {
+        let model = try randomTinyModel(seed: seed)
+        let input = randomInput(model, seed: seed, textLength: 7, image: image)
+        let cot = randomVector(input.length * model.config.vocabSize, seed: seed)
+        var grad = [Double](repeating: 0, count: model.layout.count)
+        try model.backward(try model.forward(input), cotangents: cot, into: &grad)
+        for tensor in model.layout.tensors {
+            if !image && tensor.name.hasPrefix("patch_emb") {
+                #expect(grad[tensor.range].allSatisfy { $0 == 0 }, "\(tensor.name) must get no gradient without an image")
+                continue
+            }
+            let fd = try centralDifferences(model.parameters, indices: Array(tensor.range)) { theta in
+                var m = model
+                m.parameters = theta
+                return try projectedLogits(m, input, cot)
+            }
+            expectClose(Array(grad[tensor.range]), fd, tolerance: 1e-7, tensor.name)
+        }
+    }
+
+    @Test func batchedCotangentsEqualOneAtATime() throws {
+        let model = try randomTinyModel(seed: 3)
+        let input = randomInput(model, seed: 3, textLength: 5)
+        let acts = try model.forward(input)
+        let n = input.length * model.config.vocabSize, d = model.layout.count
+        let cots = randomVector(3 * n, seed: 3)
+        var batched = [Double](repeating: 0, count: 3 * d)
+        try model.backward(acts, cotangents: cots, into: &batched)
+        for b in 0..<3 {
+            var single = [Double](repeating: 0, count: d)
+            try model.backward(acts, cotangents: Array(cots[(b * n)..<((b + 1) * n)]), into: &single)
+            expectClose(Array(batched[(b * d)..<((b + 1) * d)]), single, tolerance: 1e-13, "cotangent \(b)")
+        }
+    }
+
+    @Test func backwardRejectsWrongShapes() throws {
+        let model = try randomTinyModel(seed: 4)
+        let acts = try model.forward(randomInput(model, seed: 4, textLength: 3))
+        var grad = [Double](repeating: 0, count: model.layout.count)
+        #expect(throws: ModelError.self) { try model.backward(acts, cotangents: [1, 2, 3], into: &grad) }
+        var short = [Double](repeating: 0, count: 5)
+        let cot = [Double](repeating: 0, count: acts.length * model.config.vocabSize)
+        #expect(throws: ShapeError.self) { try model.backward(acts, cotangents: cot, into: &short) }
+    }
+
+    // MARK: - Single rules: input gradients (parameter gradients are covered through the whole model above)
+
+    @Test func layerNormInputGradient() {
+        let rows = 3, dim = 5
+        let x = randomVector(rows * dim, seed: 10), w = randomVector(dim, seed: 11), b = randomVector(dim, seed: 12)
+        let dy = randomVector(rows * dim, seed: 13)
+        func f(_ x: [Double]) -> Double {
+            var out = [Double](repeating: 0, count: rows * dim), m = [Double](repeating: 0, count: rows), s = m
+            layerNormForward(&out, &m, &s, x, w, b, rows: rows, dim: dim)
+            return BLAS.dot(out, dy)
+        }
+        var out = [Double](repeating: 0, count: rows * dim), m = [Double](repeating: 0, count: rows), s = m
+        layerNormForward(&out, &m, &s, x, w, b, rows: rows, dim: dim)
+        var dx = [Double](repeating: 0, count: rows * dim), grad = [Double](repeating: 0, count: 2 * dim)
+        layerNormBackward(&dx, &grad, gradStride: 2 * dim, wOffset: 0, bOffset: dim, dy, x, m, s, w, batch: 1, rows: rows, dim: dim)
+        expectClose(dx, centralDifferences(x, indices: Array(x.indices), f), tolerance: 1e-8, "LayerNorm dx")
+    }
+
+    @Test func geluDerivative() {
+        let u = randomVector(9, seed: 20).map { 3 * $0 }
+        var out = [Double](repeating: 0, count: 9)
+        let dy = [Double](repeating: 1, count: 9)
+        var du = [Double](repeating: 0, count: 9)
+        geluBackward(&du, dy, u, batch: 1, count: 9)
+        for i in 0..<9 {
+            let fd = centralDifferences(u, indices: [i]) { v in geluForward(&out, v, count: 9); return out[i] }
+            #expect(abs(du[i] - fd[0]) < 1e-9, "gelu′(\(u[i])) = \(du[i]), finite difference \(fd[0])")
+        }
+        geluForward(&out, [0, 1, -1], count: 3)
+        #expect(out[0] == 0)
+        #expect(abs(out[1] - 0.8411919906082768) < 1e-15)
+    }
+
+    @Test func causalAttentionInputGradient() {
+        let rows = 4, dim = 6, heads = 2
+        let qkv = randomVector(rows * 3 * dim, seed: 30)
+        let dy = randomVector(rows * dim, seed: 31)
+        func f(_ qkv: [Double]) -> Double {
+            var out = [Double](repeating: 0, count: rows * dim), p = [Double](repeating: 0, count: heads * rows * rows)
+            attentionForward(&out, &p, qkv, rows: rows, dim: dim, heads: heads)
+            return BLAS.dot(out, dy)
+        }
+        var out = [Double](repeating: 0, count: rows * dim), p = [Double](repeating: 0, count: heads * rows * rows)
+        attentionForward(&out, &p, qkv, rows: rows, dim: dim, heads: heads)
+        var dqkv = [Double](repeating: 0, count: rows * 3 * dim), scratch = [Double](repeating: 0, count: rows * rows)
+        attentionBackward(&dqkv, dy, qkv, p, scratch: &scratch, batch: 1, rows: rows, dim: dim, heads: heads)
+        expectClose(dqkv, centralDifferences(qkv, indices: Array(qkv.indices), f), tolerance: 1e-8, "attention dqkv")
+        // Causality: the first position's output depends on nothing after it.
+        #expect((0..<dim).allSatisfy { out[$0] == qkv[2 * dim + $0] }, "position 0 attends only to itself")
+    }
+}
