@@ -54,7 +54,7 @@ public final class Activations: @unchecked Sendable {
     public func logProbabilities(at position: Int) -> [Double] {
         precondition(position >= 0 && position < length, "logProbabilities(at:) position outside the pass")
         var out = [Double](repeating: 0, count: vocabSize)
-        out.withUnsafeMutableBufferPointer { logSoftmax($0.baseAddress!, logitsBuffer + position * vocabSize, count: vocabSize) }
+        out.withUnsafeMutableBufferPointer { logSoftmaxRow($0.baseAddress!, logitsBuffer + position * vocabSize, count: vocabSize) }
         return out
     }
 

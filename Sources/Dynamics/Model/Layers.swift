@@ -176,7 +176,7 @@ func attentionBackward(_ dqkv: Ptr, _ dout: ConstPtr, _ qkv: ConstPtr, _ probs: 
 // MARK: - Softmax
 
 /// log softmax of one logit row of length n, written to `out`.
-func logSoftmax(_ out: Ptr, _ z: ConstPtr, count n: Int) {
+func logSoftmaxRow(_ out: Ptr, _ z: ConstPtr, count n: Int) {
     var mx = -Double.infinity
     for i in 0..<n { mx = max(mx, z[i]) }
     var sum = 0.0

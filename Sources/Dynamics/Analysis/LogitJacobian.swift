@@ -1,0 +1,69 @@
+import Foundation
+
+/// Log-probabilities, logit Jacobians and per-example gradients of token examples (THEORY §1–2).
+public enum TokenGradients {
+    /// One scored token: its sequence position, id and log π.
+    public struct ScoredToken: Equatable, Sendable {
+        public let position: Int
+        public let token: Int
+        public let logProb: Double
+    }
+
+    /// log π of every response token of `example` (one forward pass).
+    public static func responseLogProbs(_ model: Transformer, _ example: EncodedExample) throws -> [ScoredToken] {
+        let acts = try model.forward(example.input)
+        return example.responsePositions.map { p in
+            let token = example.token(at: p)
+            return ScoredToken(position: p, token: token, logProb: acts.logProbabilities(at: p - 1)[token])
+        }
+    }
+
+    /// J(x) = ∇θ z(x), V × d, for the token at `position` of `input`: a forward pass over the causal prefix
+    /// (positions 0 … position − 1) and one backward pass carrying all V one-hot cotangents together.
+    public static func logitJacobian(_ model: Transformer, input: ModelInput, position: Int) throws -> Matrix {
+        guard position >= 1 && position < input.length else {
+            throw ModelError.positionOutOfRange(position: position, validRange: 1...max(1, input.length - 1))
+        }
+        let prefix = input.prefix(position)
+        let acts = try model.forward(prefix)
+        let V = model.config.vocabSize, T = position
+        var cot = [Double](repeating: 0, count: V * T * V)
+        for o in 0..<V { cot[(o * T + T - 1) * V + o] = 1 }
+        var j = Matrix(rows: V, cols: model.layout.count)
+        try model.backward(acts, cotangents: cot, into: &j.storage)
+        return j
+    }
+
+    /// A(x) = G(x) = e_{o_t} − softmax(z(x)) ∈ R^V: ∇z log π of the token at `position` (THEORY §2).
+    public static func logProbGradientOnLogits(_ model: Transformer, input: ModelInput, position: Int) throws -> [Double] {
+        try logitGradientAndActivations(model, input: input, position: position).a
+    }
+
+    /// ∇θ log π(x) for the token at `position`: one backward pass with cotangent A(x) on the last logits.
+    public static func logProbGradient(_ model: Transformer, input: ModelInput, position: Int) throws -> [Double] {
+        let (a, acts) = try logitGradientAndActivations(model, input: input, position: position)
+        let V = model.config.vocabSize
+        var cot = [Double](repeating: 0, count: position * V)
+        cot.replaceSubrange(((position - 1) * V)..<(position * V), with: a)
+        var g = [Double](repeating: 0, count: model.layout.count)
+        try model.backward(acts, cotangents: cot, into: &g)
+        return g
+    }
+
+    /// A(x) and the forward pass over the prefix that produced it.
+    private static func logitGradientAndActivations(_ model: Transformer, input: ModelInput, position: Int) throws -> (a: [Double], acts: Activations) {
+        guard position >= 1 && position < input.length, position >= input.imagePositions else {
+            throw ModelError.positionOutOfRange(position: position, validRange: max(1, input.imagePositions)...max(1, input.length - 1))
+        }
+        let acts = try model.forward(input.prefix(position))
+        let a = oneHotMinusSoftmax(acts.logProbabilities(at: position - 1), target: input.tokens[position - input.imagePositions])
+        return (a, acts)
+    }
+
+    /// e_target − exp(logProbs).
+    static func oneHotMinusSoftmax(_ logProbs: [Double], target: Int) -> [Double] {
+        var g = logProbs.map { -exp($0) }
+        g[target] += 1
+        return g
+    }
+}

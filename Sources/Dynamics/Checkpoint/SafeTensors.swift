@@ -1,0 +1,179 @@
+import Foundation
+
+/// One array in a safetensors file, converted to Float64.
+public struct NamedTensor: Equatable, Sendable {
+    public let name: String
+    public let shape: [Int]
+    /// Row-major values.
+    public let values: [Double]
+    /// The dtype the file stored ("F64" or "F32").
+    public let storedDType: String
+
+    public init(name: String, shape: [Int], values: [Double], storedDType: String = "F64") {
+        self.name = name
+        self.shape = shape
+        self.values = values
+        self.storedDType = storedDType
+    }
+}
+
+/// The safetensors format (huggingface/safetensors): an 8-byte little-endian header length, a JSON header
+/// mapping each name to `dtype`, `shape` and `data_offsets` (relative to the data section) plus an optional
+/// `__metadata__` string map, then the raw little-endian data. Written as F64; F64 and F32 read.
+public enum SafeTensors {
+    /// Bytes of a safetensors file holding `tensors` in the given order, contiguous, and `metadata`.
+    /// Throws when a tensor's value count disagrees with its shape.
+    public static func encode(_ tensors: [NamedTensor], metadata: [String: String] = [:]) throws -> Data {
+        var entries: [String] = []
+        if !metadata.isEmpty {
+            let pairs = metadata.keys.sorted().map { "\(jsonString($0)):\(jsonString(metadata[$0]!))" }
+            entries.append("\"__metadata__\":{\(pairs.joined(separator: ","))}")
+        }
+        var offset = 0
+        for t in tensors {
+            guard t.values.count == t.shape.reduce(1, *) else {
+                throw ShapeError.mismatch(what: "tensor '\(t.name)'", expected: t.shape, found: [t.values.count])
+            }
+            let end = offset + 8 * t.values.count
+            entries.append("\(jsonString(t.name)):{\"dtype\":\"F64\",\"shape\":[\(t.shape.map(String.init).joined(separator: ","))],\"data_offsets\":[\(offset),\(end)]}")
+            offset = end
+        }
+        var header = Data("{\(entries.joined(separator: ","))}".utf8)
+        header.append(contentsOf: [UInt8](repeating: 0x20, count: (8 - header.count % 8) % 8))
+        var out = Data(capacity: 8 + header.count + offset)
+        withUnsafeBytes(of: UInt64(header.count).littleEndian) { out.append(contentsOf: $0) }
+        out.append(header)
+        for t in tensors {
+            t.values.withUnsafeBufferPointer { p in
+                let le = p.map { $0.bitPattern.littleEndian }
+                le.withUnsafeBytes { out.append(contentsOf: $0) }
+            }
+        }
+        return out
+    }
+
+    /// The tensors and metadata of a safetensors file's bytes; `source` names the file in errors.
+    /// Validates the header length, the JSON, every dtype, shape and offset, and that the data section is
+    /// exactly covered without overlaps (as the reference implementation requires).
+    public static func decode(_ data: Data, source: String) throws -> (tensors: [NamedTensor], metadata: [String: String]) {
+        func fail(_ reason: String) -> SafeTensorsError { .corrupt(path: source, reason: reason) }
+        guard data.count >= 8 else { throw fail("file has \(data.count) bytes, fewer than the 8-byte header length") }
+        let headerLength = data.withUnsafeBytes { UInt64(littleEndian: $0.loadUnaligned(as: UInt64.self)) }
+        guard headerLength <= UInt64(data.count - 8), headerLength <= 100_000_000 else {
+            throw fail("header length \(headerLength) exceeds the file (\(data.count) bytes): truncated or not safetensors")
+        }
+        let headerBytes = data.subdata(in: 8..<(8 + Int(headerLength)))
+        let json: Any
+        do { json = try JSONSerialization.jsonObject(with: headerBytes) } catch {
+            throw fail("header is not valid JSON")
+        }
+        guard let header = json as? [String: Any] else { throw fail("header is not a JSON object") }
+        let dataStart = 8 + Int(headerLength)
+        let dataLength = data.count - dataStart
+        var metadata: [String: String] = [:]
+        var parsed: [(name: String, dtype: String, shape: [Int], begin: Int, end: Int)] = []
+        for (name, value) in header {
+            if name == "__metadata__" {
+                guard let map = value as? [String: Any] else { throw fail("__metadata__ is not an object") }
+                for (k, v) in map {
+                    guard let s = v as? String else { throw fail("__metadata__ value for '\(k)' is not a string") }
+                    metadata[k] = s
+                }
+                continue
+            }
+            guard let entry = value as? [String: Any] else { throw fail("entry for tensor '\(name)' is not an object") }
+            guard let dtype = entry["dtype"] as? String else { throw fail("tensor '\(name)' has no dtype") }
+            guard let shape = intArray(entry["shape"]), shape.allSatisfy({ $0 >= 0 }) else {
+                throw fail("tensor '\(name)' has no valid shape")
+            }
+            guard let offsets = intArray(entry["data_offsets"]), offsets.count == 2, offsets[0] >= 0, offsets[0] <= offsets[1] else {
+                throw fail("tensor '\(name)' has no valid data_offsets")
+            }
+            guard offsets[1] <= dataLength else {
+                throw fail("tensor '\(name)' data_offsets [\(offsets[0]), \(offsets[1])] run past the end of the data (\(dataLength) bytes)")
+            }
+            let width: Int
+            switch dtype {
+            case "F64": width = 8
+            case "F32": width = 4
+            default: throw fail("tensor '\(name)' has dtype \(dtype); only F64 and F32 are supported")
+            }
+            let (count, overflow) = shape.reduce((1, false)) { acc, n in
+                let (p, o) = acc.0.multipliedReportingOverflow(by: n)
+                return (p, acc.1 || o)
+            }
+            guard !overflow, count * width == offsets[1] - offsets[0] else {
+                throw fail("tensor '\(name)' shape \(shape) (\(dtype)) needs \(count * width) bytes, data_offsets give \(offsets[1] - offsets[0])")
+            }
+            parsed.append((name, dtype, shape, offsets[0], offsets[1]))
+        }
+        parsed.sort { $0.begin < $1.begin || ($0.begin == $1.begin && $0.end < $1.end) }
+        var covered = 0
+        for p in parsed {
+            guard p.begin == covered else {
+                throw fail(p.begin < covered ? "tensor '\(p.name)' overlaps another tensor" : "bytes \(covered)..<\(p.begin) belong to no tensor")
+            }
+            covered = p.end
+        }
+        guard covered == dataLength else { throw fail("the data section has \(dataLength) bytes but tensors cover \(covered)") }
+        let tensors = data.withUnsafeBytes { raw -> [NamedTensor] in
+            parsed.map { p in
+                let base = raw.baseAddress! + dataStart + p.begin
+                let n = (p.end - p.begin) / (p.dtype == "F64" ? 8 : 4)
+                let values: [Double] = p.dtype == "F64"
+                    ? (0..<n).map { Double(bitPattern: UInt64(littleEndian: base.loadUnaligned(fromByteOffset: 8 * $0, as: UInt64.self))) }
+                    : (0..<n).map { Double(Float(bitPattern: UInt32(littleEndian: base.loadUnaligned(fromByteOffset: 4 * $0, as: UInt32.self)))) }
+                return NamedTensor(name: p.name, shape: p.shape, values: values, storedDType: p.dtype)
+            }
+        }
+        return (tensors, metadata)
+    }
+
+    /// Reads and decodes a safetensors file.
+    public static func read(_ url: URL) throws -> (tensors: [NamedTensor], metadata: [String: String]) {
+        try decode(AtomicFile.read(url, what: "safetensors file"), source: url.path)
+    }
+
+    /// Encodes and writes a safetensors file atomically.
+    public static func write(_ tensors: [NamedTensor], metadata: [String: String] = [:], to url: URL) throws {
+        try AtomicFile.write(encode(tensors, metadata: metadata), to: url)
+    }
+
+    private static func intArray(_ value: Any?) -> [Int]? {
+        guard let array = value as? [Any] else { return nil }
+        var out: [Int] = []
+        for v in array {
+            guard let n = v as? NSNumber, let i = Int(exactly: n.doubleValue) else { return nil }
+            out.append(i)
+        }
+        return out
+    }
+
+    /// A JSON string literal for `s`.
+    static func jsonString(_ s: String) -> String {
+        var out = "\""
+        for u in s.unicodeScalars {
+            switch u {
+            case "\"": out += "\\\""
+            case "\\": out += "\\\\"
+            case "\n": out += "\\n"
+            case "\r": out += "\\r"
+            case "\t": out += "\\t"
+            case _ where u.value < 0x20: out += String(format: "\\u%04x", u.value)
+            default: out.unicodeScalars.append(u)
+            }
+        }
+        return out + "\""
+    }
+}
+
+/// A safetensors file that cannot be read as one.
+public enum SafeTensorsError: Error, Equatable, CustomStringConvertible {
+    case corrupt(path: String, reason: String)
+
+    public var description: String {
+        switch self {
+        case let .corrupt(path, reason): "corrupt safetensors file \(path): \(reason)"
+        }
+    }
+}

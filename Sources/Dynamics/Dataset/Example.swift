@@ -1,0 +1,86 @@
+import Foundation
+
+/// One line of an examples file (WORLD.md "Datasets on disk"): a prompt, a response, an optional image.
+public struct Example: Codable, Equatable, Sendable {
+    public var id: String
+    /// Task name (e.g. "grounding", "jigsaw"); optional for hand-written files.
+    public var task: String?
+    /// Prompt style, "plain" or "reasoning"; optional for hand-written files.
+    public var style: String?
+    public var prompt: String
+    public var response: String
+    /// PNG path relative to the examples file's folder, or nil for a text-only example.
+    public var image: String?
+
+    public init(id: String, task: String? = nil, style: String? = nil, prompt: String, response: String, image: String? = nil) {
+        self.id = id
+        self.task = task
+        self.style = style
+        self.prompt = prompt
+        self.response = response
+        self.image = image
+    }
+}
+
+/// A JSONL file of examples, with the folder its image paths are relative to.
+public struct ExampleFile: Sendable {
+    public let url: URL
+    public let examples: [Example]
+
+    /// Reads `url`: one JSON object per non-blank line. Errors name the file, the line and the field;
+    /// duplicate ids and empty files are errors.
+    public init(url: URL) throws {
+        let data = try AtomicFile.read(url, what: "examples file")
+        guard let text = String(data: data, encoding: .utf8) else {
+            throw ExampleError.malformed(path: url.path, line: 0, reason: "not UTF-8 text")
+        }
+        var examples: [Example] = []
+        var seen = Set<String>()
+        let decoder = JSONDecoder()
+        for (index, line) in text.split(separator: "\n", omittingEmptySubsequences: false).enumerated() {
+            guard !line.allSatisfy(\.isWhitespace) else { continue }
+            let example: Example
+            do { example = try decoder.decode(Example.self, from: Data(line.utf8)) } catch {
+                throw ExampleError.malformed(path: url.path, line: index + 1, reason: JSONErrorText.describe(error))
+            }
+            guard seen.insert(example.id).inserted else {
+                throw ExampleError.malformed(path: url.path, line: index + 1, reason: "duplicate id '\(example.id)'")
+            }
+            examples.append(example)
+        }
+        guard !examples.isEmpty else { throw ExampleError.malformed(path: url.path, line: 0, reason: "no examples") }
+        self.url = url
+        self.examples = examples
+    }
+
+    /// The example with `id`; throws naming the id and file when absent.
+    public func example(id: String) throws -> Example {
+        guard let e = examples.first(where: { $0.id == id }) else { throw ExampleError.unknownID(id, path: url.path) }
+        return e
+    }
+
+    /// Absolute location of an example's image.
+    public func imageURL(_ example: Example) -> URL? {
+        example.image.map { URL(fileURLWithPath: $0, relativeTo: url.deletingLastPathComponent()).standardizedFileURL }
+    }
+}
+
+/// Examples files and example references that cannot be used.
+public enum ExampleError: Error, Equatable, CustomStringConvertible {
+    case malformed(path: String, line: Int, reason: String)
+    case unknownID(String, path: String)
+    case tooLong(id: String, length: Int, max: Int)
+    case badReference(String)
+    case badPosition(id: String, position: Int, valid: ClosedRange<Int>)
+
+    public var description: String {
+        switch self {
+        case let .malformed(path, line, reason): line > 0 ? "\(path) line \(line): \(reason)" : "\(path): \(reason)"
+        case let .unknownID(id, path): "no example with id '\(id)' in \(path)"
+        case let .tooLong(id, length, max): "example '\(id)' needs \(length) positions, more than max_seq_len \(max)"
+        case let .badReference(text): "'\(text)' is not an ID:POSITION reference (e.g. ex3:41)"
+        case let .badPosition(id, position, valid):
+            "position \(position) of example '\(id)' is not a predicted text position; valid: \(valid.lowerBound)…\(valid.upperBound)"
+        }
+    }
+}

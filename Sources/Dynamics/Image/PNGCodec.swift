@@ -1,0 +1,80 @@
+import CPNG
+import Foundation
+
+/// PNG files through libpng's simplified API. Pixels are 8-bit; a value v ∈ [0, 1] is stored as round(255·v),
+/// and read back as byte / 255. Grey and alpha inputs are converted to RGB (alpha composited on black).
+public enum PNGCodec {
+    /// Reads a PNG file; an unreadable or corrupt file is an `ImageError` naming it.
+    public static func read(_ url: URL) throws -> RGBImage {
+        guard FileManager.default.isReadableFile(atPath: url.path) else {
+            throw ImageError.unreadable(path: url.path, reason: "no such file or not readable")
+        }
+        var image = png_image()
+        image.version = UInt32(PNG_IMAGE_VERSION)
+        guard png_image_begin_read_from_file(&image, url.path) != 0 else {
+            let reason = message(of: &image)
+            png_image_free(&image)
+            throw ImageError.unreadable(path: url.path, reason: reason)
+        }
+        image.format = UInt32(PNG_FORMAT_RGB)
+        let width = Int(image.width), height = Int(image.height)
+        guard width > 0, height > 0, width <= 1 << 14, height <= 1 << 14 else {
+            png_image_free(&image)
+            throw ImageError.unreadable(path: url.path, reason: "unsupported size \(width)×\(height)")
+        }
+        var bytes = [UInt8](repeating: 0, count: width * height * 3)
+        let ok = bytes.withUnsafeMutableBytes { png_image_finish_read(&image, nil, $0.baseAddress, Int32(width * 3), nil) }
+        guard ok != 0 else {
+            let reason = message(of: &image)
+            png_image_free(&image)
+            throw ImageError.unreadable(path: url.path, reason: reason)
+        }
+        return try RGBImage(width: width, height: height, pixels: bytes.map { Double($0) / 255 })
+    }
+
+    /// The bytes written for `image` (round(255·v), clamped to [0, 255]).
+    public static func quantize(_ image: RGBImage) -> [UInt8] {
+        image.pixels.map { UInt8(max(0, min(255, ($0 * 255).rounded()))) }
+    }
+
+    /// Writes `image` as an 8-bit RGB PNG, atomically.
+    public static func write(_ image: RGBImage, to url: URL) throws {
+        var png = png_image()
+        png.version = UInt32(PNG_IMAGE_VERSION)
+        png.width = UInt32(image.width)
+        png.height = UInt32(image.height)
+        png.format = UInt32(PNG_FORMAT_RGB)
+        let bytes = quantize(image)
+        var size: Int = 0
+        // First call sizes the buffer, second fills it.
+        guard png_image_write_to_memory(&png, nil, &size, 0, bytes, Int32(image.width * 3), nil) != 0 else {
+            throw ImageError.cannotEncode(path: url.path, reason: message(of: &png))
+        }
+        var out = [UInt8](repeating: 0, count: size)
+        let ok = out.withUnsafeMutableBytes { png_image_write_to_memory(&png, $0.baseAddress, &size, 0, bytes, Int32(image.width * 3), nil) }
+        guard ok != 0 else { throw ImageError.cannotEncode(path: url.path, reason: message(of: &png)) }
+        try AtomicFile.write(Data(out.prefix(size)), to: url)
+    }
+
+    private static func message(of image: inout png_image) -> String {
+        withUnsafeBytes(of: &image.message) { raw in
+            let text = String(decoding: raw.prefix { $0 != 0 }, as: UTF8.self)
+            return text.isEmpty ? "not a readable PNG" : text
+        }
+    }
+}
+
+/// Image files that cannot be used.
+public enum ImageError: Error, Equatable, CustomStringConvertible {
+    case unreadable(path: String, reason: String)
+    case cannotEncode(path: String, reason: String)
+    case wrongSize(path: String, expected: Int, width: Int, height: Int)
+
+    public var description: String {
+        switch self {
+        case let .unreadable(path, reason): "cannot read image \(path): \(reason)"
+        case let .cannotEncode(path, reason): "cannot encode image \(path): \(reason)"
+        case let .wrongSize(path, expected, width, height): "image \(path) is \(width)×\(height), the model needs \(expected)×\(expected)"
+        }
+    }
+}

@@ -1,0 +1,140 @@
+import Foundation
+
+/// The word-level tokenizer of WORLD.md "Text and tokens": a fixed vocabulary, id = index.
+///
+/// Text is split left to right, skipping whitespace: a tag `<…>` is one token, every digit is one token, every
+/// punctuation character of `Tokenizer.punctuation` is one token, and a maximal run of other characters is a
+/// word. A piece outside the vocabulary is an error naming it — never a silent unknown token.
+/// Decoding joins tokens with single spaces, so `encode(decode(ids)) == ids`.
+public struct Tokenizer: Equatable, Sendable {
+    /// Tokens by id.
+    public let tokens: [String]
+    private let ids: [String: Int]
+
+    /// Special tokens, always the first ids in this order.
+    public static let specials = ["<pad>", "<bos>", "<eos>", "<think>", "</think>", "<answer>", "</answer>"]
+    /// Characters that are always tokens of their own.
+    public static let punctuation: Set<Character> = ["[", "]", "{", "}", "(", ")", ",", ":", ";", "?", ".", "!", "=", "+", "-", "/", "*", "'", "\""]
+
+    public static let pad = 0, bos = 1, eos = 2, thinkOpen = 3, thinkClose = 4, answerOpen = 5, answerClose = 6
+
+    /// A tokenizer over `tokens`; throws when a special token is missing or misplaced, a token is empty,
+    /// repeated, or would not survive pre-tokenization as one piece.
+    public init(tokens: [String]) throws {
+        guard tokens.count >= Tokenizer.specials.count, Array(tokens.prefix(Tokenizer.specials.count)) == Tokenizer.specials else {
+            throw TokenizerError.invalidVocabulary("the first tokens must be the special tokens \(Tokenizer.specials.joined(separator: " "))")
+        }
+        var ids: [String: Int] = [:]
+        for (i, t) in tokens.enumerated() {
+            guard Tokenizer.pieces(of: t) == [t] else {
+                throw TokenizerError.invalidVocabulary("token \(i) '\(t)' is not a single piece of text")
+            }
+            guard ids[t] == nil else { throw TokenizerError.invalidVocabulary("token '\(t)' appears twice") }
+            ids[t] = i
+        }
+        self.tokens = tokens
+        self.ids = ids
+    }
+
+    /// V: the vocabulary size.
+    public var count: Int { tokens.count }
+
+    /// The id of `token`, if it is in the vocabulary.
+    public func id(of token: String) -> Int? { ids[token] }
+
+    /// Token ids of `text`; throws `TokenizerError.unknownWord` naming the first piece outside the vocabulary.
+    public func encode(_ text: String) throws -> [Int] {
+        try Tokenizer.pieces(of: text).map { piece in
+            guard let id = ids[piece] else { throw TokenizerError.unknownWord(piece, text: text) }
+            return id
+        }
+    }
+
+    /// Text of `ids`, joined with single spaces; throws on an id outside the vocabulary.
+    public func decode(_ ids: [Int]) throws -> String {
+        try ids.map { id in
+            guard id >= 0 && id < tokens.count else { throw TokenizerError.idOutOfRange(id, vocabSize: tokens.count) }
+            return tokens[id]
+        }.joined(separator: " ")
+    }
+
+    /// The pre-tokenization of `text` into pieces (see the type's documentation).
+    public static func pieces(of text: String) -> [String] {
+        var out: [String] = []
+        var word = ""
+        func flush() { if !word.isEmpty { out.append(word); word = "" } }
+        let chars = Array(text)
+        var i = 0
+        while i < chars.count {
+            let ch = chars[i]
+            if ch.isWhitespace {
+                flush()
+            } else if ch == "<", let close = chars[i...].firstIndex(of: ">"),
+                      !chars[i...close].contains(where: \.isWhitespace) {
+                flush()
+                out.append(String(chars[i...close]))
+                i = close
+            } else if ch.isASCII && ch.isNumber || punctuation.contains(ch) {
+                flush()
+                out.append(String(ch))
+            } else {
+                word.append(ch)
+            }
+            i += 1
+        }
+        flush()
+        return out
+    }
+
+    // MARK: - tokenizer.json
+
+    private struct File: Codable {
+        var format: String
+        var version: Int
+        var tokens: [String]
+    }
+
+    static let formatName = "dynamics-word-tokenizer"
+
+    /// The bytes of `tokenizer.json`.
+    public func jsonData() throws -> Data {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
+        return try encoder.encode(File(format: Tokenizer.formatName, version: 1, tokens: tokens)) + Data("\n".utf8)
+    }
+
+    /// Reads and validates `tokenizer.json`.
+    public static func load(from url: URL) throws -> Tokenizer {
+        let data: Data
+        do { data = try Data(contentsOf: url) } catch {
+            throw TokenizerError.unreadable(path: url.path, reason: error.localizedDescription)
+        }
+        let file: File
+        do { file = try JSONDecoder().decode(File.self, from: data) } catch {
+            throw TokenizerError.malformed(path: url.path, reason: JSONErrorText.describe(error))
+        }
+        guard file.format == formatName, file.version == 1 else {
+            throw TokenizerError.malformed(path: url.path, reason: "format '\(file.format)' version \(file.version) is not \(formatName) version 1")
+        }
+        return try Tokenizer(tokens: file.tokens)
+    }
+}
+
+/// Failures of tokenization and of vocabulary files.
+public enum TokenizerError: Error, Equatable, CustomStringConvertible {
+    case unknownWord(String, text: String)
+    case idOutOfRange(Int, vocabSize: Int)
+    case invalidVocabulary(String)
+    case unreadable(path: String, reason: String)
+    case malformed(path: String, reason: String)
+
+    public var description: String {
+        switch self {
+        case let .unknownWord(word, text): "unknown word '\(word)' (not in the vocabulary) in text \"\(text)\""
+        case let .idOutOfRange(id, v): "token id \(id) is outside the vocabulary (size \(v))"
+        case let .invalidVocabulary(reason): "invalid vocabulary: \(reason)"
+        case let .unreadable(path, reason): "cannot read tokenizer \(path): \(reason)"
+        case let .malformed(path, reason): "tokenizer \(path) is malformed: \(reason)"
+        }
+    }
+}
