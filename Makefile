@@ -1,0 +1,20 @@
+# Entry points. SwiftPM does the building; this file only adds what SwiftPM cannot: installing Debian packages.
+.PHONY: setup build demo test bench clean
+
+setup:
+	@scripts/setup.sh
+
+build: setup
+	swift build -c release
+
+demo: build
+	@scripts/demo.sh
+
+test: setup
+	swift test
+
+bench: build
+	.build/release/analyze bench
+
+clean:
+	rm -rf .build out

@@ -1,0 +1,15 @@
+import ArgumentParser
+import Dynamics
+
+/// `analyze`: drives the Dynamics library from the command line. Results go to files, a short summary to
+/// stdout, progress to stderr; every failure is a message naming what is wrong and a non-zero exit.
+@main
+struct Analyze: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "analyze",
+        abstract: "The learning-dynamics workbench: checkpoints, log-probs, logit Jacobians, eNTK blocks.",
+        version: RunRecord.toolVersion,
+        subcommands: [InitCommand.self, TokenizeCommand.self, LogProbsCommand.self, JacobianCommand.self,
+                      EntkCommand.self, BenchCommand.self]
+    )
+}

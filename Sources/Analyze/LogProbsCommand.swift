@@ -1,0 +1,46 @@
+import ArgumentParser
+import Dynamics
+import Foundation
+
+struct LogProbsCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "logprobs",
+        abstract: "Log-probability of every response token (and the closing <eos>).",
+        discussion: "CSV columns: example,position,token,logprob. position is the index in the whole sequence (image positions included) of the predicted token; its logits are computed at position - 1.")
+
+    @OptionGroup var checkpoint: CheckpointOption
+    @OptionGroup var examples: ExamplesOption
+    @OptionGroup var output: OutputOption
+    @OptionGroup var threads: ThreadsOption
+
+    func run() throws {
+        try output.checkWritable([output.url, output.sibling("meta.json")])
+        let ckpt = try checkpoint.load()
+        let file = try examples.load()
+        let encoded = try EncodedExample.all(file, tokenizer: ckpt.tokenizer, config: ckpt.model.config)
+        let model = ckpt.model
+        let progress = Progress("logprobs", total: encoded.count, unit: "examples")
+        var scored: [[TokenGradients.ScoredToken]] = []
+        let chunk = 8 * threads.threads
+        for start in stride(from: 0, to: encoded.count, by: chunk) {
+            let part = Array(encoded[start..<min(start + chunk, encoded.count)])
+            scored += try Parallel.map(part.count, threads: threads.threads) { try TokenGradients.responseLogProbs(model, part[$0]) }
+            progress.advance(by: part.count)
+        }
+        var table = CSVTable(header: ["example", "position", "token", "logprob"])
+        var total = 0.0, count = 0
+        for (e, tokens) in zip(encoded, scored) {
+            for t in tokens {
+                table.append([.string(e.id), .int(t.position), .int(t.token), .double(t.logProb)])
+                total += t.logProb
+                count += 1
+            }
+        }
+        try table.write(to: output.url)
+        try RunRecord(command: commandLine, inputs: ["checkpoint": checkpoint.checkpoint, "examples": examples.examples],
+                      outputs: [output.out], details: ["tokens": String(count)]).write(to: output.sibling("meta.json"))
+        let mean = total / Double(max(count, 1))
+        print(String(format: "wrote %@: %d tokens from %d examples, mean log-prob %.6f (perplexity %.4f)",
+                     output.out, count, encoded.count, mean, exp(-mean)))
+    }
+}

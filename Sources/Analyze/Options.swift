@@ -1,0 +1,62 @@
+import ArgumentParser
+import Dynamics
+import Foundation
+
+/// `--checkpoint DIR`.
+struct CheckpointOption: ParsableArguments {
+    @Option(name: .long, help: "Checkpoint directory (config.json, tokenizer.json, model.safetensors).")
+    var checkpoint: String
+
+    var url: URL { URL(fileURLWithPath: checkpoint) }
+    func load() throws -> Checkpoint { try Checkpoint.load(from: url) }
+}
+
+/// `--examples FILE.jsonl`.
+struct ExamplesOption: ParsableArguments {
+    @Option(name: .long, help: "Examples file: JSONL with id, prompt, response, image (PNG path relative to the file, or null).")
+    var examples: String
+
+    func load() throws -> ExampleFile { try ExampleFile(url: URL(fileURLWithPath: examples)) }
+}
+
+/// `--out PATH` and `--force`, with the files an output implies (siblings such as `X.meta.json`).
+struct OutputOption: ParsableArguments {
+    @Option(name: .long, help: "Output path.")
+    var out: String
+
+    @Flag(name: .long, help: "Replace existing output files.")
+    var force = false
+
+    var url: URL { URL(fileURLWithPath: out) }
+
+    /// `out` with its extension replaced by `suffix` (e.g. "meta.json"): J.safetensors → J.meta.json.
+    func sibling(_ suffix: String) -> URL {
+        url.deletingPathExtension().appendingPathExtension(suffix)
+    }
+
+    /// Throws before any work when one of `urls` exists and `--force` was not given: nothing is overwritten by accident.
+    func checkWritable(_ urls: [URL]) throws {
+        guard !force else { return }
+        if let existing = urls.first(where: { FileManager.default.fileExists(atPath: $0.path) }) {
+            throw FileError.exists(path: existing.path)
+        }
+    }
+}
+
+/// `--threads N`.
+struct ThreadsOption: ParsableArguments {
+    @Option(name: .long, help: "Worker threads (default: all cores).")
+    var threads: Int = Parallel.defaultThreads
+
+    func validate() throws {
+        guard threads >= 1 else { throw ValidationError("--threads must be at least 1") }
+    }
+}
+
+/// The command line as typed, for run records.
+var commandLine: [String] { CommandLine.arguments.enumerated().map { $0.offset == 0 ? "analyze" : $0.element } }
+
+/// Writes one line to standard error.
+func note(_ text: String) {
+    FileHandle.standardError.write(Data((text + "\n").utf8))
+}

@@ -1,2 +1,0 @@
-import Dynamics
-print(BLAS.dgemmIsOpenBLAS)
