@@ -26,6 +26,6 @@ let package = Package(
             dependencies: ["Dynamics", .product(name: "ArgumentParser", package: "swift-argument-parser")]
         ),
         .testTarget(name: "DynamicsTests", dependencies: ["Dynamics"]),
-        .testTarget(name: "AnalyzeTests", dependencies: ["Dynamics"]),
+        .testTarget(name: "AnalyzeTests", dependencies: ["Dynamics", "Analyze"]),
     ]
 )
