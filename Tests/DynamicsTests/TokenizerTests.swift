@@ -17,6 +17,7 @@ import Testing
         let ids = try t.encode("<think> i see a red circle </think> <answer> { bbox : [ 1 2 , 3 ] } </answer>")
         #expect(try t.encode(try t.decode(ids)) == ids)
         #expect(try t.decode(try t.encode("[2,0,1]")) == "[ 2 , 0 , 1 ]")
+        #expect(try t.decode(try t.encode("{ bbox : [ 3 , 12 , 9,18 ] } 407")) == "{ bbox : [ 3 , 12 , 9 , 18 ] } 407")
     }
 
     @Test func unknownWordIsAnErrorNamingIt() throws {

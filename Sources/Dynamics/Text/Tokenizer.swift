@@ -5,7 +5,8 @@ import Foundation
 /// Text is split left to right, skipping whitespace: a tag `<…>` is one token, every digit is one token, every
 /// punctuation character of `Tokenizer.punctuation` is one token, and a maximal run of other characters is a
 /// word. A piece outside the vocabulary is an error naming it — never a silent unknown token.
-/// Decoding joins tokens with single spaces, so `encode(decode(ids)) == ids`.
+/// Decoding joins tokens with single spaces, except that consecutive digits join into one number ("1 2" → "12"),
+/// so `encode(decode(ids)) == ids` and numbers read as written.
 public struct Tokenizer: Equatable, Sendable {
     /// Tokens by id.
     public let tokens: [String]
@@ -50,12 +51,20 @@ public struct Tokenizer: Equatable, Sendable {
         }
     }
 
-    /// Text of `ids`, joined with single spaces; throws on an id outside the vocabulary.
+    /// Text of `ids`: single spaces between tokens, none between consecutive digits; throws on an id outside
+    /// the vocabulary.
     public func decode(_ ids: [Int]) throws -> String {
-        try ids.map { id in
+        var text = ""
+        var previousIsDigit = false
+        for id in ids {
             guard id >= 0 && id < tokens.count else { throw TokenizerError.idOutOfRange(id, vocabSize: tokens.count) }
-            return tokens[id]
-        }.joined(separator: " ")
+            let token = tokens[id]
+            let isDigit = token.count == 1 && token.allSatisfy { $0.isASCII && $0.isNumber }
+            if !text.isEmpty && !(isDigit && previousIsDigit) { text += " " }
+            text += token
+            previousIsDigit = isDigit
+        }
+        return text
     }
 
     /// The pre-tokenization of `text` into pieces (see the type's documentation).
