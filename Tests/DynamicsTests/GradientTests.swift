@@ -45,6 +45,32 @@ import Testing
         }
     }
 
+    /// Cotangents that vanish on leading rows take the active-rows path above the top attention layer.
+    @Test(arguments: [3, 6, 8])
+    func cotangentsOnTrailingRowsOnly(firstRow: Int) throws {
+        let model = try randomTinyModel(seed: 9)
+        let input = randomInput(model, seed: 9, textLength: 7)
+        let V = model.config.vocabSize, T = input.length, d = model.layout.count
+        var cots = randomVector(2 * T * V, seed: 9)
+        for b in 0..<2 { for i in 0..<((firstRow + 2 * b) * V) { cots[b * T * V + i] = 0 } }
+        let acts = try model.forward(input)
+        var batched = [Double](repeating: 0, count: 2 * d)
+        try model.backward(acts, cotangents: cots, into: &batched)
+        for b in 0..<2 {
+            let cot = Array(cots[(b * T * V)..<((b + 1) * T * V)])
+            var single = [Double](repeating: 0, count: d)
+            try model.backward(acts, cotangents: cot, into: &single)
+            expectClose(Array(batched[(b * d)..<((b + 1) * d)]), single, tolerance: 1e-13, "cotangent \(b)")
+            let sample = stride(from: b, to: d, by: 41).map { $0 }
+            let fd = try centralDifferences(model.parameters, indices: sample) { theta in
+                var m = model
+                m.parameters = theta
+                return try projectedLogits(m, input, cot)
+            }
+            expectClose(sample.map { single[$0] }, fd, tolerance: 1e-7, "first row \(firstRow + 2 * b)")
+        }
+    }
+
     @Test func backwardRejectsWrongShapes() throws {
         let model = try randomTinyModel(seed: 4)
         let acts = try model.forward(randomInput(model, seed: 4, textLength: 3))

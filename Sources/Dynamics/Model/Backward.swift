@@ -24,10 +24,26 @@ extension Transformer {
         }
     }
 
+    /// The first row on which any of the B cotangents (B × T × V) is non-zero; T when all are zero.
+    static func firstActiveRow(_ cot: ConstPtr, batch B: Int, rows T: Int, width V: Int) -> Int {
+        var first = T
+        for b in 0..<B {
+            for t in 0..<first where (0..<V).contains(where: { cot[(b * T + t) * V + $0] != 0 }) {
+                first = t
+                break
+            }
+        }
+        return first
+    }
+
     func backward(_ a: Activations, theta: ConstPtr, cotangents: ConstPtr, batch B: Int, grad: Ptr) {
-        let c = config, T = a.length, D = c.dModel, F = c.dFF, V = c.vocabSize, d = layout.count
+        let c = config, T = a.length, D = c.dModel, F = c.dFF, V = c.vocabSize, d = layout.count, L = c.nLayers
+        // Above the top attention layer everything is row-wise, so rows before the first non-zero cotangent
+        // carry no gradient there: the head, the final LayerNorm and the top block's MLP and output projection
+        // run on the R = T − r0 active rows only (a logit Jacobian has R = 1).
+        let r0 = min(Self.firstActiveRow(cotangents, batch: B, rows: T, width: V), T - 1), R = T - r0
         let rows = B * T
-        let scratch = Arena(capacity: 3 * rows * D + rows * max(F, 3 * D) + rows * 3 * D + rows * T + T)
+        let scratch = Arena(capacity: 3 * rows * D + rows * max(F, 3 * D) + rows * 3 * D + rows * T + T + B * R * V)
         let dResidual = scratch.take(rows * D)     // gradient w.r.t. the residual stream
         let dResidualMid = scratch.take(rows * D)
         let dNormed = scratch.take(rows * D)       // gradient w.r.t. a LayerNorm's output
@@ -36,29 +52,39 @@ extension Transformer {
         let dScores = scratch.take(rows * T)
         let ones = scratch.take(T)
         for t in 0..<T { ones[t] = 1 }
+        let cot = scratch.take(B * R * V)          // the active rows of the cotangents, (B·R, V)
+        for b in 0..<B { (cot + b * R * V).update(from: cotangents + (b * T + r0) * V, count: R * V) }
 
-        // Head: z = lnF · W_headᵀ.
-        linearBackward(dNormed, grad, gradStride: d, wOffset: layout.head, bOffset: nil, cotangents, a.lnF,
-                       theta + layout.head, batch: B, rows: T, din: D, dout: V, ones: ones)
+        // Head: z = lnF · W_headᵀ, on the active rows.
+        linearBackward(dNormed, grad, gradStride: d, wOffset: layout.head, bOffset: nil, cot, a.lnF + r0 * D,
+                       theta + layout.head, batch: B, rows: R, din: D, dout: V, ones: ones)
         layerNormBackward(dResidual, grad, gradStride: d, wOffset: layout.lnFWeight, bOffset: layout.lnFBias, dNormed,
-                          a.residual[c.nLayers], a.lnFMean, a.lnFRstd, theta + layout.lnFWeight, batch: B, rows: T, dim: D)
-        for l in stride(from: c.nLayers - 1, through: 0, by: -1) {
+                          a.residual[L] + r0 * D, a.lnFMean + r0, a.lnFRstd + r0, theta + layout.lnFWeight, batch: B, rows: R, dim: D)
+        for l in stride(from: L - 1, through: 0, by: -1) {
             let o = layout.blocks[l], b = a.blocks[l]
+            // Rows handled before the attention layer: the active suffix in the top block, all rows below it.
+            let (first, n) = l == L - 1 ? (r0, R) : (0, T)
+            let m = B * n
             // MLP: next = mid + gelu(ln2 · W_fcᵀ + b_fc) · W_projᵀ + b_proj.
-            dHidden.update(repeating: 0, count: rows * F)
+            dHidden.update(repeating: 0, count: m * F)
             linearBackward(dHidden, grad, gradStride: d, wOffset: o.mlpProjWeight, bOffset: o.mlpProjBias, dResidual,
-                           b.fcAct, theta + o.mlpProjWeight, batch: B, rows: T, din: F, dout: D, ones: ones)
-            geluBackward(dHidden, dHidden, b.fcPre, batch: B, count: T * F)
-            dNormed.update(repeating: 0, count: rows * D)
-            linearBackward(dNormed, grad, gradStride: d, wOffset: o.fcWeight, bOffset: o.fcBias, dHidden, b.ln2,
-                           theta + o.fcWeight, batch: B, rows: T, din: D, dout: F, ones: ones)
-            dResidualMid.update(from: dResidual, count: rows * D)
+                           b.fcAct + first * F, theta + o.mlpProjWeight, batch: B, rows: n, din: F, dout: D, ones: ones)
+            geluBackward(dHidden, dHidden, b.fcPre + first * F, batch: B, count: n * F)
+            dNormed.update(repeating: 0, count: m * D)
+            linearBackward(dNormed, grad, gradStride: d, wOffset: o.fcWeight, bOffset: o.fcBias, dHidden, b.ln2 + first * D,
+                           theta + o.fcWeight, batch: B, rows: n, din: D, dout: F, ones: ones)
+            dResidualMid.update(from: dResidual, count: m * D)
             layerNormBackward(dResidualMid, grad, gradStride: d, wOffset: o.ln2Weight, bOffset: o.ln2Bias, dNormed,
-                              b.residualMid, b.ln2Mean, b.ln2Rstd, theta + o.ln2Weight, batch: B, rows: T, dim: D)
+                              b.residualMid + first * D, b.ln2Mean + first, b.ln2Rstd + first, theta + o.ln2Weight, batch: B, rows: n, dim: D)
             // Attention: mid = x + attention(ln1 · W_qkvᵀ + b_qkv) · W_projᵀ + b_proj.
-            dNormed.update(repeating: 0, count: rows * D)
+            dNormed.update(repeating: 0, count: m * D)
             linearBackward(dNormed, grad, gradStride: d, wOffset: o.projWeight, bOffset: o.projBias, dResidualMid,
-                           b.attention, theta + o.projWeight, batch: B, rows: T, din: D, dout: D, ones: ones)
+                           b.attention + first * D, theta + o.projWeight, batch: B, rows: n, din: D, dout: D, ones: ones)
+            if n < T {
+                // From here on every row carries gradient: spread the active rows back to (B·T, D), zeros before r0.
+                Self.expand(dNormed, from: n, to: T, batch: B, width: D)
+                Self.expand(dResidualMid, from: n, to: T, batch: B, width: D)
+            }
             attentionBackward(dQKV, dNormed, b.qkv, b.probs, scratch: dScores, batch: B, rows: T, dim: D, heads: c.nHeads)
             dNormed.update(repeating: 0, count: rows * D)
             linearBackward(dNormed, grad, gradStride: d, wOffset: o.qkvWeight, bOffset: o.qkvBias, dQKV, b.ln1,
@@ -68,6 +94,16 @@ extension Transformer {
                               a.residual[l], b.ln1Mean, b.ln1Rstd, theta + o.ln1Weight, batch: B, rows: T, dim: D)
         }
         embeddingBackward(a.input, dResidual, grad: grad, batch: B, length: T, ones: ones)
+    }
+
+    /// In place: B blocks of `from` rows (packed at the front) become B blocks of `to` rows, each block's rows
+    /// moved to its end and the rows before them zeroed. The buffer must hold B·to rows.
+    static func expand(_ buffer: Ptr, from n: Int, to T: Int, batch B: Int, width w: Int) {
+        for b in stride(from: B - 1, through: 0, by: -1) {
+            let src = buffer + b * n * w, dst = buffer + (b * T + T - n) * w
+            dst.update(from: src, count: n * w)
+            (buffer + b * T * w).update(repeating: 0, count: (T - n) * w)
+        }
     }
 
     /// Patch, token and position embeddings: x0[i] = (W_pe·p_i + b_pe | E[token]) + W_pos[i].
