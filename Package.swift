@@ -16,11 +16,12 @@ let package = Package(
         .systemLibrary(name: "CLAPACKE", pkgConfig: "lapacke", providers: [.apt(["liblapacke-dev"])]),
         .systemLibrary(name: "CGSL", pkgConfig: "gsl", providers: [.apt(["libgsl-dev"])]),
         .systemLibrary(name: "CPNG", pkgConfig: "libpng", providers: [.apt(["libpng-dev"])]),
+        .systemLibrary(name: "CMalloc"),
         // JPEG decoding in C: libjpeg reports errors by longjmp, which Swift cannot catch.
         .target(name: "CJPEG", linkerSettings: [.linkedLibrary("jpeg")]),
         .target(
             name: "Dynamics",
-            dependencies: ["COpenBLAS", "CLAPACKE", "CGSL", "CPNG", "CJPEG"],
+            dependencies: ["COpenBLAS", "CLAPACKE", "CGSL", "CPNG", "CJPEG", "CMalloc"],
             swiftSettings: [.unsafeFlags(["-Ounchecked"], .when(configuration: .release))]
         ),
         .executableTarget(

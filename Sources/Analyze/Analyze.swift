@@ -12,4 +12,10 @@ struct Analyze: ParsableCommand {
         subcommands: [InitCommand.self, TokenizeCommand.self, LogProbsCommand.self, JacobianCommand.self,
                       EntkCommand.self, BenchCommand.self]
     )
+
+    /// Sets the allocator policy for large arrays (see `MemoryPolicy`), then parses and runs the subcommand.
+    static func main() {
+        MemoryPolicy.retainFreedMemory()
+        main(nil)
+    }
 }

@@ -107,7 +107,7 @@ public struct Benchmark: Sendable {
         for t in Set([1, threads]).sorted() {
             BLAS.setThreads(t)
             let jt = try time { _ = try TokenGradients.logitJacobian(model, input: input, position: position) }
-            let jFlops = FlopCount.forward(c, length: position, imagePositions: n) + FlopCount.backward(c, length: position, imagePositions: n, batch: V)
+            let jFlops = FlopCount.forward(c, length: position, imagePositions: n) + FlopCount.backward(c, length: position, imagePositions: n, batch: V, activeRows: 1)
             figures.append(Figure(name: "logit Jacobian", value: jt * 1e3, unit: "ms", detail: "\(t) BLAS thread(s), V × d = \(V) × \(model.layout.count), prefix \(position)"))
             figures.append(Figure(name: "logit Jacobian", value: jFlops / jt / 1e9, unit: "GFLOP/s", detail: "\(t) BLAS thread(s), matrix products counted"))
         }

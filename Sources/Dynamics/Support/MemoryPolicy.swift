@@ -1,0 +1,17 @@
+import CMalloc
+
+/// Process-wide allocator settings for large Float64 work.
+///
+/// glibc serves allocations above 32 MiB with fresh `mmap`s and unmaps them on free, so every logit Jacobian
+/// (V × d doubles, ~120 MB on `small`) pays for the kernel zeroing new pages again: measured here, that was half
+/// of a Jacobian's time. Retaining freed memory in the heap lets the next call reuse it. A program opts in once
+/// at start-up (the library never changes it behind a caller's back); memory is then not returned to the system
+/// until exit.
+public enum MemoryPolicy {
+    /// Serve all allocations from the heap and keep freed memory for reuse.
+    public static func retainFreedMemory() {
+        _ = mallopt(M_MMAP_MAX, 0)
+        _ = mallopt(M_TRIM_THRESHOLD, Int32.max)
+        _ = mallopt(M_TOP_PAD, 256 << 20)
+    }
+}
