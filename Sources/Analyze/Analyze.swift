@@ -7,10 +7,10 @@ import Dynamics
 struct Analyze: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "analyze",
-        abstract: "The learning-dynamics workbench: checkpoints, log-probs, logit Jacobians, eNTK blocks.",
+        abstract: "The learning-dynamics workbench: checkpoints, data, evaluation, log-probs, logit Jacobians, eNTK blocks.",
         version: RunRecord.toolVersion,
-        subcommands: [InitCommand.self, TokenizeCommand.self, LogProbsCommand.self, JacobianCommand.self,
-                      EntkCommand.self, BenchCommand.self]
+        subcommands: [InitCommand.self, DataCommand.self, EvalCommand.self, ScoreCommand.self, TokenizeCommand.self,
+                      LogProbsCommand.self, JacobianCommand.self, EntkCommand.self, BenchCommand.self]
     )
 
     /// Sets the allocator policy for large arrays (see `MemoryPolicy`), then parses and runs the subcommand.

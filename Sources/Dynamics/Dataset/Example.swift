@@ -11,14 +11,43 @@ public struct Example: Codable, Equatable, Sendable {
     public var response: String
     /// PNG path relative to the examples file's folder, or nil for a text-only example.
     public var image: String?
+    /// Structured ground truth (box, answer text, permutation, scene, …); nil for hand-written files.
+    public var truth: Truth?
+    /// Jigsaw only: [rows, columns] of the puzzle grid.
+    public var grid: [Int]?
 
-    public init(id: String, task: String? = nil, style: String? = nil, prompt: String, response: String, image: String? = nil) {
+    public init(id: String, task: String? = nil, style: String? = nil, prompt: String, response: String, image: String? = nil,
+                truth: Truth? = nil, grid: [Int]? = nil) {
         self.id = id
         self.task = task
         self.style = style
         self.prompt = prompt
         self.response = response
         self.image = image
+        self.truth = truth
+        self.grid = grid
+    }
+}
+
+/// The ground truth of a generated example; the fields a task needs are present, the rest absent.
+public struct Truth: Codable, Equatable, Sendable {
+    /// Grounding: the box [x1, y1, x2, y2] of the named shape (pixels, corners inclusive).
+    public var box: [Int]?
+    /// OCR, VQA and POPE: the expected answer text ("407", "2", "red", "yes").
+    public var answer: String?
+    /// Ordering and jigsaw: the expected permutation.
+    public var permutation: [Int]?
+    /// Jigsaw: the unshuffled source image, relative to the examples file.
+    public var source: String?
+    /// The scene behind the image, when the world drew it.
+    public var scene: Scene?
+
+    public init(box: [Int]? = nil, answer: String? = nil, permutation: [Int]? = nil, source: String? = nil, scene: Scene? = nil) {
+        self.box = box
+        self.answer = answer
+        self.permutation = permutation
+        self.source = source
+        self.scene = scene
     }
 }
 

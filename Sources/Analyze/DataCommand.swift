@@ -1,0 +1,144 @@
+import ArgumentParser
+import Dynamics
+import Foundation
+
+struct DataCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "data", abstract: "Generate and inspect datasets of the toy world.",
+        subcommands: [Generate.self, JigsawFromImages.self, Preview.self])
+
+    struct Generate: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Procedural examples: JSONL (WORLD.md schema) + PNG under an output folder.",
+            discussion: "Writes OUT/<split>.jsonl and OUT/images/<split>-NNNNNN.png (jigsaw also -source.png, the unshuffled image). Tasks cycle fastest, then styles. Example i draws from its own stream, so train and test never share an image and the first n of a larger set equal a set of n.")
+
+        @Option(name: .long, help: "Comma-separated tasks: grounding, ocr, vqa, pope, ordering, jigsaw; 'prior' for the five prior tasks, 'all'.")
+        var tasks: String = "prior"
+        @Option(name: .long, help: "train or test.")
+        var split: String = "train"
+        @Option(name: .long, help: "Number of examples.")
+        var count: Int = 100
+        @Option(name: .long, help: "plain, reasoning or both.")
+        var style: String = "both"
+        @Option(name: .long, help: "Jigsaw grid ROWSxCOLUMNS.")
+        var grid: String = "2x2"
+        @Option(name: .long, help: "Seed of the world's streams.")
+        var seed: UInt64 = 0
+        @Option(name: .long, help: "Image side S in pixels (24 for small, 8 for tiny).")
+        var imageSize: Int = 24
+        @OptionGroup var threads: ThreadsOption
+        @Option(name: .long, help: "Output folder.")
+        var out: String
+        @Flag(name: .long, help: "Replace an existing <split>.jsonl.")
+        var force = false
+
+        func run() throws {
+            guard let split = Split(rawValue: split) else { throw ValidationError("unknown split '\(self.split)'; choose train or test") }
+            let spec = DatasetSpec(tasks: try TaskKind.parseList(tasks), split: split, count: count, styles: try PromptStyle.parseList(style),
+                                   grid: try Jigsaw.parseGrid(grid), seed: seed, imageSize: imageSize)
+            let generator = try DatasetGenerator(spec)
+            let folder = URL(fileURLWithPath: out)
+            let file = folder.appendingPathComponent(generator.fileName)
+            if !force && FileManager.default.fileExists(atPath: file.path) { throw FileError.exists(path: file.path) }
+            let progress = Progress("generate", total: count, unit: "examples")
+            var examples: [GeneratedExample] = []
+            let chunk = 64
+            for start in stride(from: 0, to: count, by: chunk) {
+                let n = min(chunk, count - start)
+                examples += try Parallel.map(n, threads: threads.threads) { try generator.example(start + $0) }
+                progress.advance(by: n)
+            }
+            try DatasetWriter.write(examples, folder: folder, fileName: generator.fileName)
+            try RunRecord(command: commandLine, outputs: [file.path],
+                          details: ["tasks": tasks, "split": split.rawValue, "count": String(count), "style": style, "grid": grid,
+                                    "seed": String(seed), "image_size": String(imageSize)])
+                .write(to: folder.appendingPathComponent("\(split.rawValue).meta.json"))
+            print("wrote \(file.path): \(count) examples (\(spec.tasks.map(\.rawValue).joined(separator: ",")); \(style)) and their images")
+        }
+    }
+
+    struct JigsawFromImages: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            commandName: "jigsaw", abstract: "Jigsaw puzzles from a folder of PNG/JPEG images (centre-cropped, area-resampled to S×S).",
+            discussion: "Files are split between train and test by a hash of their name (--test-percent), so the splits never share a file.")
+
+        @Option(name: .long, help: "Folder of PNG or JPEG images (any sizes).")
+        var images: String
+        @Option(name: .long, help: "train or test.")
+        var split: String = "train"
+        @Option(name: .long, help: "Percentage of files assigned to the test split.")
+        var testPercent: Int = 20
+        @Option(name: .long, help: "Puzzles per image (each with its own permutation).")
+        var perImage: Int = 1
+        @Option(name: .long, help: "Jigsaw grid ROWSxCOLUMNS.")
+        var grid: String = "3x3"
+        @Option(name: .long, help: "plain, reasoning or both.")
+        var style: String = "plain"
+        @Option(name: .long, help: "Seed of the permutations.")
+        var seed: UInt64 = 0
+        @Option(name: .long, help: "Image side S in pixels.")
+        var imageSize: Int = 24
+        @Option(name: .long, help: "Output folder.")
+        var out: String
+        @Flag(name: .long, help: "Replace an existing <split>.jsonl.")
+        var force = false
+
+        func run() throws {
+            guard let split = Split(rawValue: split) else { throw ValidationError("unknown split '\(self.split)'; choose train or test") }
+            guard (0...100).contains(testPercent), perImage >= 1 else { throw ValidationError("--test-percent must lie in 0…100 and --per-image be ≥ 1") }
+            let source = FolderPuzzles(folder: URL(fileURLWithPath: images), testPercent: testPercent)
+            let files = try source.files(for: split)
+            let folder = URL(fileURLWithPath: out)
+            let file = folder.appendingPathComponent("\(split.rawValue).jsonl")
+            if !force && FileManager.default.fileExists(atPath: file.path) { throw FileError.exists(path: file.path) }
+            let (rows, columns) = try Jigsaw.parseGrid(grid)
+            let styles = try PromptStyle.parseList(style)
+            let progress = Progress("jigsaw", total: files.count, unit: "images")
+            var examples: [GeneratedExample] = []
+            for (f, url) in files.enumerated() {
+                let image = try ImageFile.read(url).centreCropped().areaResampled(to: imageSize)
+                for j in 0..<perImage {
+                    let i = f * perImage + j
+                    let rng = RandomStream(seed: seed, name: "jigsaw.\(split.rawValue).\(url.lastPathComponent).\(j)")
+                    let id = String(format: "%@-%06d", split.rawValue, i)
+                    let puzzle = try Jigsaw(rows: rows, columns: columns, rng: rng)
+                    examples.append(try DatasetGenerator.jigsawExample(id: id, style: styles[i % styles.count], puzzle: puzzle, source: image,
+                                                                       scene: nil, imagePath: "images/\(id).png"))
+                }
+                progress.advance()
+            }
+            try DatasetWriter.write(examples, folder: folder, fileName: file.lastPathComponent)
+            try RunRecord(command: commandLine, inputs: ["images": images], outputs: [file.path],
+                          details: ["files": String(files.count), "grid": grid, "seed": String(seed), "image_size": String(imageSize)])
+                .write(to: folder.appendingPathComponent("\(split.rawValue).meta.json"))
+            print("wrote \(file.path): \(examples.count) puzzles from \(files.count) images")
+        }
+    }
+
+    struct Preview: ParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "A PNG contact sheet of examples: image, unshuffled source for jigsaw, prompt and answer.")
+
+        @Option(name: .long, help: "Examples file (JSONL).")
+        var data: String
+        @Option(name: .long, help: "How many examples, from the start of the file.")
+        var count: Int = 12
+        @Option(name: .long, help: "Image upscaling.")
+        var scale: Int = 4
+        @Option(name: .long, help: "Cells per row.")
+        var columns: Int = 4
+        @OptionGroup var output: OutputOption
+
+        func run() throws {
+            try output.checkWritable([output.url])
+            let file = try ExampleFile(url: URL(fileURLWithPath: data))
+            let base = file.url.deletingLastPathComponent()
+            let cells = try file.examples.prefix(max(1, count)).map { e in
+                ContactSheet.Cell(example: e, image: try file.imageURL(e).map(PNGCodec.read),
+                                  source: try e.truth?.source.map { try PNGCodec.read(base.appendingPathComponent($0)) })
+            }
+            let sheet = try ContactSheet(scale: scale, columns: columns).render(cells)
+            try PNGCodec.write(sheet, to: output.url)
+            print("wrote \(output.out): \(cells.count) examples, \(sheet.width)×\(sheet.height) pixels")
+        }
+    }
+}

@@ -1,0 +1,94 @@
+import ArgumentParser
+import Dynamics
+import Foundation
+
+struct EvalCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "eval", abstract: "Generate answers with a checkpoint and score them with each task's metric and the jigsaw rewards.",
+        discussion: "Writes OUT (one row per output: id,task,style,output,correct,score,reward_fmt,reward_hit,reward_acc), OUT.summary.csv (per task and style: n, accuracy, mean score, answer-block rate, POPE F1, mean rewards) and OUT.meta.json. Greedy by default; --sample N draws N outputs per example at --temperature. --oracle scores the ground-truth responses instead (no checkpoint needed).")
+
+    @Option(name: .long, help: "Checkpoint directory.")
+    var checkpoint: String?
+    @Option(name: .long, help: "Examples file (JSONL with truth).")
+    var data: String
+    @Option(name: .long, help: "Outputs per example, sampled at --temperature.")
+    var sample: Int?
+    @Option(name: .long, help: "Sampling temperature (with --sample; default 1).")
+    var temperature: Double?
+    @Option(name: .long, help: "Evaluate only the first N examples.")
+    var limit: Int?
+    @Option(name: .long, help: "Seed of the sampling streams.")
+    var seed: UInt64 = 0
+    @Flag(name: .long, help: "Score the ground-truth responses as outputs (a check of the metrics: 100%).")
+    var oracle = false
+    @OptionGroup var threads: ThreadsOption
+    @OptionGroup var output: OutputOption
+
+    func run() throws {
+        try output.checkWritable([output.url, output.sibling("summary.csv"), output.sibling("meta.json")])
+        let file = try ExampleFile(url: URL(fileURLWithPath: data))
+        let examples = Array(file.examples.prefix(limit.map { max(1, $0) } ?? file.examples.count))
+        var outputs: [[String]]
+        if oracle {
+            outputs = examples.map { [$0.response] }
+        } else {
+            guard let checkpoint else { throw ValidationError("--checkpoint is required unless --oracle is given") }
+            let ckpt = try Checkpoint.load(from: URL(fileURLWithPath: checkpoint))
+            let generator = try AnswerGenerator(model: ckpt.model, tokenizer: ckpt.tokenizer, temperature: sample == nil ? 0 : (temperature ?? 1),
+                                                samples: sample ?? 1, seed: seed)
+            let encoded = try examples.map { try EncodedExample($0, file: file, tokenizer: ckpt.tokenizer, config: ckpt.model.config) }
+            let progress = Progress("eval", total: encoded.count, unit: "examples")
+            outputs = []
+            let chunk = 4 * threads.threads
+            for start in stride(from: 0, to: encoded.count, by: chunk) {
+                let part = Array(encoded[start..<min(start + chunk, encoded.count)])
+                outputs += try Parallel.map(part.count, threads: threads.threads) { try generator.outputs(part[$0]) }
+                progress.advance(by: part.count)
+            }
+        }
+        let scored = try zip(examples, outputs).flatMap { e, outs in try outs.map { try TaskScorer.score(e, output: $0) } }
+        try EvaluationWriter.write(scored, output: output, record: RunRecord(
+            command: commandLine, inputs: ["checkpoint": checkpoint ?? "(oracle)", "data": data],
+            details: ["samples": String(sample ?? 1), "temperature": String(sample == nil ? 0 : (temperature ?? 1)), "seed": String(seed),
+                      "oracle": String(oracle)]))
+    }
+}
+
+struct ScoreCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "score", abstract: "Score outputs produced elsewhere (JSONL: id, output) with the same metrics and rewards as eval.")
+
+    @Option(name: .long, help: "Examples file (JSONL with truth).")
+    var data: String
+    @Option(name: .long, help: "Outputs file: JSONL with id and output per line (several lines per id allowed).")
+    var outputs: String
+    @OptionGroup var output: OutputOption
+
+    func run() throws {
+        try output.checkWritable([output.url, output.sibling("summary.csv"), output.sibling("meta.json")])
+        let file = try ExampleFile(url: URL(fileURLWithPath: data))
+        let given = try OutputsFile.read(URL(fileURLWithPath: outputs))
+        let scored = try given.map { try TaskScorer.score(try file.example(id: $0.id), output: $0.output) }
+        try EvaluationWriter.write(scored, output: output, record: RunRecord(command: commandLine, inputs: ["data": data, "outputs": outputs]))
+    }
+}
+
+/// Writes the evaluation CSVs and prints the per-task summary.
+enum EvaluationWriter {
+    static func write(_ scored: [ScoredOutput], output: OutputOption, record: RunRecord) throws {
+        let summary = TaskSummary.summarise(scored)
+        try EvaluationReport.outputsTable(scored).write(to: output.url)
+        try EvaluationReport.summaryTable(summary).write(to: output.sibling("summary.csv"))
+        var r = record
+        r.outputs = [output.out, output.sibling("summary.csv").path]
+        try r.write(to: output.sibling("meta.json"))
+        for s in summary where s.style == "all" {
+            var line = s.task.padding(toLength: 10, withPad: " ", startingAt: 0)
+                + String(format: " n=%-5d accuracy %.3f  answer-block %.3f", s.n, s.accuracy, s.answerBlockRate)
+            if let f1 = s.f1 { line += String(format: "  F1 %.3f", f1) }
+            if let r = s.meanRewards { line += String(format: "  rewards fmt %.3f hit %.3f acc %.3f", r.format, r.hit, r.accuracy) }
+            print(line)
+        }
+        print("wrote \(output.out) and \(output.sibling("summary.csv").path)")
+    }
+}

@@ -1,0 +1,47 @@
+/// A PNG contact sheet of examples, so a person can look at what the model sees: the image (and, for jigsaw,
+/// the unshuffled source beside it), then the id, prompt and response.
+public struct ContactSheet {
+    /// Upscaling of the images (nearest neighbour).
+    public let scale: Int
+    /// Cells per row.
+    public let columns: Int
+
+    public init(scale: Int = 4, columns: Int = 4) throws {
+        guard (1...16).contains(scale), (1...32).contains(columns) else { throw WorldError.invalid("scale must lie in 1…16 and columns in 1…32") }
+        self.scale = scale
+        self.columns = columns
+    }
+
+    /// One cell's content.
+    public struct Cell {
+        public let example: Example
+        public let image: RGBImage?
+        public let source: RGBImage?
+
+        public init(example: Example, image: RGBImage?, source: RGBImage?) {
+            self.example = example
+            self.image = image
+            self.source = source
+        }
+    }
+
+    /// The sheet for `cells`, laid out row-major.
+    public func render(_ cells: [Cell]) -> RGBImage {
+        let side = (cells.compactMap { $0.image?.width }.max() ?? 24) * scale
+        let cellWidth = max(2 * side + 12, 216), textHeight = 14 * (PixelFont.glyphHeight + 2)
+        let cellHeight = side + 8 + textHeight
+        let rows = (cells.count + columns - 1) / columns
+        var canvas = Canvas(width: columns * cellWidth + 8, height: max(1, rows) * cellHeight + 8, background: (1, 1, 1))
+        for (i, cell) in cells.enumerated() {
+            let x0 = 8 + (i % columns) * cellWidth, y0 = 8 + (i / columns) * cellHeight
+            if let image = cell.image { canvas.draw(image, atX: x0, y: y0, scale: scale) }
+            if let source = cell.source { canvas.draw(source, atX: x0 + side + 4, y: y0, scale: scale) }
+            let e = cell.example
+            let label = [e.id, e.task, e.style].compactMap { $0 }.joined(separator: "  ")
+            var y = canvas.wrappedText(label, x: x0, y: y0 + side + 4, maxWidth: cellWidth - 12, colour: (0.1, 0.1, 0.6))
+            y = canvas.wrappedText("Q: " + e.prompt, x: x0, y: y + 2, maxWidth: cellWidth - 12, colour: (0, 0, 0))
+            _ = canvas.wrappedText("A: " + e.response, x: x0, y: y + 2, maxWidth: cellWidth - 12, colour: (0.55, 0.1, 0.1))
+        }
+        return canvas.image
+    }
+}

@@ -1,0 +1,113 @@
+import Foundation
+
+/// The train/test split of a generated set. Splits draw from different random streams, so they share no image.
+public enum Split: String, CaseIterable, Codable, Sendable {
+    case train, test
+}
+
+/// What `analyze data generate` makes: a task mix, a split, a count, styles, a jigsaw grid, a seed.
+public struct DatasetSpec: Sendable {
+    public var tasks: [TaskKind]
+    public var split: Split
+    public var count: Int
+    public var styles: [PromptStyle]
+    public var grid: (rows: Int, columns: Int)
+    public var seed: UInt64
+    public var imageSize: Int
+
+    public init(tasks: [TaskKind], split: Split, count: Int, styles: [PromptStyle], grid: (rows: Int, columns: Int) = (2, 2),
+                seed: UInt64, imageSize: Int = 24) {
+        self.tasks = tasks
+        self.split = split
+        self.count = count
+        self.styles = styles
+        self.grid = grid
+        self.seed = seed
+        self.imageSize = imageSize
+    }
+}
+
+/// One generated example with the images it refers to (paths relative to the output folder).
+public struct GeneratedExample: Sendable {
+    public var example: Example
+    public var images: [(path: String, image: RGBImage)]
+}
+
+/// Generates datasets of the world. Example i uses its own stream ("world.<split>.<i>"), so the first n examples
+/// of a larger set equal a set of n, and the output is the same whatever the thread count.
+public struct DatasetGenerator: Sendable {
+    public let spec: DatasetSpec
+    let scenes: SceneGenerator
+
+    public init(_ spec: DatasetSpec) throws {
+        guard spec.count >= 1 else { throw WorldError.invalid("count must be at least 1") }
+        guard !spec.tasks.isEmpty, !spec.styles.isEmpty else { throw WorldError.invalid("no task or style given") }
+        self.spec = spec
+        scenes = try SceneGenerator(size: spec.imageSize)
+        if spec.tasks.contains(.jigsaw) {
+            _ = try Jigsaw(rows: spec.grid.rows, columns: spec.grid.columns, permutation: Array((0..<(spec.grid.rows * spec.grid.columns)).reversed()))
+                .pieceSize(imageSize: spec.imageSize)
+        }
+    }
+
+    /// The task and style of example i: tasks cycle fastest, then styles, so a mix is balanced.
+    public func assignment(_ i: Int) -> (TaskKind, PromptStyle) {
+        (spec.tasks[i % spec.tasks.count], spec.styles[(i / spec.tasks.count) % spec.styles.count])
+    }
+
+    /// Example i of the set.
+    public func example(_ i: Int) throws -> GeneratedExample {
+        let (task, style) = assignment(i)
+        let rng = RandomStream(seed: spec.seed, name: "world.\(spec.split.rawValue).\(i)")
+        let id = String(format: "%@-%06d", spec.split.rawValue, i)
+        let imagePath = "images/\(id).png"
+        if task == .jigsaw {
+            let (scene, image) = scenes.generate(rng)
+            let puzzle = try Jigsaw(rows: spec.grid.rows, columns: spec.grid.columns, rng: rng)
+            return try Self.jigsawExample(id: id, style: style, puzzle: puzzle, source: image, scene: scene, imagePath: imagePath)
+        }
+        // Draw scenes until one supports the question (OCR needs digits, ordering two shapes apart in x).
+        for _ in 0..<1000 {
+            let (scene, image) = scenes.generate(rng, digits: task == .ocr ? true : nil, minShapes: task == .ordering ? 2 : 1)
+            guard let q = PriorTasks.question(task, scene: scene, rng: rng) else { continue }
+            let example = Example(id: id, task: task.rawValue, style: style.rawValue, prompt: style.prompt(q.question),
+                                  response: style.response(answer: q.answer, trace: PriorTasks.trace(scene)), image: imagePath, truth: q.truth)
+            return GeneratedExample(example: example, images: [(imagePath, image)])
+        }
+        throw WorldError.invalid("could not draw a scene for task \(task.rawValue) at image size \(spec.imageSize)")
+    }
+
+    /// A jigsaw example over `source`: the shuffled image at `imagePath`, the cropped source beside it.
+    public static func jigsawExample(id: String, style: PromptStyle, puzzle: Jigsaw, source: RGBImage, scene: Scene?,
+                                     imagePath: String) throws -> GeneratedExample {
+        let cropped = try puzzle.cropped(source)
+        let sourcePath = imagePath.replacingOccurrences(of: ".png", with: "-source.png")
+        let example = Example(id: id, task: TaskKind.jigsaw.rawValue, style: style.rawValue, prompt: style.prompt(puzzle.question),
+                              response: style.response(answer: puzzle.answer, trace: puzzle.trace), image: imagePath,
+                              truth: Truth(permutation: puzzle.permutation, source: sourcePath, scene: scene),
+                              grid: [puzzle.rows, puzzle.columns])
+        return GeneratedExample(example: example, images: [(imagePath, try puzzle.shuffle(cropped)), (sourcePath, cropped)])
+    }
+
+    /// The file name of the split's JSONL inside the output folder.
+    public var fileName: String { "\(spec.split.rawValue).jsonl" }
+}
+
+/// Writes generated examples: one JSONL (sorted keys, one example per line) and PNGs under the folder.
+public enum DatasetWriter {
+    /// JSON line of one example (sorted keys, so the same example gives the same bytes).
+    public static func line(_ example: Example) throws -> String {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+        return String(decoding: try encoder.encode(example), as: UTF8.self)
+    }
+
+    /// Writes the images of `examples` under `folder`, then the JSONL at `folder/fileName`.
+    public static func write(_ examples: [GeneratedExample], folder: URL, fileName: String) throws {
+        for e in examples {
+            for (path, image) in e.images { try PNGCodec.write(image, to: folder.appendingPathComponent(path)) }
+        }
+        let text = try examples.map { try line($0.example) }.joined(separator: "\n") + "\n"
+        try AtomicFile.write(Data(text.utf8), to: folder.appendingPathComponent(fileName))
+    }
+}

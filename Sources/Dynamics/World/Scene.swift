@@ -1,0 +1,169 @@
+import Foundation
+
+/// A box in pixel coordinates, corners inclusive: x1 ≤ x ≤ x2, y1 ≤ y ≤ y2.
+public struct PixelBox: Codable, Equatable, Sendable {
+    public var x1, y1, x2, y2: Int
+
+    public init(x1: Int, y1: Int, x2: Int, y2: Int) {
+        self.x1 = x1
+        self.y1 = y1
+        self.x2 = x2
+        self.y2 = y2
+    }
+
+    public var area: Int { max(0, x2 - x1 + 1) * max(0, y2 - y1 + 1) }
+    /// Twice the horizontal centre (an integer, for exact left-to-right ordering).
+    public var doubledCentreX: Int { x1 + x2 }
+    public var array: [Int] { [x1, y1, x2, y2] }
+
+    /// Intersection over union of the pixel sets (inclusive corners).
+    public func iou(_ other: PixelBox) -> Double {
+        let inter = PixelBox(x1: max(x1, other.x1), y1: max(y1, other.y1), x2: min(x2, other.x2), y2: min(y2, other.y2)).area
+        let union = area + other.area - inter
+        return union > 0 ? Double(inter) / Double(union) : 0
+    }
+
+    /// True when the boxes, each grown by `margin` pixels, share a pixel.
+    func touches(_ other: PixelBox, margin: Int) -> Bool {
+        x1 - margin <= other.x2 && other.x1 - margin <= x2 && y1 - margin <= other.y2 && other.y1 - margin <= y2
+    }
+}
+
+/// One shape in a scene, with its tight bounding box.
+public struct SceneShape: Codable, Equatable, Sendable {
+    public var kind: ShapeKind
+    public var colour: ShapeColour
+    public var box: PixelBox
+
+    /// "red circle".
+    public var name: String { "\(colour.rawValue) \(kind.rawValue)" }
+}
+
+/// A procedural scene (WORLD.md "Images") and its full ground truth.
+public struct Scene: Codable, Equatable, Sendable {
+    /// S: the image is S×S.
+    public var size: Int
+    /// 1–3 non-overlapping shapes, each (colour, kind) pair at most once.
+    public var shapes: [SceneShape]
+    /// The digit string drawn in the scene, if any.
+    public var digits: String?
+    /// Where the digits are drawn.
+    public var digitsBox: PixelBox?
+}
+
+/// Draws scenes from a random stream: a smooth background (colour gradient plus mild noise), shapes, digits.
+public struct SceneGenerator: Sendable {
+    /// S: image side in pixels.
+    public let size: Int
+
+    public init(size: Int) throws {
+        guard size >= 8 && size <= 512 else { throw WorldError.invalid("image size \(size) must lie in 8…512") }
+        self.size = size
+    }
+
+    /// Smallest and largest shape side in pixels for this image size.
+    var shapeSides: ClosedRange<Int> {
+        let lo = max(2, size / 5)
+        return lo...max(lo, size * 3 / 8)
+    }
+
+    /// The most digits that fit across the image with the 3×5 font (4 px advance) and a 1 px margin.
+    var maxDigits: Int { max(1, min(3, (size - 1) / 4)) }
+
+    /// A scene and its image. `digits`: nil draws digits with probability 0.4, true always, false never.
+    /// Digits go on the background first (they always fit there); shapes are then placed around them.
+    public func generate(_ rng: RandomStream, digits: Bool? = nil, minShapes: Int = 1) -> (Scene, RGBImage) {
+        var image = background(rng)
+        var scene = Scene(size: size, shapes: [], digits: nil, digitsBox: nil)
+        if digits ?? (rng.uniform() < 0.4) { placeDigits(&scene, &image, rng) }
+        let wanted = minShapes + rng.uniformInt(max(1, 4 - minShapes))
+        var used = Set<String>()
+        var tries = 0
+        while scene.shapes.count < wanted && tries < 200 {
+            tries += 1
+            let kind = ShapeKind.allCases[rng.uniformInt(3)]
+            let colour = ShapeColour.allCases[rng.uniformInt(4)]
+            let side = shapeSides.lowerBound + rng.uniformInt(shapeSides.count)
+            let x = rng.uniformInt(size - side + 1), y = rng.uniformInt(size - side + 1)
+            let box = PixelBox(x1: x, y1: y, x2: x + side - 1, y2: y + side - 1)
+            let taken = scene.shapes.map(\.box) + [scene.digitsBox].compactMap { $0 }
+            guard !used.contains("\(colour) \(kind)"), !taken.contains(where: { $0.touches(box, margin: 1) }) else { continue }
+            used.insert("\(colour) \(kind)")
+            var shape = SceneShape(kind: kind, colour: colour, box: box)
+            shape.box = paint(shape, into: &image)
+            scene.shapes.append(shape)
+        }
+        return (scene, image)
+    }
+
+    private func background(_ rng: RandomStream) -> RGBImage {
+        let c1 = (0..<3).map { _ in 0.2 + 0.35 * rng.uniform() }, c2 = (0..<3).map { _ in 0.2 + 0.35 * rng.uniform() }
+        let angle = 2 * Double.pi * rng.uniform()
+        let (dx, dy) = (cos(angle), sin(angle))
+        var image = RGBImage(width: size, height: size)
+        let half = Double(size - 1) / 2
+        for y in 0..<size { for x in 0..<size {
+            let t = min(1, max(0, ((Double(x) - half) * dx + (Double(y) - half) * dy) / Double(size) + 0.5))
+            for c in 0..<3 { image[x, y, c] = min(1, max(0, c1[c] + (c2[c] - c1[c]) * t + rng.gaussian(sigma: 0.02))) }
+        } }
+        return image
+    }
+
+    /// Paints a shape inside its box and returns the tight box of the painted pixels.
+    private func paint(_ shape: SceneShape, into image: inout RGBImage) -> PixelBox {
+        let b = shape.box, side = Double(b.x2 - b.x1 + 1)
+        let (r, g, bl) = shape.colour.rgb
+        var tight = PixelBox(x1: Int.max, y1: Int.max, x2: Int.min, y2: Int.min)
+        for y in b.y1...b.y2 { for x in b.x1...b.x2 {
+            let u = Double(x - b.x1) + 0.5, v = Double(y - b.y1) + 0.5
+            let inside: Bool
+            switch shape.kind {
+            case .square: inside = true
+            case .circle: inside = (u - side / 2) * (u - side / 2) + (v - side / 2) * (v - side / 2) <= side * side / 4
+            case .triangle: inside = abs(u - side / 2) <= v / 2 + 0.25
+            }
+            guard inside else { continue }
+            image[x, y, 0] = r
+            image[x, y, 1] = g
+            image[x, y, 2] = bl
+            tight = PixelBox(x1: min(tight.x1, x), y1: min(tight.y1, y), x2: max(tight.x2, x), y2: max(tight.y2, y))
+        } }
+        return tight
+    }
+
+    /// Draws a 1–3 digit string (3×5 font, 4 px advance) where it touches no shape yet placed.
+    private func placeDigits(_ scene: inout Scene, _ image: inout RGBImage, _ rng: RandomStream) {
+        let count = 1 + rng.uniformInt(maxDigits)
+        let text = (0..<count).map { i in String(i == 0 && count > 1 ? 1 + rng.uniformInt(9) : rng.uniformInt(10)) }.joined()
+        let width = 4 * count - 1, height = 5
+        for _ in 0..<100 {
+            let x = rng.uniformInt(size - width + 1), y = rng.uniformInt(size - height + 1)
+            let box = PixelBox(x1: x, y1: y, x2: x + width - 1, y2: y + height - 1)
+            guard !scene.shapes.contains(where: { $0.box.touches(box, margin: 1) }) else { continue }
+            var luminance = 0.0
+            for yy in box.y1...box.y2 { for xx in box.x1...box.x2 { luminance += image[xx, yy, 0] + image[xx, yy, 1] + image[xx, yy, 2] } }
+            let ink = luminance / Double(3 * box.area) > 0.45 ? 0.05 : 0.97
+            for (i, ch) in text.enumerated() {
+                guard let d = ch.wholeNumberValue else { continue }
+                let rows = PixelFont.smallDigit(d)
+                for (ry, bits) in rows.enumerated() { for cx in 0..<3 where bits & (1 << (2 - cx)) != 0 {
+                    for c in 0..<3 { image[x + 4 * i + cx, y + ry, c] = ink }
+                } }
+            }
+            scene.digits = text
+            scene.digitsBox = box
+            return
+        }
+    }
+}
+
+/// Requests the world cannot satisfy.
+public enum WorldError: Error, Equatable, CustomStringConvertible {
+    case invalid(String)
+
+    public var description: String {
+        switch self {
+        case let .invalid(reason): reason
+        }
+    }
+}

@@ -1,0 +1,144 @@
+import Dynamics
+import Foundation
+import Testing
+
+@Suite struct WorldTests {
+    func scratch() -> URL { FileManager.default.temporaryDirectory.appendingPathComponent("world-\(UUID().uuidString)") }
+
+    @Test(arguments: [24, 8, 32])
+    func scenesAreDeterministicAndWellFormed(size: Int) throws {
+        let generator = try SceneGenerator(size: size)
+        for i in 0..<60 {
+            let (scene, image) = generator.generate(RandomStream(seed: 1, name: "scene.\(i)"))
+            let (again, image2) = generator.generate(RandomStream(seed: 1, name: "scene.\(i)"))
+            #expect(scene == again && image == image2)
+            #expect((1...3).contains(scene.shapes.count))
+            #expect(Set(scene.shapes.map(\.name)).count == scene.shapes.count, "each (colour, shape) at most once")
+            #expect(image.pixels.allSatisfy { (0...1).contains($0) })
+            for (a, s) in scene.shapes.enumerated() {
+                let b = s.box
+                #expect(b.x1 >= 0 && b.y1 >= 0 && b.x2 < size && b.y2 < size && b.x1 <= b.x2 && b.y1 <= b.y2)
+                // The tight box's corners rows/columns hold the shape's colour somewhere.
+                let (r, g, bl) = s.colour.rgb
+                let painted = (b.x1...b.x2).contains { x in image[x, b.y2, 0] == r && image[x, b.y2, 1] == g && image[x, b.y2, 2] == bl }
+                #expect(painted, "bottom row of \(s.name)'s box holds its colour")
+                for other in scene.shapes[(a + 1)...] {
+                    #expect(b.iou(other.box) == 0, "shapes must not overlap")
+                }
+            }
+        }
+    }
+
+    @Test func digitsAreDrawnWhenAsked() throws {
+        let generator = try SceneGenerator(size: 24)
+        for i in 0..<20 {
+            let (scene, _) = generator.generate(RandomStream(seed: 2, name: "d\(i)"), digits: true)
+            let digits = try #require(scene.digits)
+            #expect((1...3).contains(digits.count) && digits.allSatisfy(\.isNumber))
+            #expect(digits.count == 1 || digits.first != "0")
+            let box = try #require(scene.digitsBox)
+            #expect(scene.shapes.allSatisfy { $0.box.iou(box) == 0 }, "shapes keep clear of the digits")
+        }
+    }
+
+    @Test(arguments: ["2x2", "3x3", "2x3", "5x5", "4x1"])
+    func reassemblingWithTheTruthGivesTheSourceBack(grid: String) throws {
+        let (m, n) = try Jigsaw.parseGrid(grid)
+        let (_, image) = try SceneGenerator(size: 24).generate(RandomStream(seed: 3, name: grid))
+        for i in 0..<10 {
+            let puzzle = try Jigsaw(rows: m, columns: n, rng: RandomStream(seed: UInt64(i), name: "perm"))
+            #expect(puzzle.permutation != Array(0..<(m * n)))
+            let shuffled = try puzzle.shuffle(image)
+            #expect(try puzzle.reassemble(shuffled, answer: puzzle.permutation) == puzzle.cropped(image))
+            #expect(shuffled != (try puzzle.cropped(image)), "a puzzle is never the unshuffled image")
+        }
+        #expect(throws: WorldError.self) { try Jigsaw.parseGrid("1x1") }
+        #expect(throws: WorldError.self) { try Jigsaw.parseGrid("3by3") }
+        #expect(throws: WorldError.self) { try Jigsaw(rows: 2, columns: 2, permutation: [0, 1, 2, 3]) }
+    }
+
+    @Test func twoByTwoAnswerConventionByHand() throws {
+        // A 2×2 image whose four pixels are pieces 0…3; slot s must show piece permutation[s].
+        var image = RGBImage(width: 2, height: 2)
+        for p in 0..<4 { image[p % 2, p / 2, 0] = Double(p) / 4 }
+        let puzzle = try Jigsaw(rows: 2, columns: 2, permutation: [2, 0, 3, 1])
+        let shuffled = try puzzle.shuffle(image)
+        #expect((0..<4).map { shuffled[$0 % 2, $0 / 2, 0] * 4 } == [2, 0, 3, 1])
+    }
+
+    @Test func everyGeneratedExampleTokenizesAndScoresPerfectlyOnItsTruth() throws {
+        let tokenizer = try Tokenizer.standard()
+        for size in [24, 8] {
+            let spec = DatasetSpec(tasks: TaskKind.allCases, split: .train, count: 240, styles: [.plain, .reasoning], grid: (3, 3), seed: 4, imageSize: size)
+            let g = try DatasetGenerator(spec)
+            var yes = 0, pope = 0
+            for i in 0..<spec.count {
+                let e = try g.example(i).example
+                _ = try tokenizer.encode(e.prompt)
+                _ = try tokenizer.encode(e.response)
+                let s = try TaskScorer.score(e, output: e.response)
+                #expect(s.correct && s.score == 1, "\(e.id) \(e.task ?? "") must score 1 on its own response")
+                // The decoded tokens of the response score the same (what a model that wrote it would output).
+                let decoded = try tokenizer.decode(try tokenizer.encode(e.response))
+                #expect(try TaskScorer.score(e, output: decoded).correct)
+                if e.task == "pope" { pope += 1; if e.truth?.answer == "yes" { yes += 1 } }
+                if e.style == "reasoning" { #expect(e.response.hasPrefix("<think>")) } else { #expect(e.response.hasPrefix("<answer>")) }
+            }
+            #expect(abs(Double(yes) / Double(pope) - 0.5) < 0.2, "POPE is balanced: \(yes)/\(pope) yes")
+        }
+    }
+
+    @Test func sameSeedSameBytesAndSplitsShareNoImage() throws {
+        let dir = scratch()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        func write(_ name: String, _ split: Split) throws -> URL {
+            let g = try DatasetGenerator(DatasetSpec(tasks: TaskKind.allCases, split: split, count: 36, styles: [.plain], seed: 9))
+            let folder = dir.appendingPathComponent(name)
+            try DatasetWriter.write(try (0..<36).map(g.example), folder: folder, fileName: g.fileName)
+            return folder
+        }
+        let a = try write("a", .train), b = try write("b", .train), t = try write("a", .test)
+        let fm = FileManager.default
+        #expect(fm.contentsEqual(atPath: a.appendingPathComponent("train.jsonl").path, andPath: b.appendingPathComponent("train.jsonl").path))
+        let trainImages = try fm.contentsOfDirectory(atPath: a.appendingPathComponent("images").path).filter { $0.hasPrefix("train") }.sorted()
+        #expect(trainImages.count == 36 + 6, "one image per example plus a source per jigsaw")
+        for name in trainImages {
+            #expect(fm.contentsEqual(atPath: a.appendingPathComponent("images/\(name)").path, andPath: b.appendingPathComponent("images/\(name)").path))
+        }
+        let trainBytes = Set(try trainImages.map { try Data(contentsOf: a.appendingPathComponent("images/\($0)")) })
+        let testImages = try fm.contentsOfDirectory(atPath: t.appendingPathComponent("images").path).filter { $0.hasPrefix("test") }
+        #expect(testImages.count == 42)
+        for name in testImages {
+            #expect(!trainBytes.contains(try Data(contentsOf: t.appendingPathComponent("images/\(name)"))), "\(name) repeats a train image")
+        }
+        // Reassembling the shuffled PNG on disk with the truth gives back the source PNG exactly.
+        let file = try ExampleFile(url: a.appendingPathComponent("train.jsonl"))
+        for e in file.examples where e.task == "jigsaw" {
+            let truth = try #require(e.truth), grid = try #require(e.grid)
+            let shuffled = try PNGCodec.read(try #require(file.imageURL(e)))
+            let source = try PNGCodec.read(a.appendingPathComponent(try #require(truth.source)))
+            let puzzle = try Jigsaw(rows: grid[0], columns: grid[1], permutation: try #require(truth.permutation))
+            #expect(try puzzle.reassemble(shuffled, answer: puzzle.permutation) == source)
+        }
+    }
+
+    @Test func scorerMetrics() throws {
+        let g = Example(id: "g", task: "grounding", style: "plain", prompt: "", response: "", truth: Truth(box: [2, 2, 9, 9]))
+        #expect(try TaskScorer.score(g, output: "<answer> { bbox : [ 2 , 2 , 9 , 9 ] } </answer>").score == 1)
+        let shifted = try TaskScorer.score(g, output: "<answer> {bbox:[4,2,11,9]} </answer>")
+        #expect(abs(shifted.score - 48.0 / 80.0) < 1e-15 && shifted.correct)
+        let far = try TaskScorer.score(g, output: "<answer> { bbox : [ 6 , 2 , 13 , 9 ] } </answer>")
+        #expect(abs(far.score - 32.0 / 96.0) < 1e-15 && !far.correct)
+        #expect(try !TaskScorer.score(g, output: "{ bbox : [ 2 , 2 , 9 , 9 ] }").correct, "no answer block, no credit")
+        let pope = [("yes", "yes"), ("yes", "no"), ("no", "yes"), ("no", "no"), ("yes", "yes")].enumerated().map { i, p in
+            (Example(id: "p\(i)", task: "pope", style: "plain", prompt: "", response: "", truth: Truth(answer: p.0)), "<answer> \(p.1) </answer>")
+        }
+        let scored = try pope.map { try TaskScorer.score($0.0, output: $0.1) }
+        let s = try #require(TaskSummary.summarise(scored).first)
+        #expect(s.accuracy == 0.6 && s.n == 5)
+        let f1 = try #require(s.f1)
+        let expectedF1 = 4.0 / 6.0  // tp 2, fp 1, fn 1: 2·tp / (2·tp + fp + fn)
+        #expect(abs(f1 - expectedF1) < 1e-15)
+        #expect(throws: WorldError.self) { try TaskScorer.score(Example(id: "x", prompt: "", response: ""), output: "") }
+    }
+}
