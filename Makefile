@@ -1,5 +1,5 @@
 # Entry points. SwiftPM does the building; this file only adds what SwiftPM cannot: installing Debian packages.
-.PHONY: setup build demo test bench clean
+.PHONY: setup build demo test bench data clean
 
 setup:
 	@scripts/setup.sh
@@ -12,6 +12,9 @@ demo: build
 
 test: setup
 	swift test
+
+data: build
+	@scripts/data.sh
 
 bench: build
 	.build/release/analyze bench

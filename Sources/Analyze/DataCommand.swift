@@ -49,11 +49,11 @@ struct DataCommand: ParsableCommand {
                 progress.advance(by: n)
             }
             try DatasetWriter.write(examples, folder: folder, fileName: generator.fileName)
-            try RunRecord(command: commandLine, outputs: [file.path],
+            try RunRecord(command: commandLine, outputs: [(out as NSString).appendingPathComponent(generator.fileName)],
                           details: ["tasks": tasks, "split": split.rawValue, "count": String(count), "style": style, "grid": grid,
                                     "seed": String(seed), "image_size": String(imageSize)])
                 .write(to: folder.appendingPathComponent("\(split.rawValue).meta.json"))
-            print("wrote \(file.path): \(count) examples (\(spec.tasks.map(\.rawValue).joined(separator: ",")); \(style)) and their images")
+            print("wrote \((out as NSString).appendingPathComponent(generator.fileName)): \(count) examples (\(spec.tasks.map(\.rawValue).joined(separator: ",")); \(style)) and their images")
         }
     }
 
@@ -108,10 +108,10 @@ struct DataCommand: ParsableCommand {
                 progress.advance()
             }
             try DatasetWriter.write(examples, folder: folder, fileName: file.lastPathComponent)
-            try RunRecord(command: commandLine, inputs: ["images": images], outputs: [file.path],
+            try RunRecord(command: commandLine, inputs: ["images": images], outputs: [(out as NSString).appendingPathComponent(file.lastPathComponent)],
                           details: ["files": String(files.count), "grid": grid, "seed": String(seed), "image_size": String(imageSize)])
                 .write(to: folder.appendingPathComponent("\(split.rawValue).meta.json"))
-            print("wrote \(file.path): \(examples.count) puzzles from \(files.count) images")
+            print("wrote \((out as NSString).appendingPathComponent(file.lastPathComponent)): \(examples.count) puzzles from \(files.count) images")
         }
     }
 

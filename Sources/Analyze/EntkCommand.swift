@@ -46,7 +46,7 @@ struct EntkCommand: ParsableCommand {
         let kg = try BLAS.matmul(k, try Matrix(rows: gu.count, cols: 1, storage: gu)).storage
         let akg = BLAS.dot(av, kg)
         try RunRecord(command: commandLine, inputs: ["checkpoint": checkpoint.checkpoint, "examples": examples.examples],
-                      outputs: [output.out, contributionsURL.path],
+                      outputs: [output.out, output.siblingPath("contributions.csv")],
                       details: ["u": u, "v": v, "strategy": "explicit", "trace": "\(k.trace)", "AKG": "\(akg)"]).write(to: metaURL)
         print(String(format: "wrote %@: K [%d, %d] for v=%@, u=%@; tr K = %.6e, ‖K‖_F = %.6e, A·K·G = %.6e",
                      output.out, k.rows, k.cols, v, u, k.trace, k.frobeniusNorm, akg))

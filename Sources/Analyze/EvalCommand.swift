@@ -80,7 +80,7 @@ enum EvaluationWriter {
         try EvaluationReport.outputsTable(scored).write(to: output.url)
         try EvaluationReport.summaryTable(summary).write(to: output.sibling("summary.csv"))
         var r = record
-        r.outputs = [output.out, output.sibling("summary.csv").path]
+        r.outputs = [output.out, output.siblingPath("summary.csv")]
         try r.write(to: output.sibling("meta.json"))
         for s in summary where s.style == "all" {
             var line = s.task.padding(toLength: 10, withPad: " ", startingAt: 0)
@@ -89,6 +89,6 @@ enum EvaluationWriter {
             if let r = s.meanRewards { line += String(format: "  rewards fmt %.3f hit %.3f acc %.3f", r.format, r.hit, r.accuracy) }
             print(line)
         }
-        print("wrote \(output.out) and \(output.sibling("summary.csv").path)")
+        print("wrote \(output.out) and \(output.siblingPath("summary.csv"))")
     }
 }

@@ -36,7 +36,7 @@ struct JacobianCommand: ParsableCommand {
         for (name, norm) in EmpiricalNTK.tensorNorms(j, layout: ckpt.model.layout) { table.append([.string(name), .double(norm)]) }
         try table.write(to: normsURL)
         try RunRecord(command: commandLine, inputs: ["checkpoint": checkpoint.checkpoint, "examples": examples.examples],
-                      outputs: [output.out, normsURL.path], details: ["example": example, "position": String(position), "token": String(token)])
+                      outputs: [output.out, output.siblingPath("norms.csv")], details: ["example": example, "position": String(position), "token": String(token)])
             .write(to: metaURL)
         print(String(format: "wrote %@: J [%d, %d] for %@:%d (token %@), ‖J‖_F = %.6e, %.3f s",
                      output.out, j.rows, j.cols, example, position, ckpt.tokenizer.tokens[token], j.frobeniusNorm, seconds))

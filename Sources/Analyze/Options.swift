@@ -30,9 +30,10 @@ struct OutputOption: ParsableArguments {
     var url: URL { URL(fileURLWithPath: out) }
 
     /// `out` with its extension replaced by `suffix` (e.g. "meta.json"): J.safetensors → J.meta.json.
-    func sibling(_ suffix: String) -> URL {
-        url.deletingPathExtension().appendingPathExtension(suffix)
-    }
+    func sibling(_ suffix: String) -> URL { URL(fileURLWithPath: siblingPath(suffix)) }
+
+    /// The same as a path written the way `--out` was given (relative stays relative), for run records.
+    func siblingPath(_ suffix: String) -> String { (out as NSString).deletingPathExtension + "." + suffix }
 
     /// Throws before any work when one of `urls` exists and `--force` was not given: nothing is overwritten by accident.
     func checkWritable(_ urls: [URL]) throws {

@@ -68,14 +68,15 @@ import Testing
 
     @Test func everyGeneratedExampleTokenizesAndScoresPerfectlyOnItsTruth() throws {
         let tokenizer = try Tokenizer.standard()
+        var used = Set<Int>()
         for size in [24, 8] {
             let spec = DatasetSpec(tasks: TaskKind.allCases, split: .train, count: 240, styles: [.plain, .reasoning], grid: (3, 3), seed: 4, imageSize: size)
             let g = try DatasetGenerator(spec)
             var yes = 0, pope = 0
             for i in 0..<spec.count {
                 let e = try g.example(i).example
-                _ = try tokenizer.encode(e.prompt)
-                _ = try tokenizer.encode(e.response)
+                used.formUnion(try tokenizer.encode(e.prompt))
+                used.formUnion(try tokenizer.encode(e.response))
                 let s = try TaskScorer.score(e, output: e.response)
                 #expect(s.correct && s.score == 1, "\(e.id) \(e.task ?? "") must score 1 on its own response")
                 // The decoded tokens of the response score the same (what a model that wrote it would output).
@@ -86,6 +87,9 @@ import Testing
             }
             #expect(abs(Double(yes) / Double(pope) - 0.5) < 0.2, "POPE is balanced: \(yes)/\(pope) yes")
         }
+        let words = tokenizer.tokens.indices.filter { !Tokenizer.pieces(of: tokenizer.tokens[$0]).allSatisfy { $0.count == 1 && !$0.first!.isLetter } }
+        let unused = words.filter { $0 >= Tokenizer.specials.count && !used.contains($0) }.map { tokenizer.tokens[$0] }
+        #expect(unused.isEmpty, "words in the vocabulary that the world never writes: \(unused)")
     }
 
     @Test func sameSeedSameBytesAndSplitsShareNoImage() throws {
