@@ -1,0 +1,151 @@
+import Foundation
+
+/// A learning-rate schedule over optimizer steps (1-based).
+public enum LearningRateSchedule: Codable, Equatable, Sendable {
+    /// The base rate at every step.
+    case constant
+    /// Linear warm-up from 0 over `warmup` steps, then cosine decay to `floor`·lr at step `total`.
+    case warmupCosine(warmup: Int, total: Int, floor: Double)
+
+    /// The rate at `step` for base rate `lr`.
+    public func rate(_ lr: Double, step: Int) -> Double {
+        switch self {
+        case .constant:
+            return lr
+        case let .warmupCosine(warmup, total, floor):
+            if step <= warmup { return lr * Double(step) / Double(max(1, warmup)) }
+            let progress = min(1, Double(step - warmup) / Double(max(1, total - warmup)))
+            return lr * (floor + (1 - floor) * 0.5 * (1 + cos(Double.pi * progress)))
+        }
+    }
+}
+
+/// Optimizer settings. Gradients given to `Optimizer.step` are those of a loss to **minimise**.
+public struct OptimizerConfig: Codable, Equatable, Sendable {
+    public enum Kind: String, Codable, Sendable, CaseIterable { case sgd, adamw }
+
+    public var kind: Kind
+    /// Base learning rate η.
+    public var learningRate: Double
+    public var schedule: LearningRateSchedule
+    /// Global-norm clipping threshold; nil = no clipping.
+    public var clipNorm: Double?
+    /// AdamW decoupled weight decay, applied to the weight matrices only: every rank-2 tensor except the token
+    /// and position embeddings (biases and LayerNorm gains are never decayed).
+    public var weightDecay: Double
+    public var beta1: Double
+    public var beta2: Double
+    public var epsilon: Double
+
+    public init(kind: Kind, learningRate: Double, schedule: LearningRateSchedule = .constant, clipNorm: Double? = nil,
+                weightDecay: Double = 0, beta1: Double = 0.9, beta2: Double = 0.999, epsilon: Double = 1e-8) {
+        self.kind = kind
+        self.learningRate = learningRate
+        self.schedule = schedule
+        self.clipNorm = clipNorm
+        self.weightDecay = weightDecay
+        self.beta1 = beta1
+        self.beta2 = beta2
+        self.epsilon = epsilon
+    }
+
+    /// Throws when a setting is out of range.
+    public func validate() throws {
+        guard learningRate.isFinite, learningRate >= 0 else { throw TrainingError.invalid("learning rate must be finite and ≥ 0") }
+        guard clipNorm.map({ $0 > 0 && $0.isFinite }) ?? true else { throw TrainingError.invalid("clip norm must be positive") }
+        guard weightDecay >= 0, (0..<1).contains(beta1), (0..<1).contains(beta2), epsilon > 0 else {
+            throw TrainingError.invalid("AdamW needs weight decay ≥ 0, betas in [0, 1) and epsilon > 0")
+        }
+    }
+}
+
+/// What one optimizer step did.
+public struct StepReport: Equatable, Sendable {
+    /// The learning rate used.
+    public let learningRate: Double
+    /// ‖g‖ before clipping.
+    public let gradientNorm: Double
+    public let clipped: Bool
+}
+
+/// SGD or AdamW (with bias correction) over the flat θ, with global-norm clipping and a schedule.
+public struct Optimizer: Sendable {
+    public let config: OptimizerConfig
+    /// Steps taken so far.
+    public private(set) var step = 0
+    /// AdamW first and second moments (empty for SGD).
+    public private(set) var firstMoment: [Double]
+    public private(set) var secondMoment: [Double]
+    /// 1 where weight decay applies, 0 elsewhere.
+    private let decayMask: [Double]
+
+    public init(config: OptimizerConfig, layout: ParameterLayout) throws {
+        try config.validate()
+        self.config = config
+        let n = config.kind == .adamw ? layout.count : 0
+        firstMoment = [Double](repeating: 0, count: n)
+        secondMoment = [Double](repeating: 0, count: n)
+        var mask = [Double](repeating: 0, count: config.kind == .adamw && config.weightDecay > 0 ? layout.count : 0)
+        if !mask.isEmpty {
+            for t in layout.tensors where t.shape.count == 2 && !t.name.hasPrefix("tok_emb") && !t.name.hasPrefix("pos_emb") {
+                for i in t.range { mask[i] = 1 }
+            }
+        }
+        decayMask = mask
+    }
+
+    /// Restores moments and step count saved by `state`; throws when sizes disagree.
+    public mutating func restore(step: Int, firstMoment m: [Double], secondMoment v: [Double]) throws {
+        guard m.count == firstMoment.count, v.count == secondMoment.count, step >= 0 else {
+            throw TrainingError.invalid("optimizer state has \(m.count)/\(v.count) moments, expected \(firstMoment.count)")
+        }
+        self.step = step
+        firstMoment = m
+        secondMoment = v
+    }
+
+    /// Forgets the moments and the step count (GRPO's periodic restart).
+    public mutating func reset() {
+        step = 0
+        for i in firstMoment.indices { firstMoment[i] = 0; secondMoment[i] = 0 }
+    }
+
+    /// θ ← update(θ, g) for the gradient `g` of a loss to minimise.
+    public mutating func apply(_ gradient: [Double], to theta: inout [Double]) -> StepReport {
+        precondition(gradient.count == theta.count, "gradient and θ sizes differ (internal error)")
+        step += 1
+        let lr = config.schedule.rate(config.learningRate, step: step)
+        let norm = BLAS.norm2(gradient)
+        var scale = 1.0
+        if let c = config.clipNorm, norm > c { scale = c / norm }
+        switch config.kind {
+        case .sgd:
+            for i in theta.indices { theta[i] -= lr * scale * gradient[i] }
+        case .adamw:
+            let b1 = config.beta1, b2 = config.beta2
+            let c1 = 1 - pow(b1, Double(step)), c2 = 1 - pow(b2, Double(step))
+            let wd = config.weightDecay
+            for i in theta.indices {
+                let g = scale * gradient[i]
+                firstMoment[i] = b1 * firstMoment[i] + (1 - b1) * g
+                secondMoment[i] = b2 * secondMoment[i] + (1 - b2) * g * g
+                let update = (firstMoment[i] / c1) / ((secondMoment[i] / c2).squareRoot() + config.epsilon)
+                theta[i] -= lr * (update + (decayMask.isEmpty ? 0 : wd * decayMask[i] * theta[i]))
+            }
+        }
+        return StepReport(learningRate: lr, gradientNorm: norm, clipped: scale < 1)
+    }
+}
+
+/// Training requests and runs that cannot go on.
+public enum TrainingError: Error, Equatable, CustomStringConvertible {
+    case invalid(String)
+    case nonFinite(step: Int, what: String)
+
+    public var description: String {
+        switch self {
+        case let .invalid(reason): reason
+        case let .nonFinite(step, what): "non-finite \(what) at step \(step); the run stopped, the last good checkpoint is kept"
+        }
+    }
+}

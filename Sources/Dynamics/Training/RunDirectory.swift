@@ -1,0 +1,66 @@
+import Foundation
+
+/// The folder of a training run: `metrics.csv`, `eval.csv`, `checkpoints/step-NNNNNN/` and `final/`.
+public struct RunDirectory: Sendable {
+    public let url: URL
+
+    /// Creates the folder; an existing one is an error unless `force` (then its contents are replaced as written).
+    public init(url: URL, force: Bool) throws {
+        if FileManager.default.fileExists(atPath: url.path) && !force { throw FileError.exists(path: url.path) }
+        do { try FileManager.default.createDirectory(at: url, withIntermediateDirectories: true) } catch {
+            throw FileError.cannotWrite(path: url.path, reason: error.localizedDescription)
+        }
+        self.url = url
+    }
+
+    public func checkpoint(step: Int) -> URL { url.appendingPathComponent(String(format: "checkpoints/step-%06d", step)) }
+    public var final: URL { url.appendingPathComponent("final") }
+    public var metrics: URL { url.appendingPathComponent("metrics.csv") }
+    public var evaluations: URL { url.appendingPathComponent("eval.csv") }
+}
+
+/// A CSV file written row by row and flushed after each, so an interrupted run keeps every finished row.
+public final class CSVLog {
+    private let handle: FileHandle
+    public let header: [String]
+
+    public init(url: URL, header: [String]) throws {
+        guard FileManager.default.createFile(atPath: url.path, contents: Data((header.joined(separator: ",") + "\n").utf8)),
+              let handle = FileHandle(forWritingAtPath: url.path) else {
+            throw FileError.cannotWrite(path: url.path, reason: "cannot create the file")
+        }
+        handle.seekToEndOfFile()
+        self.handle = handle
+        self.header = header
+    }
+
+    deinit { try? handle.close() }
+
+    /// Appends one row (as many cells as the header).
+    public func append(_ cells: [CSVCell]) throws {
+        precondition(cells.count == header.count, "CSV row width differs from the header (internal error)")
+        let line = cells.map { CSVTable.quote($0.text) }.joined(separator: ",") + "\n"
+        do { try handle.write(contentsOf: Data(line.utf8)) } catch {
+            throw FileError.cannotWrite(path: "CSV log", reason: error.localizedDescription)
+        }
+    }
+}
+
+extension SFTTrainer {
+    /// Writes the current model, tokenizer and trainer state as a checkpoint directory.
+    public func save(to dir: URL, tokenizer: Tokenizer, record: RunRecord, overwrite: Bool = false) throws {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys]
+        let checkpoint = try Checkpoint(model: model, tokenizer: tokenizer, metadata: ["step": String(step)], meta: try record.jsonData())
+        try checkpoint.save(to: dir, overwrite: overwrite, extraFiles: ["trainer.safetensors": try state.encode(run: encoder.encode(config))])
+    }
+
+    /// The metrics.csv columns.
+    public static let metricsHeader = ["step", "epoch", "loss", "lr", "grad_norm", "clipped", "tokens"]
+
+    /// A metrics.csv row.
+    public static func metricsRow(_ r: SFTStepRecord) -> [CSVCell] {
+        [.int(r.step), .double(r.epoch), .double(r.loss), .double(r.report.learningRate), .double(r.report.gradientNorm),
+         .int(r.report.clipped ? 1 : 0), .int(r.tokens)]
+    }
+}

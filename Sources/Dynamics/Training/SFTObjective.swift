@@ -1,0 +1,40 @@
+import Foundation
+
+/// The SFT objective of Eq. 10 (THEORY §7): J_SFT = mean over examples of each response's mean token
+/// log-likelihood. Training minimises L = −J_SFT.
+public enum SFTObjective {
+    /// L and ∇θ L over `batch`, one example per worker; per-example gradients are added in the batch's order,
+    /// so the result does not depend on the thread count.
+    public static func lossAndGradient(_ model: Transformer, batch: [EncodedExample], threads: Int) throws -> (loss: Double, gradient: [Double], tokens: Int) {
+        guard !batch.isEmpty else { throw TrainingError.invalid("empty batch") }
+        let parts = try Parallel.map(batch.count, threads: threads) { i in try exampleTerm(model, batch[i]) }
+        var gradient = [Double](repeating: 0, count: model.layout.count)
+        var loss = 0.0, tokens = 0
+        let n = Double(batch.count)
+        for p in parts {
+            loss -= p.meanLogLikelihood / n
+            tokens += p.tokens
+            gradient.withUnsafeMutableBufferPointer { g in p.gradient.withUnsafeBufferPointer { BLAS.axpy(g.count, -1 / n, $0.baseAddress!, g.baseAddress!) } }
+        }
+        return (loss, gradient, tokens)
+    }
+
+    /// One example's ℓ̄ = (1/|o|) Σ_t log π(o_t) and ∇θ ℓ̄.
+    static func exampleTerm(_ model: Transformer, _ e: EncodedExample) throws -> (meanLogLikelihood: Double, gradient: [Double], tokens: Int) {
+        let acts = try model.forward(e.input)
+        let V = model.config.vocabSize, n = Double(e.responseLength)
+        var cot = [Double](repeating: 0, count: e.input.length * V)
+        var total = 0.0
+        for p in e.responsePositions {
+            let lp = acts.logProbabilities(at: p - 1)
+            let target = e.token(at: p)
+            total += lp[target]
+            let row = (p - 1) * V
+            for o in 0..<V { cot[row + o] = -exp(lp[o]) / n }
+            cot[row + target] += 1 / n
+        }
+        var g = [Double](repeating: 0, count: model.layout.count)
+        try model.backward(acts, cotangents: cot, into: &g)
+        return (total / n, g, e.responseLength)
+    }
+}

@@ -1,0 +1,146 @@
+import Foundation
+
+/// Settings of an SFT or pretraining run (stored in every checkpoint it writes, so `--resume` needs nothing else).
+public struct SFTRunConfig: Codable, Equatable, Sendable {
+    /// Total optimizer steps of the run.
+    public var steps: Int
+    /// Examples per step.
+    public var batchSize: Int
+    public var optimizer: OptimizerConfig
+    /// Seed of the data order.
+    public var seed: UInt64
+    /// Reshuffle the data every epoch; false walks the file in order.
+    public var shuffle: Bool
+    /// The training examples file.
+    public var data: String
+
+    public init(steps: Int, batchSize: Int, optimizer: OptimizerConfig, seed: UInt64, shuffle: Bool, data: String) {
+        self.steps = steps
+        self.batchSize = batchSize
+        self.optimizer = optimizer
+        self.seed = seed
+        self.shuffle = shuffle
+        self.data = data
+    }
+}
+
+/// One step's record: a row of `metrics.csv`.
+public struct SFTStepRecord: Equatable, Sendable {
+    public let step: Int
+    /// Epochs completed, fractional.
+    public let epoch: Double
+    /// L = −J_SFT on the batch, before the step.
+    public let loss: Double
+    public let report: StepReport
+    /// Response tokens in the batch.
+    public let tokens: Int
+}
+
+/// Supervised fine-tuning (Eq. 10) — and pretraining, which is the same objective on the prior tasks.
+///
+/// The data order is a pure function of the seed and the step: the stream of examples is the concatenation of one
+/// permutation per epoch (stream "sft.order.<epoch>"), batch k is its k-th slice of `batchSize`. Resuming at step
+/// k therefore needs only θ, the optimizer's moments and k.
+public struct SFTTrainer: Sendable {
+    public private(set) var model: Transformer
+    public private(set) var optimizer: Optimizer
+    public let config: SFTRunConfig
+    public let data: [EncodedExample]
+    /// Steps taken so far.
+    public private(set) var step: Int
+
+    public init(model: Transformer, data: [EncodedExample], config: SFTRunConfig) throws {
+        guard !data.isEmpty else { throw TrainingError.invalid("no training examples") }
+        guard config.batchSize >= 1, config.steps >= 0 else { throw TrainingError.invalid("batch size must be ≥ 1 and steps ≥ 0") }
+        self.model = model
+        self.data = data
+        self.config = config
+        optimizer = try Optimizer(config: config.optimizer, layout: model.layout)
+        step = 0
+    }
+
+    /// Continues from a saved state (the checkpoint's θ is `model`).
+    public init(model: Transformer, data: [EncodedExample], config: SFTRunConfig, state: TrainerState) throws {
+        try self.init(model: model, data: data, config: config)
+        try optimizer.restore(step: state.optimizerStep, firstMoment: state.firstMoment, secondMoment: state.secondMoment)
+        step = state.step
+    }
+
+    /// Indices into `data` of batch `k` (0-based), in file order within the batch.
+    public func batchIndices(_ k: Int) -> [Int] {
+        let n = data.count
+        var cachedEpoch = -1
+        var order: [Int] = []
+        return (k * config.batchSize..<((k + 1) * config.batchSize)).map { j in
+            let epoch = j / n
+            if epoch != cachedEpoch {
+                order = Array(0..<n)
+                if config.shuffle { RandomStream(seed: config.seed, name: "sft.order.\(epoch)").shuffle(&order) }
+                cachedEpoch = epoch
+            }
+            return order[j % n]
+        }.sorted()
+    }
+
+    /// Takes the next step. A non-finite loss or gradient stops before θ changes.
+    public mutating func trainStep(threads: Int) throws -> SFTStepRecord {
+        let batch = batchIndices(step).map { data[$0] }
+        let (loss, gradient, tokens) = try SFTObjective.lossAndGradient(model, batch: batch, threads: threads)
+        guard loss.isFinite else { throw TrainingError.nonFinite(step: step + 1, what: "loss") }
+        guard gradient.allSatisfy(\.isFinite) else { throw TrainingError.nonFinite(step: step + 1, what: "gradient") }
+        var theta = model.parameters
+        let report = optimizer.apply(gradient, to: &theta)
+        guard theta.allSatisfy(\.isFinite) else { throw TrainingError.nonFinite(step: step + 1, what: "parameters") }
+        model.parameters = theta
+        step += 1
+        return SFTStepRecord(step: step, epoch: Double(step * config.batchSize) / Double(data.count), loss: loss,
+                             report: report, tokens: tokens)
+    }
+
+    /// The optimizer state to save beside θ.
+    public var state: TrainerState {
+        TrainerState(step: step, optimizerStep: optimizer.step, firstMoment: optimizer.firstMoment, secondMoment: optimizer.secondMoment)
+    }
+}
+
+/// What `trainer.safetensors` holds: enough, with θ and the run's config, to resume bit-exactly.
+public struct TrainerState: Equatable, Sendable {
+    public var step: Int
+    public var optimizerStep: Int
+    public var firstMoment: [Double]
+    public var secondMoment: [Double]
+
+    public init(step: Int, optimizerStep: Int, firstMoment: [Double], secondMoment: [Double]) {
+        self.step = step
+        self.optimizerStep = optimizerStep
+        self.firstMoment = firstMoment
+        self.secondMoment = secondMoment
+    }
+
+    /// The bytes of `trainer.safetensors`, with `run` (the run config as JSON) in its metadata.
+    public func encode(run: Data) throws -> Data {
+        try SafeTensors.encode([NamedTensor(name: "optimizer.first_moment", shape: [firstMoment.count], values: firstMoment),
+                                NamedTensor(name: "optimizer.second_moment", shape: [secondMoment.count], values: secondMoment)],
+                               metadata: ["step": String(step), "optimizer_step": String(optimizerStep), "run": String(decoding: run, as: UTF8.self),
+                                          "format_version": Checkpoint.formatVersion])
+    }
+
+    /// Reads `trainer.safetensors` of a checkpoint directory: the state and the run config JSON.
+    public static func load(from dir: URL) throws -> (state: TrainerState, run: Data) {
+        let url = dir.appendingPathComponent("trainer.safetensors")
+        guard FileManager.default.fileExists(atPath: url.path) else {
+            throw CheckpointError.invalid(path: url.path, reason: "missing: this checkpoint was not written by a training run")
+        }
+        let (tensors, metadata) = try SafeTensors.read(url)
+        func tensor(_ name: String) throws -> [Double] {
+            guard let t = tensors.first(where: { $0.name == name }) else { throw CheckpointError.invalid(path: url.path, reason: "tensor '\(name)' is missing") }
+            return t.values
+        }
+        guard let step = metadata["step"].flatMap(Int.init), let optimizerStep = metadata["optimizer_step"].flatMap(Int.init),
+              let run = metadata["run"] else {
+            throw CheckpointError.invalid(path: url.path, reason: "__metadata__ lacks step, optimizer_step or run")
+        }
+        return (TrainerState(step: step, optimizerStep: optimizerStep, firstMoment: try tensor("optimizer.first_moment"),
+                             secondMoment: try tensor("optimizer.second_moment")), Data(run.utf8))
+    }
+}

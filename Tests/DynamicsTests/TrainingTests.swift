@@ -1,0 +1,119 @@
+@testable import Dynamics
+import Foundation
+import Testing
+
+@Suite struct TrainingTests {
+    /// A few tiny examples with 8×8 images, encoded for `model`.
+    func examples(_ model: Transformer, count: Int, seed: UInt64 = 1) throws -> [EncodedExample] {
+        let tokenizer = try Tokenizer.standard()
+        let g = try DatasetGenerator(DatasetSpec(tasks: [.grounding, .vqa, .pope, .jigsaw], split: .train, count: count, styles: [.plain],
+                                                 seed: seed, imageSize: 8))
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("train-\(UUID().uuidString)")
+        defer { try? FileManager.default.removeItem(at: dir) }
+        try DatasetWriter.write(try (0..<count).map(g.example), folder: dir, fileName: "train.jsonl")
+        let file = try ExampleFile(url: dir.appendingPathComponent("train.jsonl"))
+        return try EncodedExample.all(file, tokenizer: tokenizer, config: model.config)
+    }
+
+    func tinyModel(seed: UInt64 = 3) throws -> Transformer {
+        try Transformer(config: .preset(.tiny, vocabSize: try Tokenizer.standard().count), seed: seed)
+    }
+
+    func config(_ optimizer: OptimizerConfig, steps: Int, batch: Int, shuffle: Bool = true) -> SFTRunConfig {
+        SFTRunConfig(steps: steps, batchSize: batch, optimizer: optimizer, seed: 7, shuffle: shuffle, data: "memory")
+    }
+
+    @Test func oneSGDStepIsExactlyEtaTimesTheSFTGradient() throws {
+        let model = try tinyModel()
+        let data = try examples(model, count: 5)
+        let eta = 0.05
+        var trainer = try SFTTrainer(model: model, data: data, config: config(OptimizerConfig(kind: .sgd, learningRate: eta), steps: 1, batch: 5))
+        #expect(trainer.batchIndices(0) == [0, 1, 2, 3, 4], "a batch of the whole file is the whole file, in order")
+        _ = try trainer.trainStep(threads: 2)
+        // ∇θ J_SFT by another path: one prefix pass and one backward per response token.
+        var expected = model.parameters
+        for e in data {
+            for p in e.responsePositions {
+                let g = try TokenGradients.logProbGradient(model, input: e.input, position: p)
+                for i in expected.indices { expected[i] += eta * g[i] / Double(e.responseLength) / Double(data.count) }
+            }
+        }
+        let delta = zip(trainer.model.parameters, model.parameters).map { $0 - $1 }
+        let expectedDelta = zip(expected, model.parameters).map { $0 - $1 }
+        expectClose(delta, expectedDelta, tolerance: 1e-12, "SGD step")
+    }
+
+    @Test func lossIsTheMeanOfPerResponseMeanNegativeLogLikelihoods() throws {
+        let model = try tinyModel()
+        let data = try examples(model, count: 3)
+        let (loss, _, tokens) = try SFTObjective.lossAndGradient(model, batch: data, threads: 1)
+        let expected = try data.map { e in try TokenGradients.responseLogProbs(model, e).map(\.logProb).reduce(0, +) / Double(e.responseLength) }
+            .reduce(0, +) / -3
+        #expect(abs(loss - expected) < 1e-13)
+        #expect(tokens == data.map(\.responseLength).reduce(0, +))
+    }
+
+    @Test func adamFirstStepIsLearningRateTimesSignAndSchedulesHaveTheirShape() throws {
+        let layout = ParameterLayout(.preset(.tiny, vocabSize: 10))
+        var adam = try Optimizer(config: OptimizerConfig(kind: .adamw, learningRate: 0.01), layout: layout)
+        var theta = [Double](repeating: 1, count: layout.count)
+        let g = (0..<layout.count).map { Double($0 % 5) - 2 }
+        let report = adam.apply(g, to: &theta)
+        for i in [0, 1, 3, 4] { #expect(abs((1 - theta[i]) - 0.01 * (g[i] > 0 ? 1 : -1) * abs(g[i]) / (abs(g[i]) + 1e-8)) < 1e-15) }
+        #expect(theta[2] == 1, "zero gradient, no move")
+        #expect(report.learningRate == 0.01 && !report.clipped)
+        var clipped = try Optimizer(config: OptimizerConfig(kind: .sgd, learningRate: 1, clipNorm: 1), layout: layout)
+        var t2 = [Double](repeating: 0, count: layout.count)
+        #expect(clipped.apply(g, to: &t2).clipped)
+        #expect(abs(BLAS.norm2(t2) - 1) < 1e-12, "a clipped SGD step has length lr·clip")
+        let cosine = LearningRateSchedule.warmupCosine(warmup: 10, total: 110, floor: 0.1)
+        #expect(cosine.rate(1, step: 5) == 0.5 && cosine.rate(1, step: 10) == 1)
+        #expect(abs(cosine.rate(1, step: 60) - 0.55) < 1e-12 && abs(cosine.rate(1, step: 110) - 0.1) < 1e-12)
+    }
+
+    @Test func sftDrivesTheLossOfASmallFixedSetNearZero() throws {
+        let model = try tinyModel()
+        let data = try examples(model, count: 4)
+        var trainer = try SFTTrainer(model: model, data: data, config: config(OptimizerConfig(kind: .adamw, learningRate: 1e-2), steps: 200, batch: 4))
+        var first = 0.0, last = 0.0
+        for k in 0..<200 {
+            let r = try trainer.trainStep(threads: 2)
+            if k == 0 { first = r.loss }
+            last = r.loss
+        }
+        #expect(first > 3 && last < 0.05, "loss \(first) → \(last)")
+    }
+
+    @Test(arguments: [OptimizerConfig.Kind.sgd, .adamw])
+    func resumingIsBitExact(kind: OptimizerConfig.Kind) throws {
+        let model = try tinyModel()
+        let data = try examples(model, count: 10)
+        let run = config(OptimizerConfig(kind: kind, learningRate: 3e-3, schedule: .warmupCosine(warmup: 2, total: 6, floor: 0.1), clipNorm: 1,
+                                         weightDecay: kind == .adamw ? 0.1 : 0), steps: 6, batch: 4)
+        var straight = try SFTTrainer(model: model, data: data, config: run)
+        for _ in 0..<6 { _ = try straight.trainStep(threads: 2) }
+        var half = try SFTTrainer(model: model, data: data, config: run)
+        for _ in 0..<3 { _ = try half.trainStep(threads: 1) }
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("resume-\(UUID().uuidString)")
+        defer { try? FileManager.default.removeItem(at: dir) }
+        try half.save(to: dir, tokenizer: try Tokenizer.standard(), record: RunRecord(command: ["test"]))
+        let (state, runJSON) = try TrainerState.load(from: dir)
+        let restoredRun = try JSONDecoder().decode(SFTRunConfig.self, from: runJSON)
+        #expect(restoredRun == run)
+        var resumed = try SFTTrainer(model: try Checkpoint.load(from: dir).model, data: data, config: restoredRun, state: state)
+        for _ in 0..<3 { _ = try resumed.trainStep(threads: 2) }
+        #expect(resumed.model.parameters == straight.model.parameters, "bitwise equal after resume")
+        #expect(resumed.state == straight.state)
+    }
+
+    @Test func aNonFiniteStepStopsBeforeTheParametersChange() throws {
+        let model = try tinyModel()
+        let data = try examples(model, count: 2)
+        var trainer = try SFTTrainer(model: model, data: data, config: config(OptimizerConfig(kind: .sgd, learningRate: 1e308), steps: 5, batch: 2))
+        _ = try trainer.trainStep(threads: 1)  // θ ~ 1e307: still finite
+        let afterFirst = trainer.model.parameters
+        #expect(throws: TrainingError.self) { try trainer.trainStep(threads: 1) }
+        do { _ = try trainer.trainStep(threads: 1) } catch let TrainingError.nonFinite(step, _) { #expect(step == 2) }
+        #expect(trainer.model.parameters == afterFirst && trainer.step == 1, "a failed step leaves θ and the step count alone")
+    }
+}
