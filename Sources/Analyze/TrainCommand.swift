@@ -5,26 +5,27 @@ import Foundation
 
 struct TrainCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
-        commandName: "train", abstract: "Train checkpoints: pretraining on the prior tasks, SFT on any dataset.",
-        subcommands: [Pretrain.self, SFT.self])
+        commandName: "train", abstract: "Train checkpoints: pretraining on the prior tasks, SFT on any dataset, GRPO on jigsaw.",
+        discussion: "Each run writes OUT/metrics.csv (one row per step), OUT/eval.csv (with --eval-data), OUT/checkpoints/step-N/ (with --checkpoint-every) and OUT/final/. --resume CKPT continues a run bit-exactly from one of its checkpoints; Ctrl-C saves a checkpoint and stops.",
+        subcommands: [Pretrain.self, SFT.self, GRPO.self])
 
     struct Pretrain: ParsableCommand {
         static let configuration = CommandConfiguration(
-            abstract: "Next-token loss on response tokens over the prior tasks → the base checkpoint.",
-            discussion: "Starts from a fresh --preset model (or --init CKPT). Writes OUT/metrics.csv, OUT/eval.csv, OUT/checkpoints/step-N/ and OUT/final/.")
+            abstract: "Next-token loss on response tokens over the prior tasks → the base checkpoint.")
 
         @Option(name: .long, help: "Preset of the fresh model.")
         var preset: String = "small"
-        @Option(name: .long, help: "Start from this checkpoint instead of a fresh model.")
+        @Option(name: .customLong("init"), help: "Start from this checkpoint instead of a fresh model.")
         var initFrom: String?
-        @OptionGroup var training: TrainingOptions
+        @OptionGroup var sft: SFTOptions
+        @OptionGroup var common: CommonTrainingOptions
 
         func run() throws {
-            try training.run(kind: "pretrain") { tokenizer in
+            try sft.run(kind: "pretrain", common: common) {
                 if let initFrom { return try Checkpoint.load(from: URL(fileURLWithPath: initFrom)) }
                 guard let p = ModelConfig.Preset(rawValue: preset) else { throw ValidationError("unknown preset '\(preset)'") }
                 let tokenizer = try Tokenizer.standard()
-                return try Checkpoint(model: Transformer(config: .preset(p, vocabSize: tokenizer.count), seed: training.seed), tokenizer: tokenizer)
+                return try Checkpoint(model: Transformer(config: .preset(p, vocabSize: tokenizer.count), seed: common.seed), tokenizer: tokenizer)
             }
         }
     }
@@ -32,35 +33,144 @@ struct TrainCommand: ParsableCommand {
     struct SFT: ParsableCommand {
         static let configuration = CommandConfiguration(
             commandName: "sft", abstract: "SFT (Eq. 10) from a checkpoint on a dataset: ground truth or rollouts.",
-            discussion: "With --optimizer sgd --lr η --steps 1 --batch-size N on a file of N examples this is exactly θ ← θ + η·∇θ J_SFT (no clipping, no decay; the batch is the whole file).")
+            discussion: "With --optimizer sgd --lr η --steps 1 --batch-size N on a file of N examples this is exactly θ ← θ + η·∇θ J_SFT (no clipping, no decay; the batch is the whole file, summed in file order).")
 
         @Option(name: .long, help: "The checkpoint to fine-tune.")
         var checkpoint: String?
-        @OptionGroup var training: TrainingOptions
+        @OptionGroup var sft: SFTOptions
+        @OptionGroup var common: CommonTrainingOptions
 
         func run() throws {
-            try training.run(kind: "sft") { _ in
+            try sft.run(kind: "sft", common: common) {
                 guard let checkpoint else { throw ValidationError("--checkpoint is required unless --resume is given") }
                 return try Checkpoint.load(from: URL(fileURLWithPath: checkpoint))
             }
         }
     }
+
+    struct GRPO: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            commandName: "grpo", abstract: "GRPO (THEORY §7) on prompts with permutation answers (jigsaw, ordering).",
+            discussion: "Per update: batch-size × accumulation prompts, G samples each at --temperature, rewards w_hit·R_hit + w_acc·R_acc + w_fmt·R_fmt, group-normalised advantages, k3 KL to the reference with --beta, μ updates with PPO clip ε. Every --restart-every epochs the optimizer is reset and the reference set to the current policy.")
+
+        @Option(name: .long, help: "The starting checkpoint (also the first reference).")
+        var checkpoint: String?
+        @Option(name: .long, help: "Prompts (JSONL with truth.permutation), e.g. reasoning-style jigsaw.")
+        var data: String?
+        @Option(name: .long, help: "Learning rate.")
+        var lr: Double = 1e-4
+        @Option(name: [.customShort("G"), .long], help: "Samples per prompt.")
+        var groupSize: Int = 4
+        @Option(name: .long, help: "Sampling temperature τ.")
+        var temperature: Double = 1
+        @Option(name: .long, help: "KL coefficient β.")
+        var beta: Double = 0.04
+        @Option(name: .long, help: "Prompts per micro-batch.")
+        var batchSize: Int = 4
+        @Option(name: .long, help: "Micro-batches per update.")
+        var accumulation: Int = 4
+        @Option(name: .long, help: "μ: updates per batch of rollouts.")
+        var mu: Int = 1
+        @Option(name: .long, help: "PPO clip ε.")
+        var clipEpsilon: Double = 0.2
+        @Option(name: .long, help: "Restart every R epochs (0: never).")
+        var restartEvery: Int = 2
+        @Option(name: .long, help: "Reward weights hit,acc,fmt.")
+        var weights: String = "1,1,1"
+        @OptionGroup var common: CommonTrainingOptions
+
+        func run() throws {
+            var tokenizerCheckpoint: Checkpoint
+            var config: GRPORunConfig
+            var resumeState: (TrainerState, [Double])? = nil
+            if let resume = common.resume {
+                let dir = URL(fileURLWithPath: resume)
+                tokenizerCheckpoint = try Checkpoint.load(from: dir)
+                let (state, runJSON, extra) = try TrainerState.load(from: dir)
+                config = try JSONDecoder().decode(GRPORunConfig.self, from: runJSON)
+                if let steps = common.steps { config.steps = steps }
+                guard let reference = extra[GRPOTrainer.referenceTensor] else {
+                    throw CheckpointError.invalid(path: dir.path, reason: "trainer.safetensors has no reference parameters: not a GRPO checkpoint")
+                }
+                resumeState = (state, reference)
+            } else {
+                guard let checkpoint, let data else { throw ValidationError("--checkpoint and --data are required unless --resume is given") }
+                guard let steps = common.steps, steps >= 1 else { throw ValidationError("give --steps (≥ 1)") }
+                tokenizerCheckpoint = try Checkpoint.load(from: URL(fileURLWithPath: checkpoint))
+                let w = weights.split(separator: ",").compactMap { Double($0.trimmingCharacters(in: .whitespaces)) }
+                guard w.count == 3 else { throw ValidationError("--weights takes three numbers: hit,acc,fmt") }
+                config = GRPORunConfig(steps: steps, optimizer: try common.optimizerConfig(lr: lr, steps: steps), seed: common.seed, data: data)
+                config.groupSize = groupSize
+                config.temperature = temperature
+                config.beta = beta
+                config.batchSize = batchSize
+                config.accumulation = accumulation
+                config.updatesPerBatch = mu
+                config.clipEpsilon = clipEpsilon
+                config.restartEvery = restartEvery
+                config.weights = RewardWeights(hit: w[0], accuracy: w[1], format: w[2])
+            }
+            let ckpt = tokenizerCheckpoint
+            let file = try ExampleFile(url: URL(fileURLWithPath: config.data))
+            let prompts = try EncodedExample.all(file, tokenizer: ckpt.tokenizer, config: ckpt.model.config)
+            var trainer = try resumeState.map {
+                try GRPOTrainer(model: ckpt.model, tokenizer: ckpt.tokenizer, examples: file.examples, prompts: prompts, config: config,
+                                state: $0.0, referenceParameters: $0.1)
+            } ?? GRPOTrainer(model: ckpt.model, tokenizer: ckpt.tokenizer, examples: file.examples, prompts: prompts, config: config)
+            try common.drive(&trainer, kind: "grpo", data: config.data, seed: config.seed)
+        }
+    }
 }
 
-/// The options and the loop shared by pretraining and SFT.
-struct TrainingOptions: ParsableArguments {
+/// Options of SFT and pretraining.
+struct SFTOptions: ParsableArguments {
     @Option(name: .long, help: "Training examples (JSONL).")
     var data: String?
-    @Option(name: .long, help: "Total optimizer steps (or use --epochs).")
-    var steps: Int?
-    @Option(name: .long, help: "Passes over the data (sets --steps).")
+    @Option(name: .long, help: "Passes over the data (instead of --steps).")
     var epochs: Double?
     @Option(name: .long, help: "Examples per step.")
     var batchSize: Int = 32
-    @Option(name: .long, help: "sgd or adamw.")
-    var optimizer: String = "adamw"
     @Option(name: .long, help: "Learning rate.")
     var lr: Double = 1e-3
+    @Flag(name: .long, help: "Walk the data in file order instead of reshuffling every epoch.")
+    var noShuffle = false
+
+    func run(kind: String, common: CommonTrainingOptions, start: () throws -> Checkpoint) throws {
+        let ckpt: Checkpoint
+        var config: SFTRunConfig
+        var state: TrainerState? = nil
+        if let resume = common.resume {
+            let dir = URL(fileURLWithPath: resume)
+            ckpt = try Checkpoint.load(from: dir)
+            let (s, runJSON, _) = try TrainerState.load(from: dir)
+            config = try JSONDecoder().decode(SFTRunConfig.self, from: runJSON)
+            if let steps = common.steps { config.steps = steps }
+            state = s
+        } else {
+            ckpt = try start()
+            guard let data else { throw ValidationError("--data is required") }
+            let count = try ExampleFile(url: URL(fileURLWithPath: data)).examples.count
+            let perEpoch = (count + batchSize - 1) / batchSize
+            guard let total = common.steps ?? epochs.map({ Int(($0 * Double(perEpoch)).rounded(.up)) }), total >= 1 else {
+                throw ValidationError("give --steps or --epochs (≥ 1 step)")
+            }
+            config = SFTRunConfig(steps: total, batchSize: batchSize, optimizer: try common.optimizerConfig(lr: lr, steps: total),
+                                  seed: common.seed, shuffle: !noShuffle, data: data)
+        }
+        let file = try ExampleFile(url: URL(fileURLWithPath: config.data))
+        let encoded = try EncodedExample.all(file, tokenizer: ckpt.tokenizer, config: ckpt.model.config)
+        var trainer = try state.map { try SFTTrainer(model: ckpt.model, tokenizer: ckpt.tokenizer, data: encoded, config: config, state: $0) }
+            ?? SFTTrainer(model: ckpt.model, tokenizer: ckpt.tokenizer, data: encoded, config: config)
+        try common.drive(&trainer, kind: kind, data: config.data, seed: config.seed)
+    }
+}
+
+/// Options every training command shares, and the loop that drives any `Trainer`.
+struct CommonTrainingOptions: ParsableArguments {
+    @Option(name: .long, help: "Total optimizer steps.")
+    var steps: Int?
+    @Option(name: .long, help: "sgd or adamw.")
+    var optimizer: String = "adamw"
     @Option(name: .long, help: "constant or cosine (linear warm-up, then cosine to 10%).")
     var schedule: String = "constant"
     @Option(name: .long, help: "Warm-up steps of the cosine schedule.")
@@ -69,9 +179,7 @@ struct TrainingOptions: ParsableArguments {
     var clip: Double?
     @Option(name: .long, help: "AdamW weight decay on weight matrices.")
     var weightDecay: Double = 0
-    @Flag(name: .long, help: "Walk the data in file order instead of reshuffling every epoch.")
-    var noShuffle = false
-    @Option(name: .long, help: "Seed of the data order (and of a fresh model).")
+    @Option(name: .long, help: "Seed of the data order, the samples and a fresh model.")
     var seed: UInt64 = 0
     @Option(name: .long, help: "Write a checkpoint every N steps (0: only at the end).")
     var checkpointEvery: Int = 0
@@ -81,7 +189,7 @@ struct TrainingOptions: ParsableArguments {
     var evalEvery: Int = 0
     @Option(name: .long, help: "Evaluate on the first N examples of --eval-data.")
     var evalLimit: Int = 200
-    @Option(name: .long, help: "Continue a run from one of its checkpoints (run settings come from the checkpoint).")
+    @Option(name: .long, help: "Continue a run from one of its checkpoints (its settings come from the checkpoint).")
     var resume: String?
     @OptionGroup var threads: ThreadsOption
     @Option(name: .long, help: "Run folder.")
@@ -89,7 +197,7 @@ struct TrainingOptions: ParsableArguments {
     @Flag(name: .long, help: "Write into an existing run folder.")
     var force = false
 
-    func optimizerConfig(steps: Int) throws -> OptimizerConfig {
+    func optimizerConfig(lr: Double, steps: Int) throws -> OptimizerConfig {
         guard let kind = OptimizerConfig.Kind(rawValue: optimizer) else { throw ValidationError("unknown optimizer '\(optimizer)'; choose sgd or adamw") }
         let sched: LearningRateSchedule
         switch schedule {
@@ -102,60 +210,39 @@ struct TrainingOptions: ParsableArguments {
         return config
     }
 
-    /// Loads or creates the starting point, trains, writes checkpoints, metrics and evaluations.
-    func run(kind: String, start: (Tokenizer?) throws -> Checkpoint) throws {
-        var ckpt: Checkpoint
-        var runConfig: SFTRunConfig
-        var state: TrainerState? = nil
-        if let resume {
-            let dir = URL(fileURLWithPath: resume)
-            ckpt = try Checkpoint.load(from: dir)
-            let (s, runJSON) = try TrainerState.load(from: dir)
-            runConfig = try JSONDecoder().decode(SFTRunConfig.self, from: runJSON)
-            if let steps { runConfig.steps = steps }
-            state = s
-        } else {
-            ckpt = try start(nil)
-            guard let data else { throw ValidationError("--data is required") }
-            let file = try ExampleFile(url: URL(fileURLWithPath: data))
-            let perEpoch = (file.examples.count + batchSize - 1) / batchSize
-            guard let total = steps ?? epochs.map({ Int(($0 * Double(perEpoch)).rounded(.up)) }), total >= 1 else {
-                throw ValidationError("give --steps or --epochs (≥ 1 step)")
-            }
-            runConfig = SFTRunConfig(steps: total, batchSize: batchSize, optimizer: try optimizerConfig(steps: total), seed: seed,
-                                     shuffle: !noShuffle, data: data)
-        }
-        let file = try ExampleFile(url: URL(fileURLWithPath: runConfig.data))
-        let encoded = try EncodedExample.all(file, tokenizer: ckpt.tokenizer, config: ckpt.model.config)
-        var trainer = try state.map { try SFTTrainer(model: ckpt.model, data: encoded, config: runConfig, state: $0) }
-            ?? SFTTrainer(model: ckpt.model, data: encoded, config: runConfig)
+    /// Runs `trainer` to its total steps: metrics every step, checkpoints and evaluations when due, a final
+    /// checkpoint; Ctrl-C saves a checkpoint and exits with status 130.
+    func drive<T: Trainer>(_ trainer: inout T, kind: String, data: String, seed: UInt64) throws {
         let run = try RunDirectory(url: URL(fileURLWithPath: out), force: force)
-        let metrics = try CSVLog(url: run.metrics, header: SFTTrainer.metricsHeader)
-        let evaluator = try evalData.map { try PeriodicEvaluation(path: $0, limit: evalLimit, tokenizer: ckpt.tokenizer, config: ckpt.model.config, log: run.evaluations) }
+        let metrics = try CSVLog(url: run.metrics, header: T.metricsHeader)
+        let evaluator = try evalData.map {
+            try PeriodicEvaluation(path: $0, limit: evalLimit, tokenizer: trainer.tokenizer, config: trainer.model.config, log: run.evaluations)
+        }
         let record = { (step: Int) in
-            RunRecord(command: commandLine, inputs: ["parent": resume ?? "(\(kind) start)", "data": runConfig.data],
-                      outputs: [out], details: ["kind": kind, "step": String(step), "seed": String(runConfig.seed)])
+            RunRecord(command: commandLine, inputs: ["parent": resume ?? "(\(kind) start)", "data": data], outputs: [out],
+                      details: ["kind": kind, "step": String(step), "seed": String(seed)])
         }
         let interrupt = InterruptFlag()
-        let progress = Progress(kind, total: runConfig.steps - trainer.step, unit: "steps")
-        while trainer.step < runConfig.steps {
+        let progress = Progress(kind, total: trainer.totalSteps - trainer.step, unit: "steps")
+        while trainer.step < trainer.totalSteps {
             if interrupt.raised {
                 let dir = run.checkpoint(step: trainer.step)
-                try trainer.save(to: dir, tokenizer: ckpt.tokenizer, record: record(trainer.step), overwrite: true)
-                note("interrupted: saved \(dir.path); resume with --resume \(dir.path)")
+                try trainer.save(to: dir, record: record(trainer.step), overwrite: true)
+                note("interrupted: saved \(dir.path); continue with --resume \(dir.path)")
                 throw ExitCode(130)
             }
             let r = try trainer.trainStep(threads: threads.threads)
-            try metrics.append(SFTTrainer.metricsRow(r))
-            progress.advance(detail: String(format: "loss %.4f  lr %.2e  |g| %.3f", r.loss, r.report.learningRate, r.report.gradientNorm))
-            if checkpointEvery > 0 && r.step % checkpointEvery == 0 && r.step < runConfig.steps {
-                try trainer.save(to: run.checkpoint(step: r.step), tokenizer: ckpt.tokenizer, record: record(r.step), overwrite: true)
+            try metrics.append(T.metricsRow(r))
+            progress.advance(detail: T.progressDetail(r))
+            let step = trainer.step
+            if checkpointEvery > 0 && step % checkpointEvery == 0 && step < trainer.totalSteps {
+                try trainer.save(to: run.checkpoint(step: step), record: record(step), overwrite: true)
             }
-            if let evaluator, evalEvery > 0, r.step % evalEvery == 0, r.step < runConfig.steps {
-                try evaluator.evaluate(trainer.model, step: r.step, threads: threads.threads)
+            if let evaluator, evalEvery > 0, step % evalEvery == 0, step < trainer.totalSteps {
+                try evaluator.evaluate(trainer.model, step: step, threads: threads.threads)
             }
         }
-        try trainer.save(to: run.final, tokenizer: ckpt.tokenizer, record: record(trainer.step), overwrite: true)
+        try trainer.save(to: run.final, record: record(trainer.step), overwrite: true)
         if let evaluator { try evaluator.evaluate(trainer.model, step: trainer.step, threads: threads.threads) }
         print("\(kind): \(trainer.step) steps; final checkpoint \(run.final.path)")
     }
@@ -197,7 +284,9 @@ final class InterruptFlag: @unchecked Sendable {
         signal(SIGINT, SIG_IGN)
         source = DispatchSource.makeSignalSource(signal: SIGINT, queue: .global())
         source.setEventHandler { [unowned self] in
-            lock.lock(); value = true; lock.unlock()
+            lock.lock()
+            value = true
+            lock.unlock()
             note("interrupt received: saving at the end of this step (Ctrl-C again to abort)")
             signal(SIGINT, SIG_DFL)
         }
@@ -205,7 +294,8 @@ final class InterruptFlag: @unchecked Sendable {
     }
 
     var raised: Bool {
-        lock.lock(); defer { lock.unlock() }
+        lock.lock()
+        defer { lock.unlock() }
         return value
     }
 }

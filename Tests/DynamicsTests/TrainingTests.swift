@@ -27,7 +27,7 @@ import Testing
         let model = try tinyModel()
         let data = try examples(model, count: 5)
         let eta = 0.05
-        var trainer = try SFTTrainer(model: model, data: data, config: config(OptimizerConfig(kind: .sgd, learningRate: eta), steps: 1, batch: 5))
+        var trainer = try SFTTrainer(model: model, tokenizer: try Tokenizer.standard(), data: data, config: config(OptimizerConfig(kind: .sgd, learningRate: eta), steps: 1, batch: 5))
         #expect(trainer.batchIndices(0) == [0, 1, 2, 3, 4], "a batch of the whole file is the whole file, in order")
         _ = try trainer.trainStep(threads: 2)
         // ∇θ J_SFT by another path: one prefix pass and one backward per response token.
@@ -74,7 +74,7 @@ import Testing
     @Test func sftDrivesTheLossOfASmallFixedSetNearZero() throws {
         let model = try tinyModel()
         let data = try examples(model, count: 4)
-        var trainer = try SFTTrainer(model: model, data: data, config: config(OptimizerConfig(kind: .adamw, learningRate: 1e-2), steps: 200, batch: 4))
+        var trainer = try SFTTrainer(model: model, tokenizer: try Tokenizer.standard(), data: data, config: config(OptimizerConfig(kind: .adamw, learningRate: 1e-2), steps: 200, batch: 4))
         var first = 0.0, last = 0.0
         for k in 0..<200 {
             let r = try trainer.trainStep(threads: 2)
@@ -90,17 +90,17 @@ import Testing
         let data = try examples(model, count: 10)
         let run = config(OptimizerConfig(kind: kind, learningRate: 3e-3, schedule: .warmupCosine(warmup: 2, total: 6, floor: 0.1), clipNorm: 1,
                                          weightDecay: kind == .adamw ? 0.1 : 0), steps: 6, batch: 4)
-        var straight = try SFTTrainer(model: model, data: data, config: run)
+        var straight = try SFTTrainer(model: model, tokenizer: try Tokenizer.standard(), data: data, config: run)
         for _ in 0..<6 { _ = try straight.trainStep(threads: 2) }
-        var half = try SFTTrainer(model: model, data: data, config: run)
+        var half = try SFTTrainer(model: model, tokenizer: try Tokenizer.standard(), data: data, config: run)
         for _ in 0..<3 { _ = try half.trainStep(threads: 1) }
         let dir = FileManager.default.temporaryDirectory.appendingPathComponent("resume-\(UUID().uuidString)")
         defer { try? FileManager.default.removeItem(at: dir) }
-        try half.save(to: dir, tokenizer: try Tokenizer.standard(), record: RunRecord(command: ["test"]))
-        let (state, runJSON) = try TrainerState.load(from: dir)
+        try half.save(to: dir, record: RunRecord(command: ["test"]))
+        let (state, runJSON, _) = try TrainerState.load(from: dir)
         let restoredRun = try JSONDecoder().decode(SFTRunConfig.self, from: runJSON)
         #expect(restoredRun == run)
-        var resumed = try SFTTrainer(model: try Checkpoint.load(from: dir).model, data: data, config: restoredRun, state: state)
+        var resumed = try SFTTrainer(model: try Checkpoint.load(from: dir).model, tokenizer: try Tokenizer.standard(), data: data, config: restoredRun, state: state)
         for _ in 0..<3 { _ = try resumed.trainStep(threads: 2) }
         #expect(resumed.model.parameters == straight.model.parameters, "bitwise equal after resume")
         #expect(resumed.state == straight.state)
@@ -109,7 +109,7 @@ import Testing
     @Test func aNonFiniteStepStopsBeforeTheParametersChange() throws {
         let model = try tinyModel()
         let data = try examples(model, count: 2)
-        var trainer = try SFTTrainer(model: model, data: data, config: config(OptimizerConfig(kind: .sgd, learningRate: 1e308), steps: 5, batch: 2))
+        var trainer = try SFTTrainer(model: model, tokenizer: try Tokenizer.standard(), data: data, config: config(OptimizerConfig(kind: .sgd, learningRate: 1e308), steps: 5, batch: 2))
         _ = try trainer.trainStep(threads: 1)  // θ ~ 1e307: still finite
         let afterFirst = trainer.model.parameters
         #expect(throws: TrainingError.self) { try trainer.trainStep(threads: 1) }

@@ -46,13 +46,20 @@ public final class CSVLog {
     }
 }
 
+/// Writes a training checkpoint: θ, tokenizer, `meta.json`, and `trainer.safetensors` (moments, step, run config, extras).
+func saveTrainingCheckpoint<Config: Encodable>(model: Transformer, tokenizer: Tokenizer, state: TrainerState, config: Config,
+                                               extra: [NamedTensor] = [], record: RunRecord, to dir: URL, overwrite: Bool) throws {
+    let encoder = JSONEncoder()
+    encoder.outputFormatting = [.sortedKeys]
+    let checkpoint = try Checkpoint(model: model, tokenizer: tokenizer, metadata: ["step": String(state.step)], meta: try record.jsonData())
+    try checkpoint.save(to: dir, overwrite: overwrite,
+                        extraFiles: ["trainer.safetensors": try state.encode(run: encoder.encode(config), extra: extra)])
+}
+
 extension SFTTrainer {
     /// Writes the current model, tokenizer and trainer state as a checkpoint directory.
-    public func save(to dir: URL, tokenizer: Tokenizer, record: RunRecord, overwrite: Bool = false) throws {
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.sortedKeys]
-        let checkpoint = try Checkpoint(model: model, tokenizer: tokenizer, metadata: ["step": String(step)], meta: try record.jsonData())
-        try checkpoint.save(to: dir, overwrite: overwrite, extraFiles: ["trainer.safetensors": try state.encode(run: encoder.encode(config))])
+    public func save(to dir: URL, record: RunRecord, overwrite: Bool = false) throws {
+        try saveTrainingCheckpoint(model: model, tokenizer: tokenizer, state: state, config: config, record: record, to: dir, overwrite: overwrite)
     }
 
     /// The metrics.csv columns.
@@ -62,5 +69,17 @@ extension SFTTrainer {
     public static func metricsRow(_ r: SFTStepRecord) -> [CSVCell] {
         [.int(r.step), .double(r.epoch), .double(r.loss), .double(r.report.learningRate), .double(r.report.gradientNorm),
          .int(r.report.clipped ? 1 : 0), .int(r.tokens)]
+    }
+}
+
+extension GRPOTrainer {
+    /// Name of the reference θ inside `trainer.safetensors`.
+    public static let referenceTensor = "reference.parameters"
+
+    /// Writes the current model, tokenizer, trainer state and reference θ as a checkpoint directory.
+    public func save(to dir: URL, record: RunRecord, overwrite: Bool = false) throws {
+        try saveTrainingCheckpoint(model: model, tokenizer: tokenizer, state: state, config: config,
+                                   extra: [NamedTensor(name: Self.referenceTensor, shape: [reference.parameters.count], values: reference.parameters)],
+                                   record: record, to: dir, overwrite: overwrite)
     }
 }

@@ -44,15 +44,17 @@ public struct SFTStepRecord: Equatable, Sendable {
 public struct SFTTrainer: Sendable {
     public private(set) var model: Transformer
     public private(set) var optimizer: Optimizer
+    public let tokenizer: Tokenizer
     public let config: SFTRunConfig
     public let data: [EncodedExample]
     /// Steps taken so far.
     public private(set) var step: Int
 
-    public init(model: Transformer, data: [EncodedExample], config: SFTRunConfig) throws {
+    public init(model: Transformer, tokenizer: Tokenizer, data: [EncodedExample], config: SFTRunConfig) throws {
         guard !data.isEmpty else { throw TrainingError.invalid("no training examples") }
         guard config.batchSize >= 1, config.steps >= 0 else { throw TrainingError.invalid("batch size must be ≥ 1 and steps ≥ 0") }
         self.model = model
+        self.tokenizer = tokenizer
         self.data = data
         self.config = config
         optimizer = try Optimizer(config: config.optimizer, layout: model.layout)
@@ -60,8 +62,8 @@ public struct SFTTrainer: Sendable {
     }
 
     /// Continues from a saved state (the checkpoint's θ is `model`).
-    public init(model: Transformer, data: [EncodedExample], config: SFTRunConfig, state: TrainerState) throws {
-        try self.init(model: model, data: data, config: config)
+    public init(model: Transformer, tokenizer: Tokenizer, data: [EncodedExample], config: SFTRunConfig, state: TrainerState) throws {
+        try self.init(model: model, tokenizer: tokenizer, data: data, config: config)
         try optimizer.restore(step: state.optimizerStep, firstMoment: state.firstMoment, secondMoment: state.secondMoment)
         step = state.step
     }
@@ -117,16 +119,17 @@ public struct TrainerState: Equatable, Sendable {
         self.secondMoment = secondMoment
     }
 
-    /// The bytes of `trainer.safetensors`, with `run` (the run config as JSON) in its metadata.
-    public func encode(run: Data) throws -> Data {
+    /// The bytes of `trainer.safetensors`, with `run` (the run config as JSON) in its metadata and `extra`
+    /// tensors (GRPO's reference θ) after the moments.
+    public func encode(run: Data, extra: [NamedTensor] = []) throws -> Data {
         try SafeTensors.encode([NamedTensor(name: "optimizer.first_moment", shape: [firstMoment.count], values: firstMoment),
-                                NamedTensor(name: "optimizer.second_moment", shape: [secondMoment.count], values: secondMoment)],
+                                NamedTensor(name: "optimizer.second_moment", shape: [secondMoment.count], values: secondMoment)] + extra,
                                metadata: ["step": String(step), "optimizer_step": String(optimizerStep), "run": String(decoding: run, as: UTF8.self),
                                           "format_version": Checkpoint.formatVersion])
     }
 
-    /// Reads `trainer.safetensors` of a checkpoint directory: the state and the run config JSON.
-    public static func load(from dir: URL) throws -> (state: TrainerState, run: Data) {
+    /// Reads `trainer.safetensors` of a checkpoint directory: the state, the run config JSON and any extra tensors.
+    public static func load(from dir: URL) throws -> (state: TrainerState, run: Data, extra: [String: [Double]]) {
         let url = dir.appendingPathComponent("trainer.safetensors")
         guard FileManager.default.fileExists(atPath: url.path) else {
             throw CheckpointError.invalid(path: url.path, reason: "missing: this checkpoint was not written by a training run")
@@ -140,7 +143,9 @@ public struct TrainerState: Equatable, Sendable {
               let run = metadata["run"] else {
             throw CheckpointError.invalid(path: url.path, reason: "__metadata__ lacks step, optimizer_step or run")
         }
+        var extra: [String: [Double]] = [:]
+        for t in tensors where !t.name.hasPrefix("optimizer.") { extra[t.name] = t.values }
         return (TrainerState(step: step, optimizerStep: optimizerStep, firstMoment: try tensor("optimizer.first_moment"),
-                             secondMoment: try tensor("optimizer.second_moment")), Data(run.utf8))
+                             secondMoment: try tensor("optimizer.second_moment")), Data(run.utf8), extra)
     }
 }

@@ -1,0 +1,121 @@
+import Foundation
+
+/// One sampled output of a GRPO group: its tokens (after the prompt), log π_θold and log π_ref of each, and reward.
+public struct Rollout: Sendable, Equatable {
+    /// The prompt as the network reads it: `[patches] <bos> prompt`.
+    public var prompt: ModelInput
+    /// The sampled tokens o_1 … o_|o| (the closing `<eos>` included when generated).
+    public var tokens: [Int]
+    /// log π_θold(o_t | ·) at temperature 1, recorded while sampling.
+    public var oldLogProbs: [Double]
+    /// log π_ref(o_t | ·).
+    public var referenceLogProbs: [Double]
+    /// The total reward r_i and its components.
+    public var reward: Double
+    public var rewards: JigsawRewards
+
+    public init(prompt: ModelInput, tokens: [Int], oldLogProbs: [Double], referenceLogProbs: [Double], reward: Double, rewards: JigsawRewards) {
+        self.prompt = prompt
+        self.tokens = tokens
+        self.oldLogProbs = oldLogProbs
+        self.referenceLogProbs = referenceLogProbs
+        self.reward = reward
+        self.rewards = rewards
+    }
+
+    /// Prompt followed by the sampled tokens.
+    public var sequence: ModelInput { ModelInput(patches: prompt.patches, tokens: prompt.tokens + tokens) }
+}
+
+/// GRPO's formulas (THEORY §7, Eq. 1 and 8).
+public enum GRPOObjective {
+    /// ε_A in Â_i = (r_i − mean(r)) / (std(r) + ε_A).
+    public static let advantageEpsilon = 1e-4
+
+    /// Group-normalised advantages, with the sample standard deviation (n − 1); all zero when the rewards are equal.
+    public static func advantages(_ rewards: [Double]) -> [Double] {
+        let n = Double(rewards.count)
+        guard rewards.count > 1 else { return rewards.map { _ in 0 } }
+        let mean = rewards.reduce(0, +) / n
+        let std = (rewards.map { ($0 - mean) * ($0 - mean) }.reduce(0, +) / (n - 1)).squareRoot()
+        return rewards.map { ($0 - mean) / (std + advantageEpsilon) }
+    }
+
+    /// The k3 estimator of KL(π_θ ‖ π_ref) at one token: π_ref/π_θ − log(π_ref/π_θ) − 1.
+    public static func k3(logProb: Double, referenceLogProb: Double) -> Double {
+        let d = referenceLogProb - logProb
+        return exp(d) - d - 1
+    }
+
+    /// Per-token terms of one rollout at the current θ.
+    public struct TokenTerms: Equatable, Sendable {
+        /// The token's contribution to L (before the 1/G and 1/|o| factors are applied: those are inside).
+        public let loss: Double
+        /// ∂L/∂log π_θ(o_t).
+        public let weight: Double
+        public let kl: Double
+        public let clipped: Bool
+    }
+
+    /// L's terms for token t of a rollout of a group of `groupSize`, with advantage `advantage`:
+    /// L = −(1/G)(1/|o|) Σ_t [min(ρÂ, clip(ρ, 1−ε, 1+ε)Â) − β·KL].
+    public static func tokenTerms(logProb: Double, oldLogProb: Double, referenceLogProb: Double, advantage: Double,
+                                  beta: Double, clipEpsilon: Double, groupSize: Int, length: Int) -> TokenTerms {
+        let scale = 1 / (Double(groupSize) * Double(length))
+        let ratio = exp(logProb - oldLogProb)
+        let unclipped = ratio * advantage
+        let clippedValue = min(max(ratio, 1 - clipEpsilon), 1 + clipEpsilon) * advantage
+        let clipActive = clippedValue < unclipped
+        let surrogate = min(unclipped, clippedValue)
+        let kl = k3(logProb: logProb, referenceLogProb: referenceLogProb)
+        let x = exp(referenceLogProb - logProb)
+        // d surrogate / d log π = ρÂ on the unclipped branch, 0 on the clipped one; d KL / d log π = 1 − π_ref/π_θ.
+        let dSurrogate = clipActive ? 0 : unclipped
+        let weight = -scale * (dSurrogate - beta * (1 - x))
+        return TokenTerms(loss: -scale * (surrogate - beta * kl), weight: weight, kl: kl, clipped: clipActive)
+    }
+
+    /// L and ∇θ L for `groups` (each a prompt's G rollouts with their advantages), averaged over the groups.
+    /// Returns the mean k3 KL per token and the fraction of clipped tokens too.
+    public static func lossAndGradient(_ model: Transformer, groups: [[(rollout: Rollout, advantage: Double)]], beta: Double,
+                                       clipEpsilon: Double, threads: Int) throws -> (loss: Double, gradient: [Double], kl: Double, clipFraction: Double) {
+        let items = groups.flatMap { g in g.map { (rollout: $0.rollout, advantage: $0.advantage, groupSize: g.count) } }
+        guard !items.isEmpty else { throw TrainingError.invalid("no rollouts") }
+        let parts = try Parallel.map(items.count, threads: threads) { i -> (Double, [Double], Double, Int, Int) in
+            let item = items[i]
+            let r = item.rollout
+            guard !r.tokens.isEmpty else { return (0, [], 0, 0, 0) }
+            let seq = r.sequence
+            let acts = try model.forward(seq)
+            let V = model.config.vocabSize, start = r.prompt.length
+            var cot = [Double](repeating: 0, count: seq.length * V)
+            var loss = 0.0, kl = 0.0, clipped = 0
+            for (t, token) in r.tokens.enumerated() {
+                let lp = acts.logProbabilities(at: start + t - 1)
+                let terms = tokenTerms(logProb: lp[token], oldLogProb: r.oldLogProbs[t], referenceLogProb: r.referenceLogProbs[t],
+                                       advantage: item.advantage, beta: beta, clipEpsilon: clipEpsilon, groupSize: item.groupSize,
+                                       length: r.tokens.count)
+                loss += terms.loss
+                kl += terms.kl
+                clipped += terms.clipped ? 1 : 0
+                let row = (start + t - 1) * V
+                for o in 0..<V { cot[row + o] = -terms.weight * exp(lp[o]) }
+                cot[row + token] += terms.weight
+            }
+            var g = [Double](repeating: 0, count: model.layout.count)
+            try model.backward(acts, cotangents: cot, into: &g)
+            return (loss, g, kl, clipped, r.tokens.count)
+        }
+        var gradient = [Double](repeating: 0, count: model.layout.count)
+        var loss = 0.0, kl = 0.0, clipped = 0, tokens = 0
+        let groupsCount = Double(groups.count)
+        for (l, g, k, c, n) in parts {
+            loss += l / groupsCount
+            kl += k
+            clipped += c
+            tokens += n
+            if !g.isEmpty { for i in gradient.indices { gradient[i] += g[i] / groupsCount } }
+        }
+        return (loss, gradient, tokens > 0 ? kl / Double(tokens) : 0, tokens > 0 ? Double(clipped) / Double(tokens) : 0)
+    }
+}

@@ -1,0 +1,210 @@
+import Foundation
+
+/// Settings of a GRPO run (THEORY §7); the defaults are the paper's except the learning rate.
+public struct GRPORunConfig: Codable, Equatable, Sendable {
+    /// Optimizer updates of the run.
+    public var steps: Int
+    /// G: samples per prompt.
+    public var groupSize: Int = 4
+    /// τ: sampling temperature.
+    public var temperature: Double = 1
+    /// β: weight of the k3 KL to the reference.
+    public var beta: Double = 0.04
+    /// Prompts per micro-batch.
+    public var batchSize: Int = 4
+    /// Micro-batches per update (gradient accumulation): an update sees batchSize · accumulation prompts.
+    public var accumulation: Int = 4
+    /// μ: updates per batch of rollouts (PPO clip with ε when μ > 1).
+    public var updatesPerBatch: Int = 1
+    public var clipEpsilon: Double = 0.2
+    /// Every R epochs: reset the optimizer and set π_ref ← π_θ (0: never).
+    public var restartEvery: Int = 2
+    public var weights = RewardWeights()
+    public var optimizer: OptimizerConfig
+    public var seed: UInt64
+    /// The prompts file (jigsaw or ordering examples with truth).
+    public var data: String
+
+    public init(steps: Int, optimizer: OptimizerConfig, seed: UInt64, data: String) {
+        self.steps = steps
+        self.optimizer = optimizer
+        self.seed = seed
+        self.data = data
+    }
+
+    /// Prompts per update.
+    public var promptsPerStep: Int { batchSize * accumulation }
+
+    public func validate() throws {
+        guard steps >= 0, groupSize >= 2, batchSize >= 1, accumulation >= 1, updatesPerBatch >= 1 else {
+            throw TrainingError.invalid("GRPO needs steps ≥ 0, G ≥ 2, batch, accumulation and μ ≥ 1")
+        }
+        guard temperature > 0, temperature.isFinite, beta >= 0, clipEpsilon > 0, restartEvery >= 0 else {
+            throw TrainingError.invalid("GRPO needs a temperature > 0, β ≥ 0, ε > 0 and a restart period ≥ 0")
+        }
+        try optimizer.validate()
+    }
+}
+
+/// One GRPO update's record: a row of `metrics.csv`.
+public struct GRPOStepRecord: Equatable, Sendable {
+    public let step: Int
+    public let epoch: Double
+    public let loss: Double
+    public let report: StepReport
+    /// Mean and sample std of the total reward and of each component, over all rollouts of the update.
+    public let reward: (mean: Double, std: Double)
+    public let format: (mean: Double, std: Double)
+    public let hit: (mean: Double, std: Double)
+    public let accuracy: (mean: Double, std: Double)
+    /// Mean k3 KL per token to the reference.
+    public let kl: Double
+    /// Mean completion length in tokens.
+    public let completionLength: Double
+    /// Fraction of prompts whose G rewards are all equal (no learning signal).
+    public let zeroStdFraction: Double
+    public let clipFraction: Double
+    /// True when this update began with a periodic restart.
+    public let restarted: Bool
+
+    public static func == (a: GRPOStepRecord, b: GRPOStepRecord) -> Bool {
+        a.step == b.step && a.loss == b.loss && a.report == b.report && a.reward == b.reward && a.kl == b.kl
+    }
+}
+
+/// GRPO on prompts with permutation answers (jigsaw, ordering): sample G outputs per prompt from π_θ, reward them
+/// (THEORY §8), normalise advantages per group, minimise the clipped surrogate with a k3 KL to π_ref.
+public struct GRPOTrainer: Sendable {
+    public private(set) var model: Transformer
+    public private(set) var reference: Transformer
+    public private(set) var optimizer: Optimizer
+    public let config: GRPORunConfig
+    public let tokenizer: Tokenizer
+    /// The prompts (examples with truth) and their encodings.
+    public let examples: [Example]
+    public let prompts: [EncodedExample]
+    public private(set) var step = 0
+
+    public init(model: Transformer, tokenizer: Tokenizer, examples: [Example], prompts: [EncodedExample], config: GRPORunConfig) throws {
+        try config.validate()
+        guard !prompts.isEmpty, prompts.count == examples.count else { throw TrainingError.invalid("no prompts") }
+        for e in examples where e.truth?.permutation == nil {
+            throw TrainingError.invalid("example '\(e.id)' has no truth.permutation: GRPO rewards need a jigsaw or ordering answer")
+        }
+        self.model = model
+        reference = model
+        self.tokenizer = tokenizer
+        self.examples = examples
+        self.prompts = prompts
+        self.config = config
+        optimizer = try Optimizer(config: config.optimizer, layout: model.layout)
+    }
+
+    /// Continues from a saved state: θ is `model`, the reference's θ is `referenceParameters`.
+    public init(model: Transformer, tokenizer: Tokenizer, examples: [Example], prompts: [EncodedExample], config: GRPORunConfig,
+                state: TrainerState, referenceParameters: [Double]) throws {
+        try self.init(model: model, tokenizer: tokenizer, examples: examples, prompts: prompts, config: config)
+        try optimizer.restore(step: state.optimizerStep, firstMoment: state.firstMoment, secondMoment: state.secondMoment)
+        reference = try Transformer(config: model.config, parameters: referenceParameters)
+        step = state.step
+    }
+
+    /// Completed epochs before update `k` (0-based).
+    func epochsBefore(_ k: Int) -> Int { k * config.promptsPerStep / prompts.count }
+
+    /// Prompt indices of update `k`: slices of one permutation per epoch (stream "grpo.order.<epoch>").
+    public func promptIndices(_ k: Int) -> [Int] {
+        let n = prompts.count
+        var cachedEpoch = -1
+        var order: [Int] = []
+        return (k * config.promptsPerStep..<((k + 1) * config.promptsPerStep)).map { j in
+            if j / n != cachedEpoch {
+                cachedEpoch = j / n
+                order = Array(0..<n)
+                RandomStream(seed: config.seed, name: "grpo.order.\(cachedEpoch)").shuffle(&order)
+            }
+            return order[j % n]
+        }
+    }
+
+    /// Samples the G rollouts of each prompt of update `step` with the current θ (θ_old) and scores them.
+    public func sampleGroups(threads: Int) throws -> [[Rollout]] {
+        let indices = promptIndices(step)
+        let G = config.groupSize
+        let model = self.model, reference = self.reference, tokenizer = self.tokenizer, config = self.config
+        let prompts = self.prompts, examples = self.examples, step = self.step
+        let flat = try Parallel.map(indices.count * G, threads: threads) { k -> Rollout in
+            let slot = k / G, j = k % G, index = indices[slot]
+            let prompt = AnswerGenerator.promptInput(prompts[index])
+            let rng = RandomStream(seed: config.seed, name: "grpo.sample.\(step).\(slot).\(j)")
+            let g = try model.generate(prompt, options: GenerationOptions(maxNewTokens: model.config.maxSeqLen - prompt.length,
+                                                                           temperature: config.temperature), rng: rng)
+            let text = try tokenizer.decode(g.stopped ? Array(g.tokens.dropLast()) : g.tokens)
+            let rewards = JigsawReward.score(output: text, truth: examples[index].truth?.permutation ?? [])
+            var rollout = Rollout(prompt: prompt, tokens: g.tokens, oldLogProbs: g.logProbs, referenceLogProbs: [],
+                                  reward: config.weights.total(rewards), rewards: rewards)
+            if !g.tokens.isEmpty {
+                let acts = try reference.forward(rollout.sequence)
+                rollout.referenceLogProbs = g.tokens.enumerated().map { t, token in
+                    acts.logProbabilities(at: prompt.length + t - 1)[token]
+                }
+            }
+            return rollout
+        }
+        return stride(from: 0, to: flat.count, by: G).map { Array(flat[$0..<($0 + G)]) }
+    }
+
+    /// One update: restart if due, sample, then μ optimizer steps on the batch. Non-finite values stop it before θ changes.
+    public mutating func trainStep(threads: Int) throws -> GRPOStepRecord {
+        let restart = config.restartEvery > 0 && step > 0
+            && epochsBefore(step) / config.restartEvery > epochsBefore(step - 1) / config.restartEvery
+        if restart {
+            optimizer.reset()
+            reference = model
+        }
+        let groups = try sampleGroups(threads: threads)
+        let withAdvantages = groups.map { g in zip(g, GRPOObjective.advantages(g.map(\.reward))).map { (rollout: $0, advantage: $1) } }
+        var loss = 0.0, kl = 0.0, clipFraction = 0.0
+        var report = StepReport(learningRate: 0, gradientNorm: 0, clipped: false)
+        var theta = model.parameters
+        var candidate = model
+        for _ in 0..<config.updatesPerBatch {
+            let r = try GRPOObjective.lossAndGradient(candidate, groups: withAdvantages, beta: config.beta, clipEpsilon: config.clipEpsilon, threads: threads)
+            guard r.loss.isFinite else { throw TrainingError.nonFinite(step: step + 1, what: "loss") }
+            guard r.gradient.allSatisfy(\.isFinite) else { throw TrainingError.nonFinite(step: step + 1, what: "gradient") }
+            (loss, kl, clipFraction) = (r.loss, r.kl, r.clipFraction)
+            report = optimizer.apply(r.gradient, to: &theta)
+            guard theta.allSatisfy(\.isFinite) else { throw TrainingError.nonFinite(step: step + 1, what: "parameters") }
+            candidate.parameters = theta
+        }
+        model = candidate
+        step += 1
+        let all = groups.flatMap { $0 }
+        func stats(_ xs: [Double]) -> (mean: Double, std: Double) {
+            ((try? Statistics.mean(xs)) ?? 0, (try? Statistics.standardDeviation(xs)) ?? 0)
+        }
+        return GRPOStepRecord(
+            step: step, epoch: Double(step * config.promptsPerStep) / Double(prompts.count), loss: loss, report: report,
+            reward: stats(all.map(\.reward)), format: stats(all.map(\.rewards.format)), hit: stats(all.map(\.rewards.hit)),
+            accuracy: stats(all.map(\.rewards.accuracy)), kl: kl, completionLength: stats(all.map { Double($0.tokens.count) }).mean,
+            zeroStdFraction: Double(groups.filter { Set($0.map(\.reward)).count == 1 }.count) / Double(groups.count),
+            clipFraction: clipFraction, restarted: restart)
+    }
+
+    /// The optimizer state to save beside θ (the reference θ is saved as well).
+    public var state: TrainerState {
+        TrainerState(step: step, optimizerStep: optimizer.step, firstMoment: optimizer.firstMoment, secondMoment: optimizer.secondMoment)
+    }
+
+    /// The metrics.csv columns.
+    public static let metricsHeader = ["step", "epoch", "loss", "lr", "grad_norm", "reward_mean", "reward_std", "fmt_mean", "fmt_std",
+                                       "hit_mean", "hit_std", "acc_mean", "acc_std", "kl", "completion_length", "zero_std_fraction",
+                                       "clip_fraction", "restarted"]
+
+    public static func metricsRow(_ r: GRPOStepRecord) -> [CSVCell] {
+        [.int(r.step), .double(r.epoch), .double(r.loss), .double(r.report.learningRate), .double(r.report.gradientNorm),
+         .double(r.reward.mean), .double(r.reward.std), .double(r.format.mean), .double(r.format.std), .double(r.hit.mean),
+         .double(r.hit.std), .double(r.accuracy.mean), .double(r.accuracy.std), .double(r.kl), .double(r.completionLength),
+         .double(r.zeroStdFraction), .double(r.clipFraction), .int(r.restarted ? 1 : 0)]
+    }
+}
