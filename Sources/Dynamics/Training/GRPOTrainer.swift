@@ -131,23 +131,18 @@ public struct GRPOTrainer: Sendable {
     public func sampleGroups(threads: Int) throws -> [[Rollout]] {
         let indices = promptIndices(step)
         let G = config.groupSize
-        let model = self.model, reference = self.reference, tokenizer = self.tokenizer, config = self.config
+        let reference = self.reference, config = self.config
         let prompts = self.prompts, examples = self.examples, step = self.step
+        let sampler = try RolloutSampler(model: model, tokenizer: tokenizer, temperature: config.temperature, seed: config.seed)
         let flat = try Parallel.map(indices.count * G, threads: threads) { k -> Rollout in
             let slot = k / G, j = k % G, index = indices[slot]
+            let s = try sampler.sample(examples[index], prompts[index], stream: "grpo.sample.\(step).\(slot).\(j)")
             let prompt = AnswerGenerator.promptInput(prompts[index])
-            let rng = RandomStream(seed: config.seed, name: "grpo.sample.\(step).\(slot).\(j)")
-            let g = try model.generate(prompt, options: GenerationOptions(maxNewTokens: model.config.maxSeqLen - prompt.length,
-                                                                           temperature: config.temperature), rng: rng)
-            let text = try tokenizer.decode(g.stopped ? Array(g.tokens.dropLast()) : g.tokens)
-            let rewards = JigsawReward.score(output: text, truth: examples[index].truth?.permutation ?? [])
-            var rollout = Rollout(prompt: prompt, tokens: g.tokens, oldLogProbs: g.logProbs, referenceLogProbs: [],
-                                  reward: config.weights.total(rewards), rewards: rewards)
-            if !g.tokens.isEmpty {
+            var rollout = Rollout(prompt: prompt, tokens: s.tokens, oldLogProbs: s.logProbs, referenceLogProbs: [],
+                                  reward: config.weights.total(s.rewards), rewards: s.rewards)
+            if !s.tokens.isEmpty {
                 let acts = try reference.forward(rollout.sequence)
-                rollout.referenceLogProbs = g.tokens.enumerated().map { t, token in
-                    acts.logProbabilities(at: prompt.length + t - 1)[token]
-                }
+                rollout.referenceLogProbs = s.tokens.enumerated().map { t, token in acts.logProbabilities(at: prompt.length + t - 1)[token] }
             }
             return rollout
         }
