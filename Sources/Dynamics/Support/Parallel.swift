@@ -7,18 +7,18 @@ public enum Parallel {
     public static var defaultThreads: Int { ProcessInfo.processInfo.activeProcessorCount }
 
     /// `body(i)` for i in 0 ..< count on up to `threads` threads, results in index order.
-    /// Each index is computed independently, so the result does not depend on `threads`. OpenBLAS is held at one
-    /// thread meanwhile (the cores are already busy). The error of the lowest failing index is rethrown.
+    /// Each index is computed independently and always with single-threaded OpenBLAS (whatever `threads` is: a
+    /// multi-threaded dgemm may sum in another order), so the result does not depend on `threads`.
+    /// The error of the lowest failing index is rethrown.
     public static func map<T: Sendable>(_ count: Int, threads: Int = defaultThreads, _ body: @Sendable (Int) throws -> T) throws -> [T] {
         let workers = max(1, min(threads, count))
+        SingleThreadedBLAS.enter()
+        defer { SingleThreadedBLAS.leave() }
         if workers == 1 { return try (0..<count).map(body) }
         let results = UnsafeMutablePointer<Result<T, Error>?>.allocate(capacity: count)
         results.initialize(repeating: nil, count: count)
         defer { results.deinitialize(count: count); results.deallocate() }
         let slots = SendablePointer(results)
-        let blasThreads = BLAS.threads
-        BLAS.setThreads(1)
-        defer { BLAS.setThreads(blasThreads) }
         DispatchQueue.concurrentPerform(iterations: workers) { w in
             for i in stride(from: w, to: count, by: workers) {
                 slots.pointer[i] = Result { try body(i) }
@@ -32,4 +32,29 @@ public enum Parallel {
 private struct SendablePointer<T>: @unchecked Sendable {
     let pointer: UnsafeMutablePointer<T>
     init(_ pointer: UnsafeMutablePointer<T>) { self.pointer = pointer }
+}
+
+/// Holds OpenBLAS at one thread while any parallel region runs (regions may overlap, e.g. in concurrent tests),
+/// restoring the previous count when the last one ends.
+private enum SingleThreadedBLAS {
+    nonisolated(unsafe) private static var depth = 0
+    nonisolated(unsafe) private static var saved = 1
+    private static let lock = NSLock()
+
+    static func enter() {
+        lock.lock()
+        defer { lock.unlock() }
+        if depth == 0 {
+            saved = BLAS.threads
+            BLAS.setThreads(1)
+        }
+        depth += 1
+    }
+
+    static func leave() {
+        lock.lock()
+        defer { lock.unlock() }
+        depth -= 1
+        if depth == 0 { BLAS.setThreads(saved) }
+    }
 }
