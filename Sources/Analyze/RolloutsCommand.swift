@@ -5,7 +5,7 @@ import Foundation
 struct RolloutsCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "rollouts", abstract: "Sample G outputs per prompt from a checkpoint, with token log-probs and rewards.",
-        discussion: "Writes OUT (JSONL: id, prompt_id, sample, output, tokens, logprobs, reward_fmt, reward_hit, reward_acc, reward). With --keep correct, OUT is instead an examples file for SFT (the outputs whose accuracy reward is 1, as responses, with the prompt's image and truth): the SFT-on-GRPO-rollouts pipeline. Sample j of prompt ID draws from the stream 'rollouts.ID.j'.")
+        discussion: "Writes OUT (JSONL: id, prompt_id, sample, output, correct, tokens, logprobs, reward_fmt, reward_hit, reward_acc, reward). With --as-examples, OUT is instead an examples file (each output as the response, with the prompt's image and truth), e.g. a probe set of base-model rollouts; --keep correct keeps only the outputs the task's metric calls correct (R_acc = 1 for jigsaw): the SFT-on-GRPO-rollouts dataset. Sample j of prompt ID draws from the stream 'rollouts.ID.j'.")
 
     @OptionGroup var checkpoint: CheckpointOption
     @Option(name: .long, help: "Prompts (JSONL).")
@@ -18,8 +18,10 @@ struct RolloutsCommand: ParsableCommand {
     var seed: UInt64 = 0
     @Option(name: .long, help: "Only the first N prompts.")
     var limit: Int?
-    @Option(name: .long, help: "all (rollout records) or correct (an SFT dataset of the outputs with R_acc = 1).")
+    @Option(name: .long, help: "all, or correct (the outputs the task's metric calls correct; implies --as-examples).")
     var keep: String = "all"
+    @Flag(name: .long, help: "Write an examples file (outputs as responses) instead of rollout records.")
+    var asExamples = false
     @Option(name: .long, help: "Reward weights hit,acc,fmt for the total.")
     var weights: String = "1,1,1"
     @OptionGroup var threads: ThreadsOption
@@ -54,10 +56,16 @@ struct RolloutsCommand: ParsableCommand {
         var lines: [String] = []
         var kept = 0
         let outFolder = output.url.deletingLastPathComponent()
+        // The task's own criterion; examples without a task are judged by R_acc.
+        let correctness = try outputs.enumerated().map { k, s in
+            let e = examples[k / samples]
+            return e.task == nil ? s.rewards.accuracy == 1 : try TaskScorer.score(e, output: s.text).correct
+        }
+        let examplesOut = asExamples || keep == "correct"
         for (k, s) in outputs.enumerated() {
-            let e = examples[k / samples], j = k % samples
-            if keep == "correct" {
-                guard s.rewards.accuracy == 1 else { continue }
+            let e = examples[k / samples], j = k % samples, correct = correctness[k]
+            if keep == "correct" && !correct { continue }
+            if examplesOut {
                 var sft = e
                 sft.id = "\(e.id)-s\(j)"
                 sft.response = s.text
@@ -68,7 +76,7 @@ struct RolloutsCommand: ParsableCommand {
                 }
                 lines.append(String(decoding: try encoder.encode(sft), as: UTF8.self))
             } else {
-                let record = RolloutRecord(id: "\(e.id)-s\(j)", promptID: e.id, sample: j, output: s.text, tokens: s.tokens, logprobs: s.logProbs,
+                let record = RolloutRecord(id: "\(e.id)-s\(j)", promptID: e.id, sample: j, output: s.text, correct: correct, tokens: s.tokens, logprobs: s.logProbs,
                                            rewardFmt: s.rewards.format, rewardHit: s.rewards.hit, rewardAcc: s.rewards.accuracy,
                                            reward: rewardWeights.total(s.rewards))
                 lines.append(String(decoding: try encoder.encode(record), as: UTF8.self))
@@ -76,11 +84,11 @@ struct RolloutsCommand: ParsableCommand {
             kept += 1
         }
         try AtomicFile.write(Data((lines.joined(separator: "\n") + (lines.isEmpty ? "" : "\n")).utf8), to: output.url)
-        let accuracy = outputs.map(\.rewards.accuracy).reduce(0, +) / Double(max(1, outputs.count))
+        let accuracy = Double(correctness.filter { $0 }.count) / Double(max(1, outputs.count))
         try RunRecord(command: commandLine, inputs: ["checkpoint": checkpoint.checkpoint, "data": data], outputs: [output.out],
                       details: ["samples": String(samples), "temperature": String(temperature), "seed": String(seed), "keep": keep,
-                                "written": String(kept), "mean_reward_acc": "\(accuracy)"]).write(to: output.sibling("meta.json"))
-        print(String(format: "wrote %@: %d of %d samples (mean R_acc %.3f)", output.out, kept, outputs.count, accuracy))
+                                "written": String(kept), "accuracy": "\(accuracy)"]).write(to: output.sibling("meta.json"))
+        print(String(format: "wrote %@: %d of %d samples (%.3f correct)", output.out, kept, outputs.count, accuracy))
     }
 }
 
@@ -90,12 +98,13 @@ struct RolloutRecord: Encodable {
     let promptID: String
     let sample: Int
     let output: String
+    let correct: Bool
     let tokens: [Int]
     let logprobs: [Double]
     let rewardFmt, rewardHit, rewardAcc, reward: Double
 
     enum CodingKeys: String, CodingKey {
-        case id, sample, output, tokens, logprobs, reward
+        case id, sample, output, correct, tokens, logprobs, reward
         case promptID = "prompt_id", rewardFmt = "reward_fmt", rewardHit = "reward_hit", rewardAcc = "reward_acc"
     }
 }

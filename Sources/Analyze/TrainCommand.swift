@@ -185,8 +185,10 @@ struct CommonTrainingOptions: ParsableArguments {
     var checkpointEvery: Int = 0
     @Option(name: .long, help: "Examples to evaluate on periodically (JSONL with truth).")
     var evalData: String?
-    @Option(name: .long, help: "Evaluate every N steps (and at the end) when --eval-data is given.")
+    @Option(name: .long, help: "Evaluate (and measure probes) every N steps, and at the end.")
     var evalEvery: Int = 0
+    @Option(name: .long, help: "A probe set NAME=FILE (repeatable): its responses' perplexities go to probes.csv at every evaluation.")
+    var probe: [String] = []
     @Option(name: .long, help: "Evaluate on the first N examples of --eval-data.")
     var evalLimit: Int = 200
     @Option(name: .long, help: "Continue a run from one of its checkpoints (its settings come from the checkpoint).")
@@ -218,6 +220,15 @@ struct CommonTrainingOptions: ParsableArguments {
         let evaluator = try evalData.map {
             try PeriodicEvaluation(path: $0, limit: evalLimit, tokenizer: trainer.tokenizer, config: trainer.model.config, log: run.evaluations)
         }
+        let probes = try probeSets(tokenizer: trainer.tokenizer, config: trainer.model.config)
+        let probeLog = try probes.map { _ in try CSVLog(url: run.url.appendingPathComponent("probes.csv"), header: ProbeSets.header) }
+        let measure = { (model: Transformer, step: Int) throws in
+            if let evaluator { try evaluator.evaluate(model, step: step, threads: threads.threads) }
+            if let probes, let probeLog {
+                for row in try probes.rows(model, step: step, threads: threads.threads) { try probeLog.append(row) }
+            }
+        }
+        if trainer.step == 0 { try measure(trainer.model, 0) }
         let record = { (step: Int) in
             RunRecord(command: commandLine, inputs: ["parent": resume ?? "(\(kind) start)", "data": data], outputs: [out],
                       details: ["kind": kind, "step": String(step), "seed": String(seed)])
@@ -238,13 +249,26 @@ struct CommonTrainingOptions: ParsableArguments {
             if checkpointEvery > 0 && step % checkpointEvery == 0 && step < trainer.totalSteps {
                 try trainer.save(to: run.checkpoint(step: step), record: record(step), overwrite: true)
             }
-            if let evaluator, evalEvery > 0, step % evalEvery == 0, step < trainer.totalSteps {
-                try evaluator.evaluate(trainer.model, step: step, threads: threads.threads)
-            }
+            if evalEvery > 0, step % evalEvery == 0, step < trainer.totalSteps { try measure(trainer.model, step) }
         }
         try trainer.save(to: run.final, record: record(trainer.step), overwrite: true)
-        if let evaluator { try evaluator.evaluate(trainer.model, step: trainer.step, threads: threads.threads) }
+        try measure(trainer.model, trainer.step)
         print("\(kind): \(trainer.step) steps; final checkpoint \(run.final.path)")
+    }
+}
+
+extension CommonTrainingOptions {
+    /// The `--probe NAME=FILE` sets, encoded; nil when none was given.
+    func probeSets(tokenizer: Tokenizer, config: ModelConfig) throws -> ProbeSets? {
+        guard !probe.isEmpty else { return nil }
+        var names: [String] = [], sets: [[EncodedExample]] = []
+        for spec in probe {
+            guard let eq = spec.firstIndex(of: "="), eq != spec.startIndex else { throw ValidationError("--probe takes NAME=FILE, got '\(spec)'") }
+            let file = try ExampleFile(url: URL(fileURLWithPath: String(spec[spec.index(after: eq)...])))
+            names.append(String(spec[..<eq]))
+            sets.append(try EncodedExample.all(file, tokenizer: tokenizer, config: config))
+        }
+        return ProbeSets(names: names, sets: sets)
     }
 }
 
