@@ -9,7 +9,7 @@ struct Analyze: ParsableCommand {
         commandName: "analyze",
         abstract: "The learning-dynamics workbench: checkpoints, data, evaluation, log-probs, logit Jacobians, eNTK blocks.",
         version: RunRecord.toolVersion,
-        subcommands: [InitCommand.self, DataCommand.self, TrainCommand.self, RolloutsCommand.self, EvalCommand.self, ScoreCommand.self, TokenizeCommand.self,
+        subcommands: [InitCommand.self, DataCommand.self, TrainCommand.self, RolloutsCommand.self, EvalCommand.self, ScoreCommand.self, TableCommand.self, TokenizeCommand.self,
                       LogProbsCommand.self, JacobianCommand.self, EntkCommand.self, BenchCommand.self]
     )
 

@@ -8,29 +8,7 @@ import Testing
 
     init() throws { cli = try CLITests() }
 
-    /// Rows of an RFC 4180 CSV file (quoted cells may hold commas, quotes and newlines) keyed by the header.
-    func csvRows(_ path: String) throws -> [[String: String]] {
-        var records: [[String]] = [], record: [String] = [], cell = "", quoted = false
-        let chars = Array(try String(contentsOfFile: path, encoding: .utf8))
-        var i = 0
-        while i < chars.count {
-            let c = chars[i]
-            if quoted {
-                if c == "\"" && i + 1 < chars.count && chars[i + 1] == "\"" { cell.append("\""); i += 1 } else if c == "\"" { quoted = false } else { cell.append(c) }
-            } else if c == "\"" {
-                quoted = true
-            } else if c == "," {
-                record.append(cell); cell = ""
-            } else if c == "\n" {
-                record.append(cell); records.append(record); record = []; cell = ""
-            } else {
-                cell.append(c)
-            }
-            i += 1
-        }
-        let header = records[0]
-        return records.dropFirst().map { Dictionary(uniqueKeysWithValues: zip(header, $0)) }
-    }
+    func csvRows(_ path: String) throws -> [[String: String]] { try CSVReader.rows(URL(fileURLWithPath: path)) }
 
     @Test func generateEvaluateAndScore() throws {
         defer { try? FileManager.default.removeItem(at: cli.dir) }
@@ -85,6 +63,15 @@ import Testing
         for row in scored { #expect((row["correct"] == "1") == !row["id"]!.hasSuffix("1"), "\(row)") }
         try AtomicFile.write(Data(#"{"id": "nope", "output": "x"}"#.utf8), to: URL(fileURLWithPath: cli.path("bad.jsonl")))
         try cli.expectFailure(["score", "--data", file, "--outputs", cli.path("bad.jsonl"), "--out", cli.path("b.csv")], mentioning: "no example with id 'nope'")
+
+        // The forgetting table over two evaluations.
+        run = try cli.analyze(["table", "--eval", "oracle=\(cli.path("oracle.summary.csv"))", "--eval", "fresh=\(cli.path("fresh.summary.csv"))",
+                               "--out", cli.path("table.csv")])
+        #expect(run.status == 0, "\(run.stderr)")
+        #expect(run.stdout.contains("oracle") && run.stdout.contains("100.0") && run.stdout.contains("jigsaw"))
+        let table = try csvRows(cli.path("table.csv"))
+        #expect(table.filter { $0["checkpoint"] == "oracle" && $0["style"] == "all" }.count == TaskKind.allCases.count)
+        try cli.expectFailure(["table", "--eval", "x=\(file)", "--out", cli.path("t2.csv")], mentioning: "not an eval summary")
 
         // preview
         run = try cli.analyze(["data", "preview", "--data", file, "--count", "6", "--out", cli.path("sheet.png")])

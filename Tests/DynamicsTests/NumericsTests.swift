@@ -59,3 +59,15 @@ import Testing
         #expect(abs(fit.slopeError - (0.075 / 2 / 5).squareRoot()) < 1e-12)
     }
 }
+
+@Suite struct CSVTests {
+    @Test func writtenTablesReadBackCellForCell() throws {
+        var t = CSVTable(header: ["id", "output", "x"])
+        t.append([.string("a"), .string("<answer> [ 1 , 2 ] </answer>"), .double(0.1)])
+        t.append([.string("b"), .string("say \"hi\"\nnext line"), .double(-2.5e-300)])
+        t.append([.string("c"), .string(""), .int(3)])
+        let records = CSVReader.records(t.text)
+        #expect(records == [["id", "output", "x"], ["a", "<answer> [ 1 , 2 ] </answer>", "0.1"], ["b", "say \"hi\"\nnext line", "-2.5e-300"], ["c", "", "3"]])
+        #expect(Double(records[2][2]) == -2.5e-300, "numbers round-trip exactly")
+    }
+}
