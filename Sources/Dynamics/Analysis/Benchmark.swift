@@ -54,6 +54,47 @@ public struct Benchmark: Sendable {
         return 2 * Double(m) * Double(n) * Double(k) / seconds / 1e9
     }
 
+    /// Training and sampling at the trainer's defaults: an SFT step of 32 sequences, sampling spread over the cores,
+    /// and one GRPO update with the paper's defaults (16 prompts × G = 4 samples at τ = 1) on 2×2 jigsaw prompts.
+    func trainingFigures(threads: Int) throws -> [Figure] {
+        var figures: [Figure] = []
+        let c = model.config
+        let tokenizer = try Tokenizer.standard()
+        guard tokenizer.count == c.vocabSize else { return [] }
+        let generator = try DatasetGenerator(DatasetSpec(tasks: [.jigsaw], split: .train, count: 16, styles: [.reasoning], seed: 0,
+                                                         imageSize: c.imageSize))
+        let generated = try (0..<16).map(generator.example)
+        let examples = generated.map(\.example)
+        let encoded = try generated.map { g -> EncodedExample in
+            let patches = try Patchifier.patches(pixels: g.images[0].image.pixels, config: c)
+            let prompt = try tokenizer.encode(g.example.prompt), response = try tokenizer.encode(g.example.response)
+            return EncodedExample(id: g.example.id, input: ModelInput(patches: patches, tokens: [Tokenizer.bos] + prompt + response + [Tokenizer.eos]),
+                                  responseStart: 1 + prompt.count)
+        }
+        let batch = (0..<32).map { encoded[$0 % encoded.count] }
+        let positions = batch.map(\.input.length).reduce(0, +)
+        let sft = try time { _ = try SFTObjective.lossAndGradient(model, batch: batch, threads: threads) }
+        figures.append(Figure(name: "SFT step (batch 32)", value: 1 / sft, unit: "steps/s", detail: "\(threads) threads, 2×2 jigsaw, \(positions) positions"))
+        figures.append(Figure(name: "SFT step (batch 32)", value: Double(positions) / sft, unit: "tokens/s", detail: "\(threads) threads, forward + backward"))
+        let sampler = try RolloutSampler(model: model, tokenizer: tokenizer, temperature: 1, seed: 0)
+        var sampled = 0
+        let sampling = try time {
+            let outs = try Parallel.map(16, threads: threads) { try sampler.sample(examples[$0], encoded[$0], stream: "bench.\($0)") }
+            sampled = outs.map(\.tokens.count).reduce(0, +)
+        }
+        figures.append(Figure(name: "sampling (KV cache)", value: Double(sampled) / sampling, unit: "tokens/s", detail: "\(threads) threads, 16 prompts, τ = 1"))
+        var config = GRPORunConfig(steps: 1, optimizer: OptimizerConfig(kind: .adamw, learningRate: 1e-4), seed: 0, data: "bench")
+        config.restartEvery = 0
+        var lastLength = 0.0
+        let grpo = try time {
+            var trainer = try GRPOTrainer(model: model, tokenizer: tokenizer, examples: examples, prompts: encoded, config: config)
+            lastLength = try trainer.trainStep(threads: threads).completionLength
+        }
+        figures.append(Figure(name: "GRPO update (paper defaults)", value: 1 / grpo, unit: "steps/s",
+                              detail: String(format: "%d threads, 16 prompts × G=4, mean completion %.0f tokens", threads, lastLength)))
+        return figures
+    }
+
     /// All figures; `threads` is the core count used where work is spread over examples.
     public func run(threads: Int) throws -> [Figure] {
         var figures: [Figure] = []
@@ -126,6 +167,8 @@ public struct Benchmark: Sendable {
             _ = try EmpiricalNTK.block(b, a)
         }
         figures.append(Figure(name: "eNTK block incl. both Jacobians", value: pair * 1e3, unit: "ms", detail: "\(threads) BLAS threads, explicit strategy"))
+
+        figures += try trainingFigures(threads: threads)
 
         // The largest product inside the Jacobian's backward pass: (V·T × d_ff)·(d_ff × D), alone.
         BLAS.setThreads(1)

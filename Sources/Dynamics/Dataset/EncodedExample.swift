@@ -28,6 +28,13 @@ public struct EncodedExample: Sendable {
         }
     }
 
+    /// An example already in the network's terms.
+    public init(id: String, input: ModelInput, responseStart: Int) {
+        self.id = id
+        self.input = input
+        self.responseStart = responseStart
+    }
+
     /// Encodes `example` of `file` for a model with `config` and `tokenizer`: reads and patchifies its image
     /// (which must be S×S), tokenizes prompt and response. Errors name the example, the word or the file.
     public init(_ example: Example, file: ExampleFile, tokenizer: Tokenizer, config: ModelConfig) throws {
