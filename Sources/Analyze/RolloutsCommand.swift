@@ -30,9 +30,7 @@ struct RolloutsCommand: ParsableCommand {
     func run() throws {
         guard keep == "all" || keep == "correct" else { throw ValidationError("--keep takes all or correct") }
         guard samples >= 1 else { throw ValidationError("--samples must be at least 1") }
-        let w = weights.split(separator: ",").compactMap { Double($0.trimmingCharacters(in: .whitespaces)) }
-        guard w.count == 3 else { throw ValidationError("--weights takes three numbers: hit,acc,fmt") }
-        let rewardWeights = RewardWeights(hit: w[0], accuracy: w[1], format: w[2])
+        let rewardWeights = try RewardWeights(parsing: weights)
         try output.checkWritable([output.url, output.sibling("meta.json")])
         let ckpt = try checkpoint.load()
         let file = try ExampleFile(url: URL(fileURLWithPath: data))

@@ -97,8 +97,6 @@ struct TrainCommand: ParsableCommand {
                 guard let checkpoint, let data else { throw ValidationError("--checkpoint and --data are required unless --resume is given") }
                 guard let steps = common.steps, steps >= 1 else { throw ValidationError("give --steps (≥ 1)") }
                 tokenizerCheckpoint = try Checkpoint.load(from: URL(fileURLWithPath: checkpoint))
-                let w = weights.split(separator: ",").compactMap { Double($0.trimmingCharacters(in: .whitespaces)) }
-                guard w.count == 3 else { throw ValidationError("--weights takes three numbers: hit,acc,fmt") }
                 config = GRPORunConfig(steps: steps, optimizer: try common.optimizerConfig(lr: lr, steps: steps), seed: common.seed, data: data)
                 config.groupSize = groupSize
                 config.temperature = temperature
@@ -108,7 +106,7 @@ struct TrainCommand: ParsableCommand {
                 config.updatesPerBatch = mu
                 config.clipEpsilon = clipEpsilon
                 config.restartEvery = restartEvery
-                config.weights = RewardWeights(hit: w[0], accuracy: w[1], format: w[2])
+                config.weights = try RewardWeights(parsing: weights)
             }
             let ckpt = tokenizerCheckpoint
             let file = try ExampleFile(url: URL(fileURLWithPath: config.data))

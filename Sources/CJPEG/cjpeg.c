@@ -24,6 +24,16 @@ static void guarded_exit(j_common_ptr cinfo) {
 
 static void quiet(j_common_ptr cinfo) { (void)cinfo; }
 
+/// Sets up `err` so that libjpeg's errors longjmp to err->escape with their text in `message`.
+static struct jpeg_error_mgr *guarded(struct guarded_error *err, char *message, size_t message_length) {
+    jpeg_std_error(&err->base);
+    err->base.error_exit = guarded_exit;
+    err->base.output_message = quiet;
+    err->message = message;
+    err->message_length = message_length;
+    return &err->base;
+}
+
 int dynamics_jpeg_read(const char *path, unsigned char **pixels, int *width, int *height, char *message, size_t message_length) {
     *pixels = NULL;
     FILE *file = fopen(path, "rb");
@@ -34,11 +44,7 @@ int dynamics_jpeg_read(const char *path, unsigned char **pixels, int *width, int
     struct jpeg_decompress_struct cinfo;
     struct guarded_error err;
     unsigned char *volatile buffer = NULL;
-    cinfo.err = jpeg_std_error(&err.base);
-    err.base.error_exit = guarded_exit;
-    err.base.output_message = quiet;
-    err.message = message;
-    err.message_length = message_length;
+    cinfo.err = guarded(&err, message, message_length);
     if (setjmp(err.escape)) {
         jpeg_destroy_decompress(&cinfo);
         fclose(file);
@@ -89,11 +95,7 @@ int dynamics_jpeg_write(const char *path, const unsigned char *rgb, int width, i
     }
     struct jpeg_compress_struct cinfo;
     struct guarded_error err;
-    cinfo.err = jpeg_std_error(&err.base);
-    err.base.error_exit = guarded_exit;
-    err.base.output_message = quiet;
-    err.message = message;
-    err.message_length = message_length;
+    cinfo.err = guarded(&err, message, message_length);
     if (setjmp(err.escape)) {
         jpeg_destroy_compress(&cinfo);
         fclose(file);

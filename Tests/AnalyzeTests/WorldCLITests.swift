@@ -71,7 +71,7 @@ import Testing
         #expect(run.stdout.contains("oracle") && run.stdout.contains("100.0") && run.stdout.contains("jigsaw"))
         let table = try csvRows(cli.path("table.csv"))
         #expect(table.filter { $0["checkpoint"] == "oracle" && $0["style"] == "all" }.count == TaskKind.allCases.count)
-        try cli.expectFailure(["table", "--eval", "x=\(file)", "--out", cli.path("t2.csv")], mentioning: "not an eval summary")
+        try cli.expectFailure(["table", "--eval", "x=\(file)", "--out", cli.path("t2.csv")], mentioning: "no column 'task'")
 
         // preview
         run = try cli.analyze(["data", "preview", "--data", file, "--count", "6", "--out", cli.path("sheet.png")])

@@ -17,14 +17,10 @@ public struct ForgettingTable: Sendable {
     /// Reads `(checkpoint name, summary CSV)` pairs written by `analyze eval`; per-style rows and the "all" rows alike.
     public init(summaries: [(name: String, url: URL)]) throws {
         entries = try summaries.flatMap { name, url in
-            let header = CSVReader.records(String(decoding: try AtomicFile.read(url, what: "eval summary"), as: UTF8.self)).first ?? []
-            guard ["task", "style", "n", "accuracy"].allSatisfy(header.contains) else {
-                throw ExampleError.malformed(path: url.path, line: 1, reason: "not an eval summary (needs columns task, style, n, accuracy)")
-            }
-            return try CSVReader.rows(url).map { row in
+            try CSVReader.table(url, requiring: ["task", "style", "n", "accuracy"]).rows.map { row in
                 guard let task = row["task"], let style = row["style"], let n = row["n"].flatMap(Int.init),
                       let accuracy = row["accuracy"].flatMap(Double.init) else {
-                    throw ExampleError.malformed(path: url.path, line: 0, reason: "not an eval summary (task, style, n, accuracy)")
+                    throw ExampleError.malformed(path: url.path, line: 0, reason: "a row of this eval summary lacks task, style, n or accuracy")
                 }
                 return Entry(checkpoint: name, task: task, style: style, n: n, accuracy: accuracy)
             }

@@ -30,6 +30,13 @@ public struct RewardWeights: Equatable, Sendable, Codable {
 
     /// The weighted total reward.
     public func total(_ r: JigsawRewards) -> Double { hit * r.hit + accuracy * r.accuracy + format * r.format }
+
+    /// Parses "w_hit,w_acc,w_fmt" (three finite numbers).
+    public init(parsing text: String) throws {
+        let w = text.split(separator: ",").compactMap { Double($0.trimmingCharacters(in: .whitespaces)) }
+        guard w.count == 3, w.allSatisfy(\.isFinite) else { throw WorldError.invalid("reward weights '\(text)' are not three numbers hit,acc,fmt") }
+        self.init(hit: w[0], accuracy: w[1], format: w[2])
+    }
 }
 
 /// The jigsaw rewards of THEORY §8, on output text.
