@@ -1,19 +1,27 @@
 // libjpeg reports errors through error_exit, which by default calls exit(). Swift cannot catch a longjmp, so the
 // decoder and encoder live here: error_exit longjmps back to a setjmp in this file, which cleans up and returns.
 #include "cjpeg.h"
-#include <stdio.h>
-#include <jpeglib.h>
+#include <errno.h>
 #include <setjmp.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
+#include <jpeglib.h>
+#include <jerror.h>
+
+/// Largest accepted width or height, in pixels (the PNG reader's limit too).
+#define DYNAMICS_JPEG_MAX_SIDE 16384
 
 struct guarded_error {
     struct jpeg_error_mgr base;
     jmp_buf escape;
     char *message;
     size_t message_length;
+    int saw_eof;  // the file ended before its end marker (libjpeg then feeds the decoder a fake one)
 };
 
+/// error_exit: formats libjpeg's message into the caller's buffer and jumps back to the setjmp.
 static void guarded_exit(j_common_ptr cinfo) {
     struct guarded_error *err = (struct guarded_error *)cinfo->err;
     char text[JMSG_LENGTH_MAX];
@@ -22,28 +30,54 @@ static void guarded_exit(j_common_ptr cinfo) {
     longjmp(err->escape, 1);
 }
 
+/// emit_message: warnings are silent, except JWRN_HIT_MARKER — the entropy decoder needed image data that is not
+/// there, and libjpeg would pad the rest of the image with grey and report success. That is fatal, reported as a
+/// premature end of file when the file ran out (a truncated file). A premature end of file alone is not fatal:
+/// libjpeg warns of it even when only the end marker is missing (its decoder reads ahead), and that image is whole.
+/// Other warnings (e.g. stray bytes before a marker) are common in real cameras' files and the image is whole too.
+static void guarded_emit(j_common_ptr cinfo, int msg_level) {
+    if (msg_level >= 0) return;
+    struct guarded_error *err = (struct guarded_error *)cinfo->err;
+    cinfo->err->num_warnings++;
+    if (cinfo->err->msg_code == JWRN_JPEG_EOF) err->saw_eof = 1;
+    if (cinfo->err->msg_code == JWRN_HIT_MARKER) {
+        if (err->saw_eof) cinfo->err->msg_code = JWRN_JPEG_EOF;
+        (*cinfo->err->error_exit)(cinfo);
+    }
+}
+
 static void quiet(j_common_ptr cinfo) { (void)cinfo; }
 
 /// Sets up `err` so that libjpeg's errors longjmp to err->escape with their text in `message`.
 static struct jpeg_error_mgr *guarded(struct guarded_error *err, char *message, size_t message_length) {
     jpeg_std_error(&err->base);
     err->base.error_exit = guarded_exit;
+    err->base.emit_message = guarded_emit;
     err->base.output_message = quiet;
     err->message = message;
     err->message_length = message_length;
+    err->saw_eof = 0;
     return &err->base;
+}
+
+static void say(char *message, size_t message_length, const char *text) {
+    if (message && message_length > 0) snprintf(message, message_length, "%s", text);
 }
 
 int dynamics_jpeg_read(const char *path, unsigned char **pixels, int *width, int *height, char *message, size_t message_length) {
     *pixels = NULL;
+    *width = 0;
+    *height = 0;
     FILE *file = fopen(path, "rb");
     if (!file) {
-        snprintf(message, message_length, "cannot open the file");
+        say(message, message_length, strerror(errno));
         return 1;
     }
     struct jpeg_decompress_struct cinfo;
     struct guarded_error err;
     unsigned char *volatile buffer = NULL;
+    // Zeroed first: if jpeg_create_decompress itself fails, cinfo.mem stays NULL and jpeg_destroy is a no-op.
+    memset(&cinfo, 0, sizeof cinfo);
     cinfo.err = guarded(&err, message, message_length);
     if (setjmp(err.escape)) {
         jpeg_destroy_decompress(&cinfo);
@@ -54,12 +88,21 @@ int dynamics_jpeg_read(const char *path, unsigned char **pixels, int *width, int
     jpeg_create_decompress(&cinfo);
     jpeg_stdio_src(&cinfo, file);
     jpeg_read_header(&cinfo, TRUE);
+    if (cinfo.image_width == 0 || cinfo.image_height == 0 || cinfo.image_width > DYNAMICS_JPEG_MAX_SIDE ||
+        cinfo.image_height > DYNAMICS_JPEG_MAX_SIDE) {
+        if (message && message_length > 0)
+            snprintf(message, message_length, "unsupported size %u×%u (at most %d per side)", cinfo.image_width,
+                 cinfo.image_height, DYNAMICS_JPEG_MAX_SIDE);
+        jpeg_destroy_decompress(&cinfo);
+        fclose(file);
+        return 1;
+    }
+    // Greyscale and YCbCr convert to RGB; CMYK/YCCK cannot and fail in jpeg_start_decompress with libjpeg's message.
     cinfo.out_color_space = JCS_RGB;
     jpeg_start_decompress(&cinfo);
-    if (cinfo.output_components != 3 || cinfo.output_width == 0 || cinfo.output_height == 0 ||
-        cinfo.output_width > 16384 || cinfo.output_height > 16384) {
-        snprintf(message, message_length, "unsupported JPEG (%u×%u, %d components)", cinfo.output_width, cinfo.output_height,
-                 cinfo.output_components);
+    if (cinfo.output_components != 3) {
+        if (message && message_length > 0)
+            snprintf(message, message_length, "unsupported JPEG (%d output components)", cinfo.output_components);
         jpeg_destroy_decompress(&cinfo);
         fclose(file);
         return 1;
@@ -67,7 +110,7 @@ int dynamics_jpeg_read(const char *path, unsigned char **pixels, int *width, int
     size_t stride = (size_t)cinfo.output_width * 3;
     buffer = malloc(stride * cinfo.output_height);
     if (!buffer) {
-        snprintf(message, message_length, "out of memory");
+        say(message, message_length, "out of memory");
         jpeg_destroy_decompress(&cinfo);
         fclose(file);
         return 1;
@@ -87,14 +130,20 @@ int dynamics_jpeg_read(const char *path, unsigned char **pixels, int *width, int
 
 void dynamics_jpeg_free(unsigned char *pixels) { free(pixels); }
 
-int dynamics_jpeg_write(const char *path, const unsigned char *rgb, int width, int height, int quality, char *message, size_t message_length) {
+int dynamics_jpeg_write(const char *path, const unsigned char *rgb, int width, int height, int quality, char *message,
+                        size_t message_length) {
+    if (width <= 0 || height <= 0 || width > 65500 || height > 65500) {
+        if (message && message_length > 0) snprintf(message, message_length, "unsupported size %d×%d", width, height);
+        return 1;
+    }
     FILE *file = fopen(path, "wb");
     if (!file) {
-        snprintf(message, message_length, "cannot create the file");
+        say(message, message_length, strerror(errno));
         return 1;
     }
     struct jpeg_compress_struct cinfo;
     struct guarded_error err;
+    memset(&cinfo, 0, sizeof cinfo);
     cinfo.err = guarded(&err, message, message_length);
     if (setjmp(err.escape)) {
         jpeg_destroy_compress(&cinfo);
@@ -108,7 +157,13 @@ int dynamics_jpeg_write(const char *path, const unsigned char *rgb, int width, i
     cinfo.input_components = 3;
     cinfo.in_color_space = JCS_RGB;
     jpeg_set_defaults(&cinfo);
-    jpeg_set_quality(&cinfo, quality, TRUE);
+    int q = quality < 1 ? 1 : quality > 100 ? 100 : quality;
+    jpeg_set_quality(&cinfo, q, TRUE);
+    if (q >= 90) {
+        // Full-resolution chroma (4:4:4) at high quality: small images with sharp coloured edges keep their colours.
+        cinfo.comp_info[0].h_samp_factor = 1;
+        cinfo.comp_info[0].v_samp_factor = 1;
+    }
     jpeg_start_compress(&cinfo, TRUE);
     while (cinfo.next_scanline < cinfo.image_height) {
         JSAMPROW row = (JSAMPROW)(rgb + (size_t)cinfo.next_scanline * (size_t)width * 3);
@@ -116,9 +171,15 @@ int dynamics_jpeg_write(const char *path, const unsigned char *rgb, int width, i
     }
     jpeg_finish_compress(&cinfo);
     jpeg_destroy_compress(&cinfo);
-    int closed = fclose(file);
-    if (closed != 0) {
-        snprintf(message, message_length, "cannot finish writing the file");
+    // Flushed and synced before the caller renames the file into place.
+    int failed = fflush(file) != 0 || fsync(fileno(file)) != 0;
+    int saved = errno;
+    if (fclose(file) != 0 && !failed) {
+        failed = 1;
+        saved = errno;
+    }
+    if (failed) {
+        say(message, message_length, strerror(saved));
         return 1;
     }
     return 0;

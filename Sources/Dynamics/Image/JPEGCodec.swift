@@ -1,56 +1,58 @@
 import CJPEG
 import Foundation
 
-/// JPEG files through libjpeg (C shim `CJPEG`, which turns libjpeg's fatal errors into return codes).
+/// JPEG files through libjpeg (C target `CJPEG`, which turns libjpeg's fatal errors — a longjmp Swift cannot catch —
+/// into return codes). Pixels are 8-bit: a byte b reads as b / 255, a value v ∈ [0, 1] is written as round(255·v).
 public enum JPEGCodec {
-    /// Reads a JPEG as RGB with values byte/255; an unreadable or corrupt file is an `ImageError` naming it.
+    /// Reads a JPEG file as RGB with values byte/255 (greyscale files come back grey in all three channels).
+    /// A missing, truncated, corrupt or CMYK file, or one wider or taller than 16384 pixels, is an `ImageError`
+    /// naming it.
     public static func read(_ url: URL) throws -> RGBImage {
         var pixels: UnsafeMutablePointer<UInt8>? = nil
         var width: Int32 = 0, height: Int32 = 0
         var message = [CChar](repeating: 0, count: 256)
         let status = dynamics_jpeg_read(url.path, &pixels, &width, &height, &message, message.count)
-        guard status == 0, let pixels else {
-            throw ImageError.unreadable(path: url.path, reason: String(decoding: message.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self))
-        }
         defer { dynamics_jpeg_free(pixels) }
-        let count = Int(width) * Int(height) * 3
-        return try RGBImage(width: Int(width), height: Int(height), pixels: (0..<count).map { Double(pixels[$0]) / 255 })
+        guard status == 0, let pixels, width > 0, height > 0 else {
+            throw ImageError.unreadable(path: url.path, reason: text(message, otherwise: "not a readable JPEG"))
+        }
+        let bytes = UnsafeBufferPointer(start: pixels, count: Int(width) * Int(height) * 3)
+        return try RGBImage(width: Int(width), height: Int(height), pixels: bytes.map { Double($0) / 255 })
     }
 
-    /// Writes `image` as a baseline JPEG (lossy) at `quality` 1…100, atomically.
+    /// Writes `image` as a baseline JPEG (lossy) at `quality` 1…100 (clamped; full-resolution chroma from 90 up),
+    /// atomically: a temporary file in the same folder, fsynced, then renamed over `url`. Creates the folder.
+    /// Values are stored as round(255·v) clamped to [0, 255]. Failures are `ImageError.cannotEncode` or
+    /// `FileError.cannotWrite` naming `url`.
     public static func write(_ image: RGBImage, to url: URL, quality: Int = 95) throws {
-        let temp = url.deletingLastPathComponent().appendingPathComponent(".\(url.lastPathComponent).tmp-\(getpid())")
+        guard image.width > 0, image.height > 0 else {
+            throw ImageError.cannotEncode(path: url.path, reason: "empty image (\(image.width)×\(image.height))")
+        }
+        let dir = url.deletingLastPathComponent()
+        do {
+            try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        } catch {
+            throw FileError.cannotWrite(path: url.path, reason: "cannot create folder \(dir.path): \(error.localizedDescription)")
+        }
+        let temp = dir.appendingPathComponent(".\(url.lastPathComponent).tmp-\(getpid())-\(UInt32.random(in: 0...UInt32.max))")
         var message = [CChar](repeating: 0, count: 256)
         let status = dynamics_jpeg_write(temp.path, PNGCodec.quantize(image), Int32(image.width), Int32(image.height),
                                          Int32(max(1, min(100, quality))), &message, message.count)
         guard status == 0 else {
             unlink(temp.path)
-            throw ImageError.cannotEncode(path: url.path, reason: String(decoding: message.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self))
+            throw ImageError.cannotEncode(path: url.path, reason: text(message, otherwise: "libjpeg failed"))
         }
         guard rename(temp.path, url.path) == 0 else {
+            let reason = String(cString: strerror(errno))
             unlink(temp.path)
-            throw FileError.cannotWrite(path: url.path, reason: String(cString: strerror(errno)))
+            throw FileError.cannotWrite(path: url.path, reason: reason)
         }
-    }
-}
-
-/// Image files of either format, recognised by their first bytes rather than their names.
-public enum ImageFile {
-    /// Reads a PNG or JPEG file; anything else is an `ImageError` naming the file.
-    public static func read(_ url: URL) throws -> RGBImage {
-        guard let handle = FileHandle(forReadingAtPath: url.path) else {
-            throw ImageError.unreadable(path: url.path, reason: "no such file or not readable")
-        }
-        let magic = [UInt8]((try? handle.read(upToCount: 4)) ?? Data())
-        try? handle.close()
-        if magic.starts(with: [0x89, 0x50, 0x4E, 0x47]) { return try PNGCodec.read(url) }
-        if magic.starts(with: [0xFF, 0xD8, 0xFF]) { return try JPEGCodec.read(url) }
-        throw ImageError.unreadable(path: url.path, reason: "not a PNG or JPEG image")
+        AtomicFile.syncDirectory(dir)
     }
 
-    /// True for names ending in .png, .jpg or .jpeg (any case).
-    public static func isImageFileName(_ name: String) -> Bool {
-        let lower = name.lowercased()
-        return !name.hasPrefix(".") && (lower.hasSuffix(".png") || lower.hasSuffix(".jpg") || lower.hasSuffix(".jpeg"))
+    /// The NUL-terminated text the C side wrote, or `otherwise` when it wrote none.
+    private static func text(_ message: [CChar], otherwise: String) -> String {
+        let text = String(decoding: message.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
+        return text.isEmpty ? otherwise : text
     }
 }

@@ -1,9 +1,11 @@
-/// Bitmap fonts: the classic 5×7 LCD font for printable ASCII (labels on contact sheets), and a 3×5 digit font
-/// small enough to draw numbers inside 24×24 scenes.
+/// Bitmap fonts: the classic 5×7 LCD font (HD44780-style, proper lowercase without descenders) for printable ASCII
+/// — labels on contact sheets, 1 px spacing so 6 px per character — and a 3×5 digit font small enough to draw
+/// numbers inside 24×24 scenes (4 px per digit).
 public enum PixelFont {
+    /// The 5×7 font's glyph size and its advance per character (glyph plus 1 px spacing), in pixels.
     public static let glyphWidth = 5, glyphHeight = 7, advance = 6
 
-    /// Glyphs for ' ' … '~', five column bytes each, bit 0 the top row.
+    /// Glyphs for ' ' … '~' in code order, five column bytes each (left to right), bit 0 the top row: 475 bytes.
     private static let columns: [UInt8] = [
         0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x5F, 0x00, 0x00, 0x00, 0x07, 0x00, 0x07, 0x00, 0x14, 0x7F, 0x14, 0x7F, 0x14,
         0x24, 0x2A, 0x7F, 0x2A, 0x12, 0x23, 0x13, 0x08, 0x64, 0x62, 0x36, 0x49, 0x55, 0x22, 0x50, 0x00, 0x05, 0x03, 0x00, 0x00,
@@ -31,19 +33,35 @@ public enum PixelFont {
         0x00, 0x00, 0x7F, 0x00, 0x00, 0x00, 0x41, 0x36, 0x08, 0x00, 0x02, 0x01, 0x02, 0x04, 0x02,
     ]
 
-    /// True when pixel (x, y) of character `c`'s glyph is ink (x < 5, y < 7); characters outside ' ' … '~' draw as '?'.
+    /// The glyph of `c` as seven row values, top row first; bit 4 is the left column, bit 0 the right (so the top
+    /// row of "T" is 0b11111). nil for characters outside printable ASCII ' ' … '~' (`Canvas` draws those as '?').
+    public static func glyph(_ c: Character) -> [UInt8]? {
+        guard let code = c.asciiValue, (32...126).contains(code) else { return nil }
+        let base = (Int(code) - 32) * glyphWidth
+        return (0..<glyphHeight).map { y in
+            (0..<glyphWidth).reduce(UInt8(0)) { row, x in row << 1 | (columns[base + x] >> y & 1) }
+        }
+    }
+
+    /// True when pixel (x, y) of character `c`'s glyph is ink (x < 5, y < 7; anything else is false); characters
+    /// outside ' ' … '~' draw as '?'.
     public static func ink(_ c: Character, x: Int, y: Int) -> Bool {
         guard (0..<glyphWidth).contains(x), (0..<glyphHeight).contains(y) else { return false }
         let code = c.asciiValue.flatMap { (32...126).contains($0) ? Int($0) : nil } ?? 63
         return columns[(code - 32) * glyphWidth + x] & (1 << y) != 0
     }
 
-    /// Digit d (0…9) in a 3×5 font: five row values, bit 2 the left column.
+    /// The 3×5 digit font's glyph size and its advance per digit, in pixels.
+    public static let smallDigitWidth = 3, smallDigitHeight = 5, smallDigitAdvance = 4
+
+    /// Digit d in a 3×5 font: five row values, top row first, bit 2 the left column. Only 0…9 are digits; any
+    /// other d is taken modulo 10 (so nothing traps).
     public static func smallDigit(_ d: Int) -> [UInt8] {
-        let rows: [[UInt8]] = [
-            [7, 5, 5, 5, 7], [2, 6, 2, 2, 7], [7, 1, 7, 4, 7], [7, 1, 7, 1, 7], [5, 5, 7, 1, 1],
-            [7, 4, 7, 1, 7], [7, 4, 7, 5, 7], [7, 1, 1, 1, 1], [7, 5, 7, 5, 7], [7, 5, 7, 1, 7],
-        ]
-        return rows[((d % 10) + 10) % 10]
+        smallDigits[((d % 10) + 10) % 10]
     }
+
+    private static let smallDigits: [[UInt8]] = [
+        [7, 5, 5, 5, 7], [2, 6, 2, 2, 7], [7, 1, 7, 4, 7], [7, 1, 7, 1, 7], [5, 5, 7, 1, 1],
+        [7, 4, 7, 1, 7], [7, 4, 7, 5, 7], [7, 1, 1, 1, 1], [7, 5, 7, 5, 7], [7, 5, 7, 1, 7],
+    ]
 }
