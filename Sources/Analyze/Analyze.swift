@@ -10,7 +10,8 @@ struct Analyze: ParsableCommand {
         abstract: "The learning-dynamics workbench: checkpoints, data, evaluation, log-probs, logit Jacobians, eNTK blocks.",
         version: RunRecord.toolVersion,
         subcommands: [InitCommand.self, DataCommand.self, TrainCommand.self, RolloutsCommand.self, EvalCommand.self, ScoreCommand.self, TableCommand.self, TokenizeCommand.self,
-                      LogProbsCommand.self, JacobianCommand.self, EntkCommand.self, BenchCommand.self]
+                      LogProbsCommand.self, JacobianCommand.self, EntkCommand.self, DecomposeCommand.self, SymmetryCommand.self,
+                      InfluenceCommand.self, BenchCommand.self]
     )
 
     /// Sets the allocator policy for large arrays (see `MemoryPolicy`), then parses and runs the subcommand.
