@@ -41,6 +41,7 @@ struct DecomposeCommand: ParsableCommand {
     @Option(name: .long, help: "Reference checkpoint π_ref for the GRPO coefficients (with --advantages; default: none, c_t = Â).")
     var reference: String?
 
+    @OptionGroup var threads: ThreadsOption
     @OptionGroup var output: OutputOption
 
     func validate() throws {
@@ -64,10 +65,7 @@ struct DecomposeCommand: ParsableCommand {
         let n = max(u.count, v.count)
         let pairs = (0..<n).map { (u[u.count == 1 ? 0 : $0], v[v.count == 1 ? 0 : $0]) }
 
-        var table = CSVTable(header: ["u", "v", "level", "eta", "predicted", "measured", "residual", "relative_error", "used_in_fit"])
-        var shares = CSVTable(header: ["u", "v", "tensor", "product", "share"])
-        var decompositions: [OneStepDecomposition] = []
-        let progress = Progress("decompose", total: pairs.count, unit: "pairs")
+        var requests: [(update: GradientRequest, probe: GradientRequest)] = []
         for (uRef, vRef) in pairs {
             var update = try lookup.target(uRef, level: level, sequence: LogProbSum.meanLogLikelihood)
             if let advantage {
@@ -77,15 +75,27 @@ struct DecomposeCommand: ParsableCommand {
                 update = GradientRequest(example: update.example, sum: try GRPOCoefficients.weighted(
                     update.sum, of: update.example, model: ckpt.model, reference: referenceModel, advantage: a, beta: beta))
             }
-            let probe = try lookup.target(vRef, level: level, sequence: LogProbSum.sequence)
-            let d = try OneStepDecomposition(ckpt.model, update: update, probe: probe, etas: etas)
+            requests.append((update, try lookup.target(vRef, level: level, sequence: LogProbSum.sequence)))
+        }
+        // Pairs over the cores, each with single-threaded BLAS: the numbers do not depend on --threads.
+        let model = ckpt.model
+        let progress = Progress("decompose", total: pairs.count, unit: "pairs")
+        var decompositions: [OneStepDecomposition] = []
+        for start in stride(from: 0, to: requests.count, by: threads.threads) {
+            let part = Array(requests[start..<min(start + threads.threads, requests.count)])
+            decompositions += try Parallel.map(part.count, threads: threads.threads) { k in
+                try OneStepDecomposition(model, update: part[k].update, probe: part[k].probe, etas: etas)
+            }
+            progress.advance(by: part.count)
+        }
+        var table = CSVTable(header: ["u", "v", "level", "eta", "predicted", "measured", "residual", "relative_error", "used_in_fit"])
+        var shares = CSVTable(header: ["u", "v", "tensor", "product", "share"])
+        for ((uRef, vRef), d) in zip(pairs, decompositions) {
             for c in d.changes {
                 table.append([.string(uRef), .string(vRef), .string(level.rawValue), .double(c.eta), .double(c.predicted), .double(c.measured),
                               .double(c.residual), .double(c.relativeError), .flag(d.usedInResidualFit(c))])
             }
             for s in d.shares { shares.append([.string(uRef), .string(vRef), .string(s.tensor), .double(s.product), .double(s.share)]) }
-            decompositions.append(d)
-            progress.advance()
         }
         try table.write(to: output.url)
         try shares.write(to: sharesURL)
