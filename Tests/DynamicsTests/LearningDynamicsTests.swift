@@ -84,7 +84,7 @@ import Testing
         let probes = [GradientRequest(example: v, sum: .token(pv)), GradientRequest(example: w, sum: .sequence(w))]
         let train = [GradientRequest(example: u, sum: .token(pu)), GradientRequest(example: u, sum: .meanLogLikelihood(u)),
                      GradientRequest(example: v, sum: .sequence(v))]
-        let products = try GradientInnerProducts(model, probes: probes, train: train, threads: 2)
+        let products = try GradientInnerProducts(model, probes: probes, train: train, perTensor: true, threads: 2)
         let p = try PerExampleGradients.gradients(model, probes, threads: 1), t = try PerExampleGradients.gradients(model, train, threads: 1)
         for i in 0..<2 { for j in 0..<3 {
             let dot = BLAS.dot(p.gradients.row(i), t.gradients.row(j))
@@ -102,6 +102,12 @@ import Testing
             for k in sum.storage.indices { sum.storage[k] += part.storage[k] }
         }
         expectClose(sum.storage, products.total.storage, tolerance: 1e-12, "Σ_g per-tensor products")
+        #expect(products.perTensor.count == model.layout.tensors.count)
+        for (k, (tensor, part)) in products.perTensor.enumerated() {
+            #expect(tensor == model.layout.tensors[k])
+            expectClose(part.storage, try GradientProducts.inner(p.gradients, t.gradients, columns: tensor.range, threads: 1).storage,
+                        tolerance: 1e-13, "scalar-mode products of \(tensor.name)")
+        }
         let shares = try GradientProducts.shares(p.gradients.row(0), t.gradients.row(0), layout: model.layout)
         #expect(abs(shares.map(\.share).reduce(0, +) - 1) < 1e-10)
     }

@@ -55,31 +55,39 @@ public enum GradientProducts {
 }
 
 /// Values and gradient inner products of two request sets, the scalar-only mode: the `train` gradients are held
-/// (N_t × d), the `probes` go through in fixed chunks, and only the N_p × N_t products are kept.
+/// (N_t × d), the `probes` go through in fixed chunks, and only the N_p × N_t products are kept (with
+/// `perTensor`, also each parameter tensor's N_p × N_t slice).
 public struct GradientInnerProducts: Sendable {
     /// f_i(θ) of each probe request and of each train request (nats).
     public let probeValues: [Double]
     public let trainValues: [Double]
     /// ⟨∇f_probe_i, ∇f_train_j⟩, N_p × N_t.
     public let total: Matrix
+    /// Per parameter tensor (layout order), when asked for: ⟨∇f_probe_i[g], ∇f_train_j[g]⟩; they add up to `total`.
+    public let perTensor: [(tensor: ParameterTensor, products: Matrix)]
 
     /// Probe requests per chunk (fixed, so results do not depend on `threads`).
     public static let probeChunk = 64
 
     /// Computes the products; `progress(done, total)` is called after each probe chunk.
-    public init(_ model: Transformer, probes: [GradientRequest], train: [GradientRequest], threads: Int,
+    public init(_ model: Transformer, probes: [GradientRequest], train: [GradientRequest], perTensor: Bool = false, threads: Int,
                 progress: (Int, Int) -> Void = { _, _ in }) throws {
         let t = try PerExampleGradients.gradients(model, train, threads: threads)
-        var values: [Double] = [], rows: [Double] = []
+        let tensors = perTensor ? model.layout.tensors : []
+        var values: [Double] = [], rows: [Double] = [], tensorRows = tensors.map { _ in [Double]() }
         for start in stride(from: 0, to: probes.count, by: Self.probeChunk) {
             let chunk = Array(probes[start..<min(start + Self.probeChunk, probes.count)])
             let p = try PerExampleGradients.gradients(model, chunk, threads: threads)
             values += p.values
             rows += try GradientProducts.inner(p.gradients, t.gradients, threads: threads).storage
+            for (k, tensor) in tensors.enumerated() {
+                tensorRows[k] += try GradientProducts.inner(p.gradients, t.gradients, columns: tensor.range, threads: threads).storage
+            }
             progress(start + chunk.count, probes.count)
         }
         probeValues = values
         trainValues = t.values
         total = try Matrix(rows: probes.count, cols: train.count, storage: rows)
+        self.perTensor = try zip(tensors, tensorRows).map { ($0, try Matrix(rows: probes.count, cols: train.count, storage: $1)) }
     }
 }

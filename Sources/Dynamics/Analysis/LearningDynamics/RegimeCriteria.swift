@@ -2,10 +2,10 @@
 /// neither round-off nor higher-order terms dominate").
 ///
 /// - Round-off floor: a measured change is the difference of two float64 evaluations of f, each off by about
-///   ε·(|f| + 1) after the network's sums (ε = 2.2e-16). On the tiny preset the scatter of measured − predicted at
-///   η ≤ 1e-8, where the true O(η²) part is far below ε, is 1–5 × ε·(|f_u| + |f_v| + 1). The floor is
-///   c·ε·(|f_u(θ)| + |f_v(θ)| + 1) with c = 100 by default, so a quantity above it carries at most a few per cent
-///   of round-off.
+///   ε·(|f| + 1) after the network's sums (ε = 2.2e-16). On the tiny and small presets the scatter of measured −
+///   predicted and of the SGD asymmetry at η ≤ 1e-9, where the true O(η²) parts are far below ε, stays under
+///   2 × ε·(|f_u| + |f_v| + 1). The floor is c·ε·(|f_u(θ)| + |f_v(θ)| + 1) with c = 100 by default, so a quantity
+///   above it carries at most about 2% of round-off.
 /// - First-order regime: a change is used only where |measured − predicted| ≤ b·|predicted|, b = 0.1 by default:
 ///   there the O(η²) term is at most a tenth of the first-order term, and the O(η³) terms about a tenth of the
 ///   O(η²) residual, so neither the slope of |Δ| (≈ 1) nor that of the residual or the asymmetry (≈ 2) bends.
