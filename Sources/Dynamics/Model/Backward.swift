@@ -36,7 +36,24 @@ extension Transformer {
         return first
     }
 
-    func backward(_ a: Activations, theta: ConstPtr, cotangents: ConstPtr, batch B: Int, grad: Ptr) {
+    /// Gradients of B cotangents with the dense weights in `tap.factored` left out of `grad` and recorded as
+    /// factors instead (the eNTK engine's structured strategy).
+    func backward(_ acts: Activations, cotangents: [Double], into grad: inout [Double], tap: FactorTap) throws {
+        let tv = acts.length * config.vocabSize
+        guard tv > 0, cotangents.count % tv == 0, cotangents.count > 0, grad.count == cotangents.count / tv * layout.count else {
+            throw ModelError.cotangentShape(expected: [-1, acts.length, config.vocabSize], found: cotangents.count)
+        }
+        parameters.withUnsafeBufferPointer { theta in
+            cotangents.withUnsafeBufferPointer { cot in
+                grad.withUnsafeMutableBufferPointer { g in
+                    backward(acts, theta: theta.baseAddress!, cotangents: cot.baseAddress!, batch: cotangents.count / tv,
+                             grad: g.baseAddress!, tap: tap)
+                }
+            }
+        }
+    }
+
+    func backward(_ a: Activations, theta: ConstPtr, cotangents: ConstPtr, batch B: Int, grad: Ptr, tap: FactorTap? = nil) {
         let c = config, T = a.length, D = c.dModel, F = c.dFF, V = c.vocabSize, d = layout.count, L = c.nLayers
         // Above the top attention layer everything is row-wise, so rows before the first non-zero cotangent
         // carry no gradient there: the head, the final LayerNorm and the top block's MLP and output projection
@@ -53,11 +70,19 @@ extension Transformer {
         let ones = scratch.take(T)
         for t in 0..<T { ones[t] = 1 }
         let cot = scratch.take(B * R * V)          // the active rows of the cotangents, (B·R, V)
+        /// One dense layer's backward, its weight gradient formed or handed to the tap as factors.
+        func dense(_ dinp: Ptr?, w: Int, b: Int?, _ dout: ConstPtr, _ inp: ConstPtr, rows: Int, din: Int, dout doutDim: Int) {
+            let factor = tap?.wants(w) ?? false
+            if factor {
+                tap?.record(offset: w, cotangents: dout, batchStride: rows * doutDim, inputs: inp, batch: B, rows: rows, din: din, dout: doutDim)
+            }
+            linearBackward(dinp, grad, gradStride: d, wOffset: w, bOffset: b, dout, inp, theta + w, batch: B, rows: rows,
+                           din: din, dout: doutDim, ones: ones, weightGradient: !factor)
+        }
         for b in 0..<B { (cot + b * R * V).update(from: cotangents + (b * T + r0) * V, count: R * V) }
 
         // Head: z = lnF · W_headᵀ, on the active rows.
-        linearBackward(dNormed, grad, gradStride: d, wOffset: layout.head, bOffset: nil, cot, a.lnF + r0 * D,
-                       theta + layout.head, batch: B, rows: R, din: D, dout: V, ones: ones)
+        dense(dNormed, w: layout.head, b: nil, cot, a.lnF + r0 * D, rows: R, din: D, dout: V)
         layerNormBackward(dResidual, grad, gradStride: d, wOffset: layout.lnFWeight, bOffset: layout.lnFBias, dNormed,
                           a.residual[L] + r0 * D, a.lnFMean + r0, a.lnFRstd + r0, theta + layout.lnFWeight, batch: B, rows: R, dim: D)
         for l in stride(from: L - 1, through: 0, by: -1) {
@@ -67,19 +92,16 @@ extension Transformer {
             let m = B * n
             // MLP: next = mid + gelu(ln2 · W_fcᵀ + b_fc) · W_projᵀ + b_proj.
             dHidden.update(repeating: 0, count: m * F)
-            linearBackward(dHidden, grad, gradStride: d, wOffset: o.mlpProjWeight, bOffset: o.mlpProjBias, dResidual,
-                           b.fcAct + first * F, theta + o.mlpProjWeight, batch: B, rows: n, din: F, dout: D, ones: ones)
+            dense(dHidden, w: o.mlpProjWeight, b: o.mlpProjBias, dResidual, b.fcAct + first * F, rows: n, din: F, dout: D)
             geluBackward(dHidden, dHidden, b.fcPre + first * F, batch: B, count: n * F)
             dNormed.update(repeating: 0, count: m * D)
-            linearBackward(dNormed, grad, gradStride: d, wOffset: o.fcWeight, bOffset: o.fcBias, dHidden, b.ln2 + first * D,
-                           theta + o.fcWeight, batch: B, rows: n, din: D, dout: F, ones: ones)
+            dense(dNormed, w: o.fcWeight, b: o.fcBias, dHidden, b.ln2 + first * D, rows: n, din: D, dout: F)
             dResidualMid.update(from: dResidual, count: m * D)
             layerNormBackward(dResidualMid, grad, gradStride: d, wOffset: o.ln2Weight, bOffset: o.ln2Bias, dNormed,
                               b.residualMid + first * D, b.ln2Mean + first, b.ln2Rstd + first, theta + o.ln2Weight, batch: B, rows: n, dim: D)
             // Attention: mid = x + attention(ln1 · W_qkvᵀ + b_qkv) · W_projᵀ + b_proj.
             dNormed.update(repeating: 0, count: m * D)
-            linearBackward(dNormed, grad, gradStride: d, wOffset: o.projWeight, bOffset: o.projBias, dResidualMid,
-                           b.attention + first * D, theta + o.projWeight, batch: B, rows: n, din: D, dout: D, ones: ones)
+            dense(dNormed, w: o.projWeight, b: o.projBias, dResidualMid, b.attention + first * D, rows: n, din: D, dout: D)
             if n < T {
                 // From here on every row carries gradient: spread the active rows back to (B·T, D), zeros before r0.
                 Self.expand(dNormed, from: n, to: T, batch: B, width: D)
@@ -87,13 +109,12 @@ extension Transformer {
             }
             attentionBackward(dQKV, dNormed, b.qkv, b.probs, scratch: dScores, batch: B, rows: T, dim: D, heads: c.nHeads)
             dNormed.update(repeating: 0, count: rows * D)
-            linearBackward(dNormed, grad, gradStride: d, wOffset: o.qkvWeight, bOffset: o.qkvBias, dQKV, b.ln1,
-                           theta + o.qkvWeight, batch: B, rows: T, din: D, dout: 3 * D, ones: ones)
+            dense(dNormed, w: o.qkvWeight, b: o.qkvBias, dQKV, b.ln1, rows: T, din: D, dout: 3 * D)
             dResidual.update(from: dResidualMid, count: rows * D)
             layerNormBackward(dResidual, grad, gradStride: d, wOffset: o.ln1Weight, bOffset: o.ln1Bias, dNormed,
                               a.residual[l], b.ln1Mean, b.ln1Rstd, theta + o.ln1Weight, batch: B, rows: T, dim: D)
         }
-        embeddingBackward(a.input, dResidual, grad: grad, batch: B, length: T, ones: ones)
+        embeddingBackward(a.input, dResidual, grad: grad, batch: B, length: T, ones: ones, tap: tap)
     }
 
     /// In place: B blocks of `from` rows (packed at the front) become B blocks of `to` rows, each block's rows
@@ -107,8 +128,16 @@ extension Transformer {
     }
 
     /// Patch, token and position embeddings: x0[i] = (W_pe·p_i + b_pe | E[token]) + W_pos[i].
-    private func embeddingBackward(_ input: ModelInput, _ dx: ConstPtr, grad: Ptr, batch B: Int, length T: Int, ones: ConstPtr) {
+    private func embeddingBackward(_ input: ModelInput, _ dx: ConstPtr, grad: Ptr, batch B: Int, length T: Int, ones: ConstPtr,
+                                   tap: FactorTap?) {
         let D = config.dModel, d = layout.count, n = input.imagePositions
+        let factorPatches = tap?.wants(layout.patchWeight) ?? false
+        if factorPatches, let patches = input.patches {
+            patches.storage.withUnsafeBufferPointer { pp in
+                tap?.record(offset: layout.patchWeight, cotangents: dx, batchStride: T * D, inputs: pp.baseAddress!, batch: B,
+                            rows: n, din: config.patchDim, dout: D)
+            }
+        }
         for bi in 0..<B {
             let g = grad + bi * d
             let dxb = dx + bi * T * D
@@ -117,9 +146,11 @@ extension Transformer {
                 BLAS.axpy(D, 1, dxb + (n + i) * D, g + layout.tokEmb + token * D)
             }
             if let patches = input.patches {
-                patches.storage.withUnsafeBufferPointer { pp in
-                    BLAS.gemm(transA: true, m: D, n: config.patchDim, k: n, a: dxb, lda: D, b: pp.baseAddress!,
-                              ldb: config.patchDim, beta: 1, c: g + layout.patchWeight, ldc: config.patchDim)
+                if !factorPatches {
+                    patches.storage.withUnsafeBufferPointer { pp in
+                        BLAS.gemm(transA: true, m: D, n: config.patchDim, k: n, a: dxb, lda: D, b: pp.baseAddress!,
+                                  ldb: config.patchDim, beta: 1, c: g + layout.patchWeight, ldc: config.patchDim)
+                    }
                 }
                 BLAS.gemv(trans: true, rows: n, cols: D, a: dxb, lda: D, x: ones, beta: 1, y: g + layout.patchBias)
             }
