@@ -67,6 +67,8 @@ public struct ProbeKernel: Sendable {
     }
 
     public let probes: [TokenReference]
+    /// Each probe's task.
+    public let tasks: [String]
     public let tensorNames: [String]
     public let vocabSize: Int
     public private(set) var shard: Shard
@@ -78,7 +80,7 @@ public struct ProbeKernel: Sendable {
     /// Every pair i ≤ j of `n` probes, row-major.
     public static func allPairs(_ n: Int) -> [Pair] { (0..<n).flatMap { i in (i..<n).map { Pair(i: i, j: $0) } } }
 
-    /// Computes `shard`'s pairs under `strategy` (whose per-tensor plan is chosen for the pairs this shard runs).
+    /// Computes `shard`'s pairs under `strategy` (whose per-tensor plan is chosen for the whole probe set).
     /// Features of the examples a shard touches are computed once each, spread over `threads`; so are the pairs.
     /// `progress` is called with (pairs done, pairs total) from the calling thread's perspective of completed work.
     public init(model: Transformer, probes: [ProbeToken], strategy: KernelStrategy, blocks: Bool, shard: Shard = .whole,
@@ -87,11 +89,11 @@ public struct ProbeKernel: Sendable {
         let all = Self.allPairs(probes.count)
         let pairs = Array(all[shard.range(of: all.count)])
         let needed = Array(Set(pairs.flatMap { [$0.i, $0.j] })).sorted()
-        let lengths = needed.map { Double(probes[$0].reference.position) }
-        let images = needed.map { Double(probes[$0].input.imagePositions) }
-        let workload = KernelWorkload(examples: needed.count, pairs: pairs.count, output: blocks ? .blocks : .traces,
-                                      meanPrefixLength: lengths.reduce(0, +) / Double(max(1, needed.count)),
-                                      meanImagePositions: images.reduce(0, +) / Double(max(1, needed.count)))
+        // The plan is made for the whole computation, not the shard, so every shard computes each pair exactly as
+        // one run would (same per-layer products, same round-off) and merged shards equal one run bit for bit.
+        let workload = KernelWorkload(examples: probes.count, pairs: all.count, output: blocks ? .blocks : .traces,
+                                      meanPrefixLength: probes.reduce(0) { $0 + Double($1.reference.position) } / Double(probes.count),
+                                      meanImagePositions: probes.reduce(0) { $0 + Double($1.input.imagePositions) } / Double(probes.count))
         let plan = KernelPlan(strategy: strategy, model: model, workload: workload)
         let layout = model.layout
         let features = try Parallel.map(needed.count, threads: threads) { k in
@@ -110,6 +112,7 @@ public struct ProbeKernel: Sendable {
             return Entry(pair: pair, trace: trace, tensorTraces: perTensor, influence: BLAS.dot(gi, gj), block: block)
         }
         self.probes = probes.map(\.reference)
+        tasks = probes.map(\.task)
         tensorNames = layout.tensors.map(\.name)
         vocabSize = model.config.vocabSize
         self.shard = shard
@@ -121,7 +124,7 @@ public struct ProbeKernel: Sendable {
     public static func merge(_ shards: [ProbeKernel]) throws -> ProbeKernel {
         guard let first = shards.first else { throw KernelError.empty }
         for s in shards.dropFirst() {
-            guard s.probes == first.probes, s.tensorNames == first.tensorNames, s.vocabSize == first.vocabSize,
+            guard s.probes == first.probes, s.tasks == first.tasks, s.tensorNames == first.tensorNames, s.vocabSize == first.vocabSize,
                   s.shard.count == first.shard.count, s.hasBlocks == first.hasBlocks else {
                 throw KernelError.incompatibleShards("shard \(s.shard) was computed over other probes, tensors or settings than shard \(first.shard)")
             }
@@ -143,8 +146,9 @@ public struct ProbeKernel: Sendable {
     }
 
     /// An assembled kernel from its parts (used when reading files).
-    init(probes: [TokenReference], tensorNames: [String], vocabSize: Int, shard: Shard, entries: [Entry]) {
+    init(probes: [TokenReference], tasks: [String], tensorNames: [String], vocabSize: Int, shard: Shard, entries: [Entry]) {
         self.probes = probes
+        self.tasks = tasks
         self.tensorNames = tensorNames
         self.vocabSize = vocabSize
         self.shard = shard
