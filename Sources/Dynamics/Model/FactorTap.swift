@@ -22,10 +22,17 @@ public struct DenseFactors: Sendable {
 final class FactorTap {
     /// θ offsets of the weights to factor.
     let factored: Set<Int>
+    /// Where the pass writes the gradients it does form: the model's layout without the factored weights.
+    let gradientLayout: ParameterLayout
     /// The factors recorded so far, by the weight's θ offset.
     private(set) var factors: [Int: DenseFactors] = [:]
 
-    init(factoring offsets: Set<Int>) { factored = offsets }
+    /// A tap for `model` that factors the weights at θ offsets `offsets`.
+    init(_ model: Transformer, factoring offsets: Set<Int>) {
+        factored = offsets
+        let names = Set(model.layout.tensors.filter { offsets.contains($0.offset) }.map(\.name))
+        gradientLayout = ParameterLayout(model.config, omitting: names)
+    }
 
     func wants(_ offset: Int) -> Bool { factored.contains(offset) }
 

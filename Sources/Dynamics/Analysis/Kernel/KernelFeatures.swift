@@ -22,7 +22,7 @@ public struct KernelFeatures: Sendable {
             throw ModelError.positionOutOfRange(position: position, validRange: max(1, input.imagePositions)...max(1, input.length - 1))
         }
         let acts = try model.forward(input.prefix(position))
-        let V = model.config.vocabSize, T = position, d = model.layout.count
+        let V = model.config.vocabSize, T = position
         let logProbs = acts.logProbabilities(at: T - 1)
         let target = input.tokens[position - input.imagePositions]
         logitGradient = TokenGradients.oneHotMinusSoftmax(logProbs, target: target)
@@ -30,33 +30,25 @@ public struct KernelFeatures: Sendable {
         vocabSize = V
         var cot = [Double](repeating: 0, count: V * T * V)
         for o in 0..<V { cot[(o * T + T - 1) * V + o] = 1 }
-        var jacobian = [Double](repeating: 0, count: V * d)
-        let tap = FactorTap(factoring: plan.factoredOffsets)
+        // The gradient buffer has columns for the materialised tensors only: no V × d Jacobian is formed unless
+        // the plan materialises everything.
+        let tap = FactorTap(model, factoring: plan.factoredOffsets)
+        let compact = tap.gradientLayout
+        var jacobian = [Double](repeating: 0, count: V * compact.count)
         try model.backward(acts, cotangents: cot, into: &jacobian, tap: tap)
-        cot = []
-
-        var columns: [Int: Range<Int>] = [:], width = 0
+        dense = try Matrix(rows: V, cols: compact.count, storage: jacobian)
+        var columns: [Int: Range<Int>] = [:]
         var factors: [Int: DenseFactors] = [:]
-        for (index, decision) in plan.decisions.enumerated() {
-            if decision.method == .factor, let f = tap.factors[decision.tensor.offset] {
-                factors[index] = f
+        let kept = Dictionary(uniqueKeysWithValues: compact.tensors.map { ($0.name, $0.range) })
+        for (index, tensor) in model.layout.tensors.enumerated() {
+            if let range = kept[tensor.name] {
+                columns[index] = range
             } else {
-                columns[index] = width..<(width + decision.tensor.count)
-                width += decision.tensor.count
+                // A factored weight; one that saw no positions (the patch embedding of a text-only example) has
+                // empty factors: its share of every product is zero.
+                factors[index] = tap.factors[tensor.offset] ?? DenseFactors(
+                    rows: 0, batch: V, inputWidth: tensor.shape[1], outputWidth: tensor.shape[0], cotangents: [], inputs: [])
             }
-        }
-        if width == d {
-            dense = try Matrix(rows: V, cols: d, storage: jacobian)
-        } else {
-            var packed = Matrix(rows: V, cols: width)
-            for (index, range) in columns {
-                let source = model.layout.tensors[index].range
-                for o in 0..<V {
-                    packed.storage.replaceSubrange((o * width + range.lowerBound)..<(o * width + range.upperBound),
-                                                   with: jacobian[(o * d + source.lowerBound)..<(o * d + source.upperBound)])
-                }
-            }
-            dense = packed
         }
         denseColumns = columns
         self.factors = factors
