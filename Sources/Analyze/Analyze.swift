@@ -7,11 +7,11 @@ import Dynamics
 struct Analyze: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "analyze",
-        abstract: "The learning-dynamics workbench: checkpoints, data, evaluation, log-probs, logit Jacobians, eNTK blocks.",
+        abstract: "The learning-dynamics workbench: checkpoints, data, evaluation, log-probs, logit Jacobians, eNTK kernels and drift.",
         version: RunRecord.toolVersion,
         subcommands: [InitCommand.self, DataCommand.self, TrainCommand.self, RolloutsCommand.self, EvalCommand.self, ScoreCommand.self, TableCommand.self, TokenizeCommand.self,
-                      LogProbsCommand.self, JacobianCommand.self, EntkCommand.self, DecomposeCommand.self, SymmetryCommand.self,
-                      InfluenceCommand.self, BenchCommand.self]
+                      LogProbsCommand.self, JacobianCommand.self, EntkCommand.self, KernelCommand.self, KernelMergeCommand.self, DriftCommand.self,
+                      DecomposeCommand.self, SymmetryCommand.self, InfluenceCommand.self, BenchCommand.self]
     )
 
     /// Sets the allocator policy for large arrays (see `MemoryPolicy`), then parses and runs the subcommand.

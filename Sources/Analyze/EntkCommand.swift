@@ -6,7 +6,7 @@ struct EntkCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "entk",
         abstract: "The eNTK block K = J(x_v) J(x_u)ᵀ [V, V] of two token examples.",
-        discussion: "Writes tensor 'K', OUT.contributions.csv (tensor,trace,frobenius: each parameter tensor's share J_g(x_v) J_g(x_u)ᵀ, which add up to K) and OUT.meta.json. Explicit strategy: both Jacobians are materialised.")
+        discussion: "Writes tensor 'K', OUT.contributions.csv (tensor,trace,frobenius: each parameter tensor's share J_g(x_v) J_g(x_u)ᵀ, which add up to K) and OUT.meta.json with the per-layer plan. --strategy explicit materialises both Jacobians (the reference); automatic picks, per dense weight, materialised or structured products by FLOP count.")
 
     @OptionGroup var checkpoint: CheckpointOption
     @OptionGroup var examples: ExamplesOption
@@ -17,6 +17,7 @@ struct EntkCommand: ParsableCommand {
     @Option(name: .long, help: "The observed token example x_v as ID:POSITION.")
     var v: String
 
+    @OptionGroup var strategy: StrategyOption
     @OptionGroup var output: OutputOption
 
     func run() throws {
@@ -25,30 +26,35 @@ struct EntkCommand: ParsableCommand {
         let ckpt = try checkpoint.load()
         let file = try examples.load()
         let refs = try [TokenReference(parsing: u), TokenReference(parsing: v)]
-        var factors: [(j: Matrix, a: [Double])] = []
-        for ref in refs {
+        let inputs = try refs.map { ref in
             let e = try EncodedExample(try file.example(id: ref.id), file: file, tokenizer: ckpt.tokenizer, config: ckpt.model.config)
             try e.checkPosition(ref.position)
-            let j = try TokenGradients.logitJacobian(ckpt.model, input: e.input, position: ref.position)
-            let a = try TokenGradients.logProbGradientOnLogits(ckpt.model, input: e.input, position: ref.position)
-            factors.append((j, a))
+            return e.input
         }
-        let (ju, gu) = factors[0], (jv, av) = factors[1]
-        let k = try EmpiricalNTK.block(jv, ju)
+        let model = ckpt.model
+        let workload = KernelWorkload(examples: 2, pairs: 1, output: .blocks, meanPrefixLength: Double(refs[0].position + refs[1].position) / 2,
+                                      meanImagePositions: Double(inputs[0].imagePositions + inputs[1].imagePositions) / 2)
+        let plan = KernelPlan(strategy: strategy.value, model: model, workload: workload)
+        let start = Date()
+        let features = try zip(refs, inputs).map { try KernelFeatures(model, input: $1, position: $0.position, plan: plan) }
+        let (fu, fv) = (features[0], features[1])
+        let (k, parts) = KernelProducts.block(fv, fu, layout: model.layout, contributions: true)
+        let seconds = Date().timeIntervalSince(start)
         try SafeTensors.write([NamedTensor(name: "K", shape: [k.rows, k.cols], values: k.storage)],
-                              metadata: ["u": u, "v": v], to: output.url)
+                              metadata: ["u": u, "v": v, "strategy": strategy.strategy], to: output.url)
         var table = CSVTable(header: ["tensor", "trace", "frobenius"])
-        for c in try EmpiricalNTK.contributionSummary(jv, ju, layout: ckpt.model.layout) {
-            table.append([.string(c.tensor), .double(c.trace), .double(c.frobenius)])
+        for (tensor, part) in zip(model.layout.tensors, parts!) {
+            table.append([.string(tensor.name), .double(part.trace), .double(part.frobeniusNorm)])
         }
         try table.write(to: contributionsURL)
         // A(x_v) K G(x_u): the first-order change of log π(x_v) per unit learning rate of an SGD step on x_u.
-        let kg = try BLAS.matmul(k, try Matrix(rows: gu.count, cols: 1, storage: gu)).storage
-        let akg = BLAS.dot(av, kg)
+        let akg = KernelProducts.akg(k, fv, fu)
+        for line in plan.report { note("plan: \(line)") }
         try RunRecord(command: commandLine, inputs: ["checkpoint": checkpoint.checkpoint, "examples": examples.examples],
                       outputs: [output.out, output.siblingPath("contributions.csv")],
-                      details: ["u": u, "v": v, "strategy": "explicit", "trace": "\(k.trace)", "AKG": "\(akg)"]).write(to: metaURL)
-        print(String(format: "wrote %@: K [%d, %d] for v=%@, u=%@; tr K = %.6e, ‖K‖_F = %.6e, A·K·G = %.6e",
-                     output.out, k.rows, k.cols, v, u, k.trace, k.frobeniusNorm, akg))
+                      details: ["u": u, "v": v, "strategy": strategy.strategy, "plan": plan.report.joined(separator: "; "),
+                                "seconds": String(format: "%.4f", seconds), "trace": "\(k.trace)", "AKG": "\(akg)"]).write(to: metaURL)
+        print(String(format: "wrote %@: K [%d, %d] for v=%@, u=%@ (%@, %.3f s); tr K = %.6e, ‖K‖_F = %.6e, A·K·G = %.6e",
+                     output.out, k.rows, k.cols, v, u, strategy.strategy, seconds, k.trace, k.frobeniusNorm, akg))
     }
 }

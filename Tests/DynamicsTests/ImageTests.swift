@@ -1,4 +1,5 @@
 @testable import Dynamics
+import CPNG
 import Foundation
 import Testing
 
@@ -51,6 +52,21 @@ import Testing
         try Data([0x89, 0x50, 0x4E, 0x47, 1, 2, 3]).write(to: url)
         #expect(throws: ImageError.self) { try PNGCodec.read(url) }
         #expect(throws: ImageError.self) { try PNGCodec.read(dir.appendingPathComponent("missing.png")) }
+    }
+
+    @Test func pngAlphaIsIgnoredNotComposited() throws {
+        // A 2×1 RGBA image: an opaque pixel and a half-transparent one; both read as their stored bytes / 255.
+        let rgba: [UInt8] = [200, 100, 50, 255, 10, 220, 130, 128]
+        var png = png_image()
+        png.version = UInt32(PNG_IMAGE_VERSION)
+        png.width = 2
+        png.height = 1
+        png.format = UInt32(PNG_FORMAT_FLAG_COLOR | PNG_FORMAT_FLAG_ALPHA)
+        let url = FileManager.default.temporaryDirectory.appendingPathComponent("rgba-\(UUID().uuidString).png")
+        defer { try? FileManager.default.removeItem(at: url) }
+        #expect(png_image_write_to_file(&png, url.path, 0, rgba, 8, nil) != 0)
+        let image = try PNGCodec.read(url)
+        #expect(image.pixels == [200, 100, 50, 10, 220, 130].map { Double($0) / 255 })
     }
 
     @Test func jpegRoundTripAtQuality100() throws {

@@ -167,6 +167,7 @@ public struct Benchmark: Sendable {
             _ = try EmpiricalNTK.block(b, a)
         }
         figures.append(Figure(name: "eNTK block incl. both Jacobians", value: pair * 1e3, unit: "ms", detail: "\(threads) BLAS threads, explicit strategy"))
+        figures += try kernelFigures(threads: threads)
 
         figures += try trainingFigures(threads: threads)
 

@@ -2,7 +2,8 @@ import CPNG
 import Foundation
 
 /// PNG files through libpng's simplified API. Pixels are 8-bit; a value v ∈ [0, 1] is stored as round(255·v),
-/// and read back as byte / 255. Grey and alpha inputs are converted to RGB (alpha composited on black).
+/// and read back as byte / 255. Grey inputs are expanded to RGB; an alpha channel is ignored (the colour bytes are
+/// read as stored, not composited), so a pixel is always its stored byte / 255 for 8-bit sRGB files.
 public enum PNGCodec {
     /// Reads a PNG file; an unreadable or corrupt file is an `ImageError` naming it.
     public static func read(_ url: URL) throws -> RGBImage {
@@ -16,20 +17,25 @@ public enum PNGCodec {
             png_image_free(&image)
             throw ImageError.unreadable(path: url.path, reason: reason)
         }
-        image.format = UInt32(PNG_FORMAT_RGB)
+        // Read as RGBA, so that libpng never composites alpha onto a background; the alpha bytes are dropped below.
+        image.format = UInt32(PNG_FORMAT_FLAG_COLOR | PNG_FORMAT_FLAG_ALPHA)
         let width = Int(image.width), height = Int(image.height)
         guard width > 0, height > 0, width <= 1 << 14, height <= 1 << 14 else {
             png_image_free(&image)
             throw ImageError.unreadable(path: url.path, reason: "unsupported size \(width)×\(height)")
         }
-        var bytes = [UInt8](repeating: 0, count: width * height * 3)
-        let ok = bytes.withUnsafeMutableBytes { png_image_finish_read(&image, nil, $0.baseAddress, Int32(width * 3), nil) }
+        var bytes = [UInt8](repeating: 0, count: width * height * 4)
+        let ok = bytes.withUnsafeMutableBytes { png_image_finish_read(&image, nil, $0.baseAddress, Int32(width * 4), nil) }
         guard ok != 0 else {
             let reason = message(of: &image)
             png_image_free(&image)
             throw ImageError.unreadable(path: url.path, reason: reason)
         }
-        return try RGBImage(width: width, height: height, pixels: bytes.map { Double($0) / 255 })
+        var pixels = [Double](repeating: 0, count: width * height * 3)
+        for p in 0..<(width * height) {
+            for c in 0..<3 { pixels[3 * p + c] = Double(bytes[4 * p + c]) / 255 }
+        }
+        return try RGBImage(width: width, height: height, pixels: pixels)
     }
 
     /// The bytes written for `image` (round(255·v), clamped to [0, 255]).

@@ -36,8 +36,27 @@ extension Transformer {
         return first
     }
 
-    func backward(_ a: Activations, theta: ConstPtr, cotangents: ConstPtr, batch B: Int, grad: Ptr) {
-        let c = config, T = a.length, D = c.dModel, F = c.dFF, V = c.vocabSize, d = layout.count, L = c.nLayers
+    /// Gradients of B cotangents with the dense weights in `tap.factored` left out and recorded as factors instead
+    /// (the eNTK engine's structured strategy); `grad` is B × `tap.gradientLayout.count`, in that compact layout.
+    func backward(_ acts: Activations, cotangents: [Double], into grad: inout [Double], tap: FactorTap) throws {
+        let tv = acts.length * config.vocabSize
+        guard tv > 0, cotangents.count % tv == 0, cotangents.count > 0, grad.count == cotangents.count / tv * tap.gradientLayout.count else {
+            throw ModelError.cotangentShape(expected: [-1, acts.length, config.vocabSize], found: cotangents.count)
+        }
+        parameters.withUnsafeBufferPointer { theta in
+            cotangents.withUnsafeBufferPointer { cot in
+                grad.withUnsafeMutableBufferPointer { g in
+                    backward(acts, theta: theta.baseAddress!, cotangents: cot.baseAddress!, batch: cotangents.count / tv,
+                             grad: g.baseAddress!, tap: tap)
+                }
+            }
+        }
+    }
+
+    func backward(_ a: Activations, theta: ConstPtr, cotangents: ConstPtr, batch B: Int, grad: Ptr, tap: FactorTap? = nil) {
+        // θ is read through `layout`; gradients are written through `gl` (compact when a tap factors weights).
+        let gl = tap?.gradientLayout ?? layout
+        let c = config, T = a.length, D = c.dModel, F = c.dFF, V = c.vocabSize, d = gl.count, L = c.nLayers
         // Above the top attention layer everything is row-wise, so rows before the first non-zero cotangent
         // carry no gradient there: the head, the final LayerNorm and the top block's MLP and output projection
         // run on the R = T − r0 active rows only (a logit Jacobian has R = 1).
@@ -53,33 +72,39 @@ extension Transformer {
         let ones = scratch.take(T)
         for t in 0..<T { ones[t] = 1 }
         let cot = scratch.take(B * R * V)          // the active rows of the cotangents, (B·R, V)
+        /// One dense layer's backward, its weight gradient formed or handed to the tap as factors.
+        /// `w`: the weight's θ offset; `gw`, `gb`: where its gradient and its bias's go.
+        func dense(_ dinp: Ptr?, w: Int, gw: Int, gb: Int?, _ dout: ConstPtr, _ inp: ConstPtr, rows: Int, din: Int, dout doutDim: Int) {
+            let factor = tap?.wants(w) ?? false
+            if factor {
+                tap?.record(offset: w, cotangents: dout, batchStride: rows * doutDim, inputs: inp, batch: B, rows: rows, din: din, dout: doutDim)
+            }
+            linearBackward(dinp, grad, gradStride: d, wOffset: gw, bOffset: gb, dout, inp, theta + w, batch: B, rows: rows,
+                           din: din, dout: doutDim, ones: ones, weightGradient: !factor)
+        }
         for b in 0..<B { (cot + b * R * V).update(from: cotangents + (b * T + r0) * V, count: R * V) }
 
         // Head: z = lnF · W_headᵀ, on the active rows.
-        linearBackward(dNormed, grad, gradStride: d, wOffset: layout.head, bOffset: nil, cot, a.lnF + r0 * D,
-                       theta + layout.head, batch: B, rows: R, din: D, dout: V, ones: ones)
-        layerNormBackward(dResidual, grad, gradStride: d, wOffset: layout.lnFWeight, bOffset: layout.lnFBias, dNormed,
+        dense(dNormed, w: layout.head, gw: gl.head, gb: nil, cot, a.lnF + r0 * D, rows: R, din: D, dout: V)
+        layerNormBackward(dResidual, grad, gradStride: d, wOffset: gl.lnFWeight, bOffset: gl.lnFBias, dNormed,
                           a.residual[L] + r0 * D, a.lnFMean + r0, a.lnFRstd + r0, theta + layout.lnFWeight, batch: B, rows: R, dim: D)
         for l in stride(from: L - 1, through: 0, by: -1) {
-            let o = layout.blocks[l], b = a.blocks[l]
+            let o = layout.blocks[l], go = gl.blocks[l], b = a.blocks[l]
             // Rows handled before the attention layer: the active suffix in the top block, all rows below it.
             let (first, n) = l == L - 1 ? (r0, R) : (0, T)
             let m = B * n
             // MLP: next = mid + gelu(ln2 · W_fcᵀ + b_fc) · W_projᵀ + b_proj.
             dHidden.update(repeating: 0, count: m * F)
-            linearBackward(dHidden, grad, gradStride: d, wOffset: o.mlpProjWeight, bOffset: o.mlpProjBias, dResidual,
-                           b.fcAct + first * F, theta + o.mlpProjWeight, batch: B, rows: n, din: F, dout: D, ones: ones)
+            dense(dHidden, w: o.mlpProjWeight, gw: go.mlpProjWeight, gb: go.mlpProjBias, dResidual, b.fcAct + first * F, rows: n, din: F, dout: D)
             geluBackward(dHidden, dHidden, b.fcPre + first * F, batch: B, count: n * F)
             dNormed.update(repeating: 0, count: m * D)
-            linearBackward(dNormed, grad, gradStride: d, wOffset: o.fcWeight, bOffset: o.fcBias, dHidden, b.ln2 + first * D,
-                           theta + o.fcWeight, batch: B, rows: n, din: D, dout: F, ones: ones)
+            dense(dNormed, w: o.fcWeight, gw: go.fcWeight, gb: go.fcBias, dHidden, b.ln2 + first * D, rows: n, din: D, dout: F)
             dResidualMid.update(from: dResidual, count: m * D)
-            layerNormBackward(dResidualMid, grad, gradStride: d, wOffset: o.ln2Weight, bOffset: o.ln2Bias, dNormed,
+            layerNormBackward(dResidualMid, grad, gradStride: d, wOffset: go.ln2Weight, bOffset: go.ln2Bias, dNormed,
                               b.residualMid + first * D, b.ln2Mean + first, b.ln2Rstd + first, theta + o.ln2Weight, batch: B, rows: n, dim: D)
             // Attention: mid = x + attention(ln1 · W_qkvᵀ + b_qkv) · W_projᵀ + b_proj.
             dNormed.update(repeating: 0, count: m * D)
-            linearBackward(dNormed, grad, gradStride: d, wOffset: o.projWeight, bOffset: o.projBias, dResidualMid,
-                           b.attention + first * D, theta + o.projWeight, batch: B, rows: n, din: D, dout: D, ones: ones)
+            dense(dNormed, w: o.projWeight, gw: go.projWeight, gb: go.projBias, dResidualMid, b.attention + first * D, rows: n, din: D, dout: D)
             if n < T {
                 // From here on every row carries gradient: spread the active rows back to (B·T, D), zeros before r0.
                 Self.expand(dNormed, from: n, to: T, batch: B, width: D)
@@ -87,13 +112,12 @@ extension Transformer {
             }
             attentionBackward(dQKV, dNormed, b.qkv, b.probs, scratch: dScores, batch: B, rows: T, dim: D, heads: c.nHeads)
             dNormed.update(repeating: 0, count: rows * D)
-            linearBackward(dNormed, grad, gradStride: d, wOffset: o.qkvWeight, bOffset: o.qkvBias, dQKV, b.ln1,
-                           theta + o.qkvWeight, batch: B, rows: T, din: D, dout: 3 * D, ones: ones)
+            dense(dNormed, w: o.qkvWeight, gw: go.qkvWeight, gb: go.qkvBias, dQKV, b.ln1, rows: T, din: D, dout: 3 * D)
             dResidual.update(from: dResidualMid, count: rows * D)
-            layerNormBackward(dResidual, grad, gradStride: d, wOffset: o.ln1Weight, bOffset: o.ln1Bias, dNormed,
+            layerNormBackward(dResidual, grad, gradStride: d, wOffset: go.ln1Weight, bOffset: go.ln1Bias, dNormed,
                               a.residual[l], b.ln1Mean, b.ln1Rstd, theta + o.ln1Weight, batch: B, rows: T, dim: D)
         }
-        embeddingBackward(a.input, dResidual, grad: grad, batch: B, length: T, ones: ones)
+        embeddingBackward(a.input, dResidual, grad: grad, layout: gl, batch: B, length: T, ones: ones, tap: tap)
     }
 
     /// In place: B blocks of `from` rows (packed at the front) become B blocks of `to` rows, each block's rows
@@ -107,21 +131,31 @@ extension Transformer {
     }
 
     /// Patch, token and position embeddings: x0[i] = (W_pe·p_i + b_pe | E[token]) + W_pos[i].
-    private func embeddingBackward(_ input: ModelInput, _ dx: ConstPtr, grad: Ptr, batch B: Int, length T: Int, ones: ConstPtr) {
-        let D = config.dModel, d = layout.count, n = input.imagePositions
+    private func embeddingBackward(_ input: ModelInput, _ dx: ConstPtr, grad: Ptr, layout gl: ParameterLayout, batch B: Int, length T: Int,
+                                   ones: ConstPtr, tap: FactorTap?) {
+        let D = config.dModel, d = gl.count, n = input.imagePositions
+        let factorPatches = tap?.wants(layout.patchWeight) ?? false
+        if factorPatches, let patches = input.patches {
+            patches.storage.withUnsafeBufferPointer { pp in
+                tap?.record(offset: layout.patchWeight, cotangents: dx, batchStride: T * D, inputs: pp.baseAddress!, batch: B,
+                            rows: n, din: config.patchDim, dout: D)
+            }
+        }
         for bi in 0..<B {
             let g = grad + bi * d
             let dxb = dx + bi * T * D
-            BLAS.axpy(T * D, 1, dxb, g + layout.posEmb)
+            BLAS.axpy(T * D, 1, dxb, g + gl.posEmb)
             for (i, token) in input.tokens.enumerated() {
-                BLAS.axpy(D, 1, dxb + (n + i) * D, g + layout.tokEmb + token * D)
+                BLAS.axpy(D, 1, dxb + (n + i) * D, g + gl.tokEmb + token * D)
             }
             if let patches = input.patches {
-                patches.storage.withUnsafeBufferPointer { pp in
-                    BLAS.gemm(transA: true, m: D, n: config.patchDim, k: n, a: dxb, lda: D, b: pp.baseAddress!,
-                              ldb: config.patchDim, beta: 1, c: g + layout.patchWeight, ldc: config.patchDim)
+                if !factorPatches {
+                    patches.storage.withUnsafeBufferPointer { pp in
+                        BLAS.gemm(transA: true, m: D, n: config.patchDim, k: n, a: dxb, lda: D, b: pp.baseAddress!,
+                                  ldb: config.patchDim, beta: 1, c: g + gl.patchWeight, ldc: config.patchDim)
+                    }
                 }
-                BLAS.gemv(trans: true, rows: n, cols: D, a: dxb, lda: D, x: ones, beta: 1, y: g + layout.patchBias)
+                BLAS.gemv(trans: true, rows: n, cols: D, a: dxb, lda: D, x: ones, beta: 1, y: g + gl.patchBias)
             }
         }
     }

@@ -17,17 +17,20 @@ func linearForward(_ out: Ptr, _ inp: ConstPtr, _ w: ConstPtr, _ b: ConstPtr?, r
 }
 
 /// dinp (B·T, din) += dout (B·T, dout) · W; per example b: dW_b (dout, din) += dout_bᵀ · inp (T, din), db_b += Σ_t dout_b.
+/// With `weightGradient` false the dW_b products are skipped (a `FactorTap` keeps their factors instead).
 func linearBackward(_ dinp: Ptr?, _ grad: Ptr, gradStride: Int, wOffset: Int, bOffset: Int?,
                     _ dout: ConstPtr, _ inp: ConstPtr, _ w: ConstPtr, batch: Int, rows: Int, din: Int, dout doutDim: Int,
-                    ones: ConstPtr) {
+                    ones: ConstPtr, weightGradient: Bool = true) {
     if let dinp {
         BLAS.gemm(m: batch * rows, n: din, k: doutDim, a: dout, lda: doutDim, b: w, ldb: din, beta: 1, c: dinp, ldc: din)
     }
     for bi in 0..<batch {
         let g = grad + bi * gradStride
         let d = dout + bi * rows * doutDim
-        BLAS.gemm(transA: true, m: doutDim, n: din, k: rows, a: d, lda: doutDim, b: inp, ldb: din,
-                  beta: 1, c: g + wOffset, ldc: din)
+        if weightGradient {
+            BLAS.gemm(transA: true, m: doutDim, n: din, k: rows, a: d, lda: doutDim, b: inp, ldb: din,
+                      beta: 1, c: g + wOffset, ldc: din)
+        }
         if let bOffset {
             BLAS.gemv(trans: true, rows: rows, cols: doutDim, a: d, lda: doutDim, x: ones, beta: 1, y: g + bOffset)
         }

@@ -63,3 +63,17 @@ public struct LinearFit: Equatable, Sendable {
     public let residualSumOfSquares: Double
     public let count: Int
 }
+
+extension Statistics {
+    /// Spearman's rank correlation (GSL `gsl_stats_spearman`: Pearson correlation of the ranks, ties given their
+    /// mean rank). Throws when the lengths differ, with fewer than two values, or on NaN.
+    public static func spearman(_ x: [Double], _ y: [Double]) throws -> Double {
+        guard x.count == y.count else { throw ShapeError.mismatch(what: "Spearman y", expected: [x.count], found: [y.count]) }
+        guard x.count >= 2 else { throw NumericsError.invalid("Spearman correlation needs at least 2 values, got \(x.count)") }
+        guard !x.contains(where: \.isNaN), !y.contains(where: \.isNaN) else { throw NumericsError.invalid("Spearman correlation: data contains NaN") }
+        var work = [Double](repeating: 0, count: 2 * x.count)
+        return x.withUnsafeBufferPointer { xp in y.withUnsafeBufferPointer { yp in
+            gsl_stats_spearman(xp.baseAddress, 1, yp.baseAddress, 1, x.count, &work)
+        } }
+    }
+}

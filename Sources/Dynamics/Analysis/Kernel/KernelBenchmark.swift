@@ -1,0 +1,55 @@
+import Foundation
+
+extension Benchmark {
+    /// eNTK figures: one V × V block per strategy (both Jacobians' features and the products, and the products
+    /// alone), the automatic plan's speed-up over the explicit reference, and N × N probe-set kernels (traces only,
+    /// and with every block) spread over `threads` cores, each with GFLOP/s from the plan's FLOP estimate.
+    func kernelFigures(threads: Int, probes count: Int = 16) throws -> [Figure] {
+        var figures: [Figure] = []
+        let T = input.length, V = model.config.vocabSize
+        let (pu, pv) = (T - 1, T - 5)
+        let workload = KernelWorkload(examples: 2, pairs: 1, output: .blocks, meanPrefixLength: Double(pu + pv) / 2,
+                                      meanImagePositions: Double(input.imagePositions))
+        var seconds: [KernelStrategy: Double] = [:]
+        BLAS.setThreads(threads)
+        for strategy in KernelStrategy.allCases {
+            let plan = KernelPlan(strategy: strategy, model: model, workload: workload)
+            var features: [KernelFeatures] = []
+            let total = try time {
+                features = [try KernelFeatures(model, input: input, position: pu, plan: plan),
+                            try KernelFeatures(model, input: input, position: pv, plan: plan)]
+                _ = KernelProducts.block(features[1], features[0], layout: model.layout)
+            }
+            let products = time { _ = KernelProducts.block(features[1], features[0], layout: model.layout) }
+            seconds[strategy] = total
+            let factored = plan.decisions.filter { $0.method == .factor }.count
+            figures.append(Figure(name: "eNTK pair, \(strategy.rawValue)", value: total * 1e3, unit: "ms",
+                                  detail: "\(threads) BLAS threads, V×V block from scratch (both Jacobians), \(factored) dense weights structured"))
+            let productFlops = plan.decisions.reduce(0.0) { sum, d in
+                sum + (d.method == .factor ? d.structuredFlops! : 2 * Double(V * V) * Double(d.tensor.count))
+            }
+            figures.append(Figure(name: "eNTK pair products, \(strategy.rawValue)", value: products * 1e3, unit: "ms",
+                                  detail: String(format: "%d BLAS threads, features given; %.2f GFLOP/s on %.3g FLOP", threads,
+                                                 productFlops / products / 1e9, productFlops)))
+        }
+        figures.append(Figure(name: "eNTK pair, automatic speed-up", value: seconds[.explicit]! / seconds[.automatic]!, unit: "×",
+                              detail: "explicit time / automatic time, whole pair"))
+
+        // A probe set of `count` token examples of varied lengths, as `analyze kernel` runs it.
+        let rng = RandomStream(seed: 7, name: "bench.probes")
+        let probes = (0..<count).map { k -> ProbeToken in
+            let length = input.imagePositions + 2 + rng.uniformInt(T - input.imagePositions - 2)
+            return ProbeToken(reference: TokenReference(id: "p\(k)", position: length), task: "bench", input: input.prefix(length + 1))
+        }
+        let pairs = count * (count + 1) / 2
+        for blocks in [false, true] {
+            var plan: KernelPlan?
+            let t = try time { plan = try ProbeKernel(model: model, probes: probes, strategy: .automatic, blocks: blocks, threads: threads).plan }
+            let what = blocks ? "with V×V blocks" : "traces"
+            figures.append(Figure(name: "N×N kernel, \(what)", value: Double(pairs) / t, unit: "pairs/s",
+                                  detail: String(format: "%d threads, N=%d (%d pairs) in %.2f s, automatic; %.2f GFLOP/s (plan estimate)", threads,
+                                                 count, pairs, t, plan!.estimatedFlops / t / 1e9)))
+        }
+        return figures
+    }
+}

@@ -1,0 +1,98 @@
+/// What the eNTK engine keeps of one token example's logit Jacobian J(x) (V × d), as a plan asks: the columns of
+/// the materialised tensors, packed, and the factors of the dense weights kept factored.
+public struct KernelFeatures: Sendable {
+    /// V: logits per position.
+    public let vocabSize: Int
+    /// A(x) = G(x) = e_{o_t} − softmax(z(x)) (THEORY §2).
+    public let logitGradient: [Double]
+    /// log π(x).
+    public let logProb: Double
+    /// V × (Σ of the materialised tensors' sizes): J's columns of those tensors, in θ order.
+    public let dense: Matrix
+    /// Column range in `dense` of each materialised tensor, by the tensor's index in the layout.
+    public let denseColumns: [Int: Range<Int>]
+    /// Factors of each factored dense weight, by the tensor's index in the layout.
+    public let factors: [Int: DenseFactors]
+
+    /// Runs the forward pass over the causal prefix of the token at `position` (a `logprobs` position) and one
+    /// backward pass carrying all V one-hot cotangents, forming the columns `plan` materialises and recording the
+    /// factors of the others.
+    public init(_ model: Transformer, input: ModelInput, position: Int, plan: KernelPlan) throws {
+        guard position >= max(1, input.imagePositions), position < input.length else {
+            throw ModelError.positionOutOfRange(position: position, validRange: max(1, input.imagePositions)...max(1, input.length - 1))
+        }
+        let acts = try model.forward(input.prefix(position))
+        let V = model.config.vocabSize, T = position
+        let logProbs = acts.logProbabilities(at: T - 1)
+        let target = input.tokens[position - input.imagePositions]
+        logitGradient = TokenGradients.oneHotMinusSoftmax(logProbs, target: target)
+        logProb = logProbs[target]
+        vocabSize = V
+        var cot = [Double](repeating: 0, count: V * T * V)
+        for o in 0..<V { cot[(o * T + T - 1) * V + o] = 1 }
+        // The gradient buffer has columns for the materialised tensors only: no V × d Jacobian is formed unless
+        // the plan materialises everything.
+        let tap = FactorTap(model, factoring: plan.factoredOffsets)
+        let compact = tap.gradientLayout
+        var jacobian = [Double](repeating: 0, count: V * compact.count)
+        try model.backward(acts, cotangents: cot, into: &jacobian, tap: tap)
+        dense = try Matrix(rows: V, cols: compact.count, storage: jacobian)
+        var columns: [Int: Range<Int>] = [:]
+        var factors: [Int: DenseFactors] = [:]
+        let kept = Dictionary(uniqueKeysWithValues: compact.tensors.map { ($0.name, $0.range) })
+        for (index, tensor) in model.layout.tensors.enumerated() {
+            if let range = kept[tensor.name] {
+                columns[index] = range
+            } else {
+                // A factored weight; one that saw no positions (the patch embedding of a text-only example) has
+                // empty factors: its share of every product is zero.
+                factors[index] = tap.factors[tensor.offset] ?? DenseFactors(
+                    rows: 0, batch: V, inputWidth: tensor.shape[1], outputWidth: tensor.shape[0], cotangents: [], inputs: [])
+            }
+        }
+        denseColumns = columns
+        self.factors = factors
+    }
+
+    /// The number of Float64 values held (for memory estimates).
+    public var storedValues: Int {
+        dense.storage.count + factors.values.reduce(0) { $0 + $1.cotangents.count + $1.inputs.count }
+    }
+}
+
+extension KernelFeatures {
+    /// ∇θ log π(x) = A(x)·J(x) (d values, θ order), from the packed columns and the factors
+    /// (a factored weight's slice is (Σ_o A_o g[t, o])ᵀ h, dout × din).
+    public func logProbGradient(layout: ParameterLayout) -> [Double] {
+        var g = [Double](repeating: 0, count: layout.count)
+        g.withUnsafeMutableBufferPointer { out in
+            logitGradient.withUnsafeBufferPointer { a in
+                dense.storage.withUnsafeBufferPointer { j in
+                    var row = [Double](repeating: 0, count: dense.cols)
+                    row.withUnsafeMutableBufferPointer { r in
+                        BLAS.gemv(trans: true, rows: dense.rows, cols: dense.cols, a: j.baseAddress!, lda: dense.cols,
+                                  x: a.baseAddress!, y: r.baseAddress!)
+                        for (index, range) in denseColumns {
+                            (out.baseAddress! + layout.tensors[index].offset).update(from: r.baseAddress! + range.lowerBound, count: range.count)
+                        }
+                    }
+                }
+                for (index, f) in factors {
+                    // ĝ[t] = Σ_o A_o g[t, o] (n × dout), then ĝᵀ h.
+                    var contracted = [Double](repeating: 0, count: f.rows * f.outputWidth)
+                    f.cotangents.withUnsafeBufferPointer { gp in f.inputs.withUnsafeBufferPointer { hp in
+                        contracted.withUnsafeMutableBufferPointer { cp in
+                            for t in 0..<f.rows {
+                                BLAS.gemv(trans: true, rows: f.batch, cols: f.outputWidth, a: gp.baseAddress! + t * f.batch * f.outputWidth,
+                                          lda: f.outputWidth, x: a.baseAddress!, y: cp.baseAddress! + t * f.outputWidth)
+                            }
+                            BLAS.gemm(transA: true, m: f.outputWidth, n: f.inputWidth, k: f.rows, a: cp.baseAddress!, lda: f.outputWidth,
+                                      b: hp.baseAddress!, ldb: f.inputWidth, c: out.baseAddress! + layout.tensors[index].offset, ldc: f.inputWidth)
+                        }
+                    } }
+                }
+            }
+        }
+        return g
+    }
+}

@@ -1,0 +1,126 @@
+/// How the eNTK engine computes K(x_v, x_u) = J(x_v) J(x_u)ᵀ (ARCHITECTURE, "eNTK strategies").
+///
+/// With V logits, a dense weight of din inputs and dout outputs, n₁ and n₂ positions carrying gradient in the two
+/// examples, N examples and P pairs (costs in FLOPs, a multiply-add counted as 2):
+/// - `explicit`: both full V × d Jacobians, one product per pair, 2·V²·d. The reference.
+/// - `materialised`: every tensor's Jacobian columns J_ℓ = Σ_t g_t ⊗ h_t, formed once per example
+///   (2·V·n·din·dout), then one product per tensor and pair (2·V²·din·dout; a trace needs 2·V·din·dout).
+/// - `structured`: dense weights kept as their factors; per pair H = h₁h₂ᵀ (2·n₁n₂·din), H·g₂
+///   (2·n₁n₂·V·dout) and K_ℓ = Σ_t g₁[t]·(H g₂)[t]ᵀ (2·min(n₁,n₂)·V²·dout); a trace needs H and
+///   M = g₁g₂ᵀ (2·n₁n₂·V·dout). Embeddings, LayerNorms and biases are always materialised (they are small).
+/// - `automatic`: per dense weight, whichever of the two costs fewer FLOPs for the work at hand.
+public enum KernelStrategy: String, CaseIterable, Sendable {
+    case explicit, materialised, structured, automatic
+}
+
+/// What a kernel computation will do: the number of examples and pairs, and whether it needs whole V × V
+/// blocks or only their traces. The plan's FLOP estimates depend on it.
+public struct KernelWorkload: Equatable, Sendable {
+    public enum Output: String, Sendable { case blocks, traces }
+    /// N: token examples whose Jacobians are needed.
+    public var examples: Int
+    /// P: (v, u) pairs.
+    public var pairs: Int
+    public var output: Output
+    /// Mean length of the examples' causal prefixes (positions before the predicted token).
+    public var meanPrefixLength: Double
+    /// Mean number of image positions in those prefixes.
+    public var meanImagePositions: Double
+
+    public init(examples: Int, pairs: Int, output: Output, meanPrefixLength: Double, meanImagePositions: Double) {
+        self.examples = examples
+        self.pairs = pairs
+        self.output = output
+        self.meanPrefixLength = meanPrefixLength
+        self.meanImagePositions = meanImagePositions
+    }
+}
+
+/// The per-tensor decisions of a strategy for one workload, with the FLOP estimates behind them.
+public struct KernelPlan: Sendable {
+    /// How one parameter tensor's share of K is computed.
+    public enum Method: String, Sendable { case materialise, factor }
+
+    /// One tensor's decision.
+    public struct Decision: Sendable {
+        public let tensor: ParameterTensor
+        public let method: Method
+        /// Estimated FLOPs of the whole workload for this tensor with each method (nil: not a dense weight).
+        public let materialiseFlops: Double
+        public let structuredFlops: Double?
+    }
+
+    public let strategy: KernelStrategy
+    public let workload: KernelWorkload
+    /// One decision per tensor, in θ order.
+    public let decisions: [Decision]
+
+    /// θ offsets of the dense weights to keep as factors.
+    public var factoredOffsets: Set<Int> { Set(decisions.filter { $0.method == .factor }.map(\.tensor.offset)) }
+
+    /// Estimated FLOPs of the whole workload under this plan (the `explicit` strategy: its single product per pair
+    /// has the same count as materialising every tensor).
+    public var estimatedFlops: Double { decisions.reduce(0) { $0 + ($1.method == .factor ? $1.structuredFlops ?? 0 : $1.materialiseFlops) } }
+
+    public init(strategy: KernelStrategy, model: Transformer, workload: KernelWorkload) {
+        self.strategy = strategy
+        self.workload = workload
+        let shapes = DenseWeight.all(model, prefixLength: workload.meanPrefixLength, imagePositions: workload.meanImagePositions)
+        let V = Double(model.config.vocabSize), N = Double(workload.examples), P = Double(workload.pairs)
+        let blocks = workload.output == .blocks
+        decisions = model.layout.tensors.map { t in
+            let width = Double(t.count)
+            guard let w = shapes[t.offset] else {
+                return Decision(tensor: t, method: .materialise, materialiseFlops: P * (blocks ? 2 * V * V * width : 2 * V * width),
+                                structuredFlops: nil)
+            }
+            let (n, din, dout) = (w.rows, Double(w.inputs), Double(w.outputs))
+            let form = N * 2 * V * n * din * dout
+            let materialise = form + P * (blocks ? 2 * V * V * din * dout : 2 * V * din * dout)
+            let gram = 2 * n * n * din, mixed = 2 * n * n * V * dout
+            let structured = P * (gram + mixed + (blocks ? 2 * n * V * V * dout : n * n))
+            let method: Method = switch strategy {
+            case .explicit, .materialised: .materialise
+            case .structured: .factor
+            case .automatic: structured < materialise ? .factor : .materialise
+            }
+            return Decision(tensor: t, method: method, materialiseFlops: materialise, structuredFlops: structured)
+        }
+    }
+
+    /// One line per dense weight: the method and why (for the CLI's report and meta.json).
+    public var report: [String] {
+        decisions.compactMap { d in
+            guard let s = d.structuredFlops else { return nil }
+            return String(format: "%@: %@ (materialise %.3g FLOP, structured %.3g FLOP)", d.tensor.name, d.method.rawValue,
+                          d.materialiseFlops, s)
+        }
+    }
+}
+
+/// A dense weight y_t = W h_t (+ b) of the network and the number of positions that carry gradient into it
+/// when the cotangents sit on the last position only (a logit Jacobian).
+struct DenseWeight {
+    let rows: Double
+    let inputs: Int
+    let outputs: Int
+
+    /// The dense weights by θ offset, for a prefix of `prefixLength` positions with `imagePositions` patches.
+    /// The head and the top block's output projection and MLP see the last position only; everything below the
+    /// top attention sees every position; the patch embedding sees the patches.
+    static func all(_ model: Transformer, prefixLength T: Double, imagePositions n: Double) -> [Int: DenseWeight] {
+        let c = model.config, l = model.layout, D = c.dModel, F = c.dFF
+        var out: [Int: DenseWeight] = [
+            l.head: DenseWeight(rows: 1, inputs: D, outputs: c.vocabSize),
+            l.patchWeight: DenseWeight(rows: n, inputs: c.patchDim, outputs: D),
+        ]
+        for (index, b) in l.blocks.enumerated() {
+            let rows = index == c.nLayers - 1 ? 1 : T
+            out[b.qkvWeight] = DenseWeight(rows: T, inputs: D, outputs: 3 * D)
+            out[b.projWeight] = DenseWeight(rows: rows, inputs: D, outputs: D)
+            out[b.fcWeight] = DenseWeight(rows: rows, inputs: D, outputs: F)
+            out[b.mlpProjWeight] = DenseWeight(rows: rows, inputs: F, outputs: D)
+        }
+        return out
+    }
+}

@@ -1,0 +1,143 @@
+/// eNTK products between the features of two token examples: the V × V block K(x_v, x_u) = J(x_v) J(x_u)ᵀ, its
+/// trace, and each parameter tensor's share K_g = J_g(x_v) J_g(x_u)ᵀ (THEORY §2). Materialised tensors go through
+/// one product of their packed columns; factored dense weights through the structured products of `KernelPlan`.
+public enum KernelProducts {
+    /// K(x_v, x_u), V × V. When `contributions` is true also each tensor's K_g (in θ order), which add up to K.
+    public static func block(_ v: KernelFeatures, _ u: KernelFeatures, layout: ParameterLayout, contributions: Bool = false)
+        -> (kernel: Matrix, contributions: [Matrix]?) {
+        let V = v.vocabSize
+        var k = Matrix(rows: V, cols: V)
+        var parts: [Matrix]? = contributions ? [] : nil
+        if !contributions, v.denseColumns == u.denseColumns, let width = v.denseColumns.values.map(\.upperBound).max() {
+            // One product over every materialised column at once (the explicit strategy's single dgemm).
+            gemmNT(v.dense, 0..<width, u.dense, 0..<width, into: &k)
+            for index in layout.tensors.indices where v.denseColumns[index] == nil {
+                accumulateBlock(index, v, u, layout: layout, into: &k)
+            }
+            return (k, nil)
+        }
+        for index in layout.tensors.indices {
+            var part = Matrix(rows: V, cols: V)
+            accumulateBlock(index, v, u, layout: layout, into: &part)
+            for i in k.storage.indices { k.storage[i] += part.storage[i] }
+            parts?.append(part)
+        }
+        return (k, parts)
+    }
+
+    /// tr K(x_v, x_u) and each tensor's tr K_g (in θ order), without forming any V × V block.
+    public static func trace(_ v: KernelFeatures, _ u: KernelFeatures, layout: ParameterLayout) -> (trace: Double, perTensor: [Double]) {
+        let perTensor = layout.tensors.indices.map { index -> Double in
+            if let fv = v.factors[index], let fu = u.factors[index] { return structuredTrace(fv, fu) }
+            let (jv, rv) = columns(index, v, layout: layout), (ju, ru) = columns(index, u, layout: layout)
+            var s = 0.0
+            jv.storage.withUnsafeBufferPointer { a in ju.storage.withUnsafeBufferPointer { b in
+                for o in 0..<v.vocabSize {
+                    s += BLAS.dot(rv.count, a.baseAddress! + o * jv.cols + rv.lowerBound, b.baseAddress! + o * ju.cols + ru.lowerBound)
+                }
+            } }
+            return s
+        }
+        return (perTensor.reduce(0, +), perTensor)
+    }
+
+    /// A(x_v)·K·G(x_u): the first-order change of log π(x_v) per unit learning rate of an SGD step on x_u.
+    public static func akg(_ k: Matrix, _ v: KernelFeatures, _ u: KernelFeatures) -> Double {
+        var kg = [Double](repeating: 0, count: k.rows)
+        k.storage.withUnsafeBufferPointer { kp in u.logitGradient.withUnsafeBufferPointer { g in kg.withUnsafeMutableBufferPointer { out in
+            BLAS.gemv(rows: k.rows, cols: k.cols, a: kp.baseAddress!, lda: k.cols, x: g.baseAddress!, y: out.baseAddress!)
+        } } }
+        return BLAS.dot(v.logitGradient, kg)
+    }
+
+    // MARK: - One tensor
+
+    /// Adds K_g of tensor `index` to `k`.
+    static func accumulateBlock(_ index: Int, _ v: KernelFeatures, _ u: KernelFeatures, layout: ParameterLayout, into k: inout Matrix) {
+        if let fv = v.factors[index], let fu = u.factors[index] {
+            structuredBlock(fv, fu, into: &k)
+            return
+        }
+        let (jv, rv) = columns(index, v, layout: layout), (ju, ru) = columns(index, u, layout: layout)
+        gemmNT(jv, rv, ju, ru, into: &k, beta: 1)
+    }
+
+    /// J_g of tensor `index` as a matrix and its column range: the packed columns, or formed from the factors.
+    static func columns(_ index: Int, _ f: KernelFeatures, layout: ParameterLayout) -> (Matrix, Range<Int>) {
+        if let range = f.denseColumns[index] { return (f.dense, range) }
+        let factors = f.factors[index]!
+        let j = materialise(factors)
+        return (j, 0..<j.cols)
+    }
+
+    /// J_W = Σ_t g[t] ⊗ h[t] as V × (dout·din): one product gᵀ (V·dout × n) · h (n × din).
+    static func materialise(_ f: DenseFactors) -> Matrix {
+        var j = Matrix(rows: f.batch, cols: f.outputWidth * f.inputWidth)
+        f.cotangents.withUnsafeBufferPointer { g in f.inputs.withUnsafeBufferPointer { h in j.storage.withUnsafeMutableBufferPointer { out in
+            BLAS.gemm(transA: true, m: f.batch * f.outputWidth, n: f.inputWidth, k: f.rows, a: g.baseAddress!, lda: f.batch * f.outputWidth,
+                      b: h.baseAddress!, ldb: f.inputWidth, c: out.baseAddress!, ldc: f.inputWidth)
+        } } }
+        return j
+    }
+
+    /// k += A[:, ra] · B[:, rb]ᵀ (or k = … with beta 0).
+    static func gemmNT(_ a: Matrix, _ ra: Range<Int>, _ b: Matrix, _ rb: Range<Int>, into k: inout Matrix, beta: Double = 0) {
+        a.storage.withUnsafeBufferPointer { ap in b.storage.withUnsafeBufferPointer { bp in k.storage.withUnsafeMutableBufferPointer { kp in
+            BLAS.gemm(transB: true, m: a.rows, n: b.rows, k: ra.count, a: ap.baseAddress! + ra.lowerBound, lda: a.cols,
+                      b: bp.baseAddress! + rb.lowerBound, ldb: b.cols, beta: beta, c: kp.baseAddress!, ldc: k.cols)
+        } } }
+    }
+
+    /// k += Σ_{t,s} (h_v[t]·h_u[s]) g_v[t] g_u[s]ᵀ, multiplying H into the side with more positions.
+    static func structuredBlock(_ fv: DenseFactors, _ fu: DenseFactors, into k: inout Matrix) {
+        let (n1, n2, V, dout) = (fv.rows, fu.rows, fv.batch, fv.outputWidth)
+        let w = V * dout
+        let h = gram(fv, fu)  // n1 × n2
+        fv.cotangents.withUnsafeBufferPointer { g1 in fu.cotangents.withUnsafeBufferPointer { g2 in h.withUnsafeBufferPointer { hp in
+            k.storage.withUnsafeMutableBufferPointer { kp in
+                if n1 <= n2 {
+                    // M = H · g_u (n1 × V·dout); K += Σ_t g_v[t] (V × dout) · M[t]ᵀ.
+                    var m = [Double](repeating: 0, count: n1 * w)
+                    m.withUnsafeMutableBufferPointer { mp in
+                        BLAS.gemm(m: n1, n: w, k: n2, a: hp.baseAddress!, lda: n2, b: g2.baseAddress!, ldb: w, c: mp.baseAddress!, ldc: w)
+                        for t in 0..<n1 {
+                            BLAS.gemm(transB: true, m: V, n: V, k: dout, a: g1.baseAddress! + t * w, lda: dout, b: mp.baseAddress! + t * w,
+                                      ldb: dout, beta: 1, c: kp.baseAddress!, ldc: V)
+                        }
+                    }
+                } else {
+                    // M = Hᵀ · g_v (n2 × V·dout); K += Σ_s M[s] · g_u[s]ᵀ.
+                    var m = [Double](repeating: 0, count: n2 * w)
+                    m.withUnsafeMutableBufferPointer { mp in
+                        BLAS.gemm(transA: true, m: n2, n: w, k: n1, a: hp.baseAddress!, lda: n2, b: g1.baseAddress!, ldb: w, c: mp.baseAddress!, ldc: w)
+                        for s in 0..<n2 {
+                            BLAS.gemm(transB: true, m: V, n: V, k: dout, a: mp.baseAddress! + s * w, lda: dout, b: g2.baseAddress! + s * w,
+                                      ldb: dout, beta: 1, c: kp.baseAddress!, ldc: V)
+                        }
+                    }
+                }
+            }
+        } } }
+    }
+
+    /// tr of the structured block: ⟨H, g_v g_uᵀ⟩ with both products n1 × n2.
+    static func structuredTrace(_ fv: DenseFactors, _ fu: DenseFactors) -> Double {
+        let (n1, n2, w) = (fv.rows, fu.rows, fv.batch * fv.outputWidth)
+        let h = gram(fv, fu)
+        var m = [Double](repeating: 0, count: n1 * n2)
+        fv.cotangents.withUnsafeBufferPointer { g1 in fu.cotangents.withUnsafeBufferPointer { g2 in m.withUnsafeMutableBufferPointer { mp in
+            BLAS.gemm(transB: true, m: n1, n: n2, k: w, a: g1.baseAddress!, lda: w, b: g2.baseAddress!, ldb: w, c: mp.baseAddress!, ldc: n2)
+        } } }
+        return BLAS.dot(h, m)
+    }
+
+    /// H = h_v h_uᵀ, n1 × n2.
+    static func gram(_ fv: DenseFactors, _ fu: DenseFactors) -> [Double] {
+        var h = [Double](repeating: 0, count: fv.rows * fu.rows)
+        fv.inputs.withUnsafeBufferPointer { a in fu.inputs.withUnsafeBufferPointer { b in h.withUnsafeMutableBufferPointer { hp in
+            BLAS.gemm(transB: true, m: fv.rows, n: fu.rows, k: fv.inputWidth, a: a.baseAddress!, lda: fv.inputWidth, b: b.baseAddress!,
+                      ldb: fu.inputWidth, c: hp.baseAddress!, ldc: fu.rows)
+        } } }
+        return h
+    }
+}

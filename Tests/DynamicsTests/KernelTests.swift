@@ -1,0 +1,116 @@
+@testable import Dynamics
+import Foundation
+import Testing
+
+/// The eNTK engine: every strategy against the explicit J·Jᵀ, per-tensor shares, per-example gradients from
+/// the factors, probe-set kernels and their shards.
+@Suite struct KernelTests {
+    /// A random network of a random shape (width, depth, heads, MLP width, vocabulary all drawn from `seed`).
+    func randomShapeModel(seed: UInt64) throws -> Transformer {
+        let rng = RandomStream(seed: seed, name: "test.shape")
+        let heads = 1 + rng.uniformInt(3)
+        var config = ModelConfig.preset(.tiny, vocabSize: 7 + rng.uniformInt(20))
+        config.dModel = heads * (2 + rng.uniformInt(5))
+        config.nHeads = heads
+        config.nLayers = 1 + rng.uniformInt(3)
+        config.dFF = 4 + rng.uniformInt(40)
+        config.maxSeqLen = 24
+        var model = try Transformer(config: config, seed: seed)
+        let perturb = RandomStream(seed: seed, name: "test.perturb")
+        for i in model.parameters.indices { model.parameters[i] += perturb.gaussian(sigma: 0.3) }
+        return model
+    }
+
+    func plan(_ strategy: KernelStrategy, _ model: Transformer, pairs: Int = 1, output: KernelWorkload.Output = .blocks) -> KernelPlan {
+        KernelPlan(strategy: strategy, model: model,
+                   workload: KernelWorkload(examples: 2, pairs: pairs, output: output, meanPrefixLength: 8, meanImagePositions: 4))
+    }
+
+    @Test(arguments: [1, 2, 3, 4, 5] as [UInt64])
+    func everyStrategyAgreesWithTheExplicitProduct(seed: UInt64) throws {
+        let model = try randomShapeModel(seed: seed)
+        let u = randomInput(model, seed: seed &+ 100, textLength: 3 + Int(seed % 4))
+        let v = randomInput(model, seed: seed &+ 200, textLength: 5, image: seed % 2 == 0)
+        let (pu, pv) = (u.length - 1, v.length - 2)
+        let ju = try TokenGradients.logitJacobian(model, input: u, position: pu)
+        let jv = try TokenGradients.logitJacobian(model, input: v, position: pv)
+        let reference = try EmpiricalNTK.block(jv, ju)
+        let referenceParts = try EmpiricalNTK.contributions(jv, ju, layout: model.layout)
+        for strategy in KernelStrategy.allCases {
+            let p = plan(strategy, model)
+            let fu = try KernelFeatures(model, input: u, position: pu, plan: p)
+            let fv = try KernelFeatures(model, input: v, position: pv, plan: p)
+            expectClose(KernelProducts.block(fv, fu, layout: model.layout).kernel.storage, reference.storage, tolerance: 1e-10,
+                        "\(strategy) K, seed \(seed)")
+            let (k, parts) = KernelProducts.block(fv, fu, layout: model.layout, contributions: true)
+            expectClose(k.storage, reference.storage, tolerance: 1e-10, "\(strategy) Σ K_g, seed \(seed)")
+            for (part, expected) in zip(parts!, referenceParts) where expected.block.frobeniusNorm > 0 {
+                expectClose(part.storage, expected.block.storage, tolerance: 1e-10, "\(strategy) \(expected.tensor.name)")
+            }
+            let (trace, perTensor) = KernelProducts.trace(fv, fu, layout: model.layout)
+            #expect(abs(trace - reference.trace) <= 1e-10 * abs(reference.trace), "\(strategy) trace \(trace) vs \(reference.trace)")
+            expectClose(perTensor, referenceParts.map(\.block.trace), tolerance: 1e-10, "\(strategy) per-tensor traces")
+            expectClose(fv.logProbGradient(layout: model.layout), try TokenGradients.logProbGradient(model, input: v, position: pv),
+                        tolerance: 1e-12, "\(strategy) A·J = ∇θ log π")
+        }
+    }
+
+    @Test func structuredStrategyFactorsEveryDenseWeightAndAutomaticChoosesByCost() throws {
+        let model = try randomTinyModel(seed: 3)
+        let structured = plan(.structured, model)
+        let dense = Set(DenseWeight.all(model, prefixLength: 8, imagePositions: 4).keys)
+        #expect(structured.factoredOffsets == dense)
+        #expect(plan(.materialised, model).factoredOffsets.isEmpty)
+        // One pair of blocks: factoring the head (one position) is cheaper than forming V × V·D columns.
+        #expect(plan(.automatic, model).factoredOffsets.contains(model.layout.head))
+        // Many pairs of traces over few examples: forming the columns once wins for the lower blocks.
+        let many = KernelPlan(strategy: .automatic, model: model,
+                              workload: KernelWorkload(examples: 10, pairs: 5000, output: .traces, meanPrefixLength: 20, meanImagePositions: 4))
+        #expect(!many.factoredOffsets.contains(model.layout.blocks[0].fcWeight))
+        for d in many.decisions where d.structuredFlops != nil {
+            #expect((d.method == .factor) == (d.structuredFlops! < d.materialiseFlops))
+        }
+    }
+
+    func probes(_ model: Transformer) -> [ProbeToken] {
+        (0..<5).map { k in
+            let input = randomInput(model, seed: 40 + UInt64(k), textLength: 4 + k, image: k != 2)
+            return ProbeToken(reference: TokenReference(id: "p\(k)", position: input.length - 1 - k % 2), task: k < 3 ? "a" : "b", input: input)
+        }
+    }
+
+    @Test func probeKernelMatchesPairwiseBlocksAndShardsMergeIntoTheSameResult() throws {
+        let model = try randomTinyModel(seed: 21)
+        let set = probes(model)
+        let whole = try ProbeKernel(model: model, probes: set, strategy: .automatic, blocks: true, threads: 2)
+        #expect(whole.isComplete && whole.entries.count == 15)
+        // Against the explicit reference for one off-diagonal pair.
+        let (a, b) = (set[1], set[3])
+        let ja = try TokenGradients.logitJacobian(model, input: a.input, position: a.reference.position)
+        let jb = try TokenGradients.logitJacobian(model, input: b.input, position: b.reference.position)
+        let k13 = try EmpiricalNTK.block(ja, jb)
+        let entry = whole.entries.first { $0.pair == ProbeKernel.Pair(i: 1, j: 3) }!
+        expectClose(entry.block!.storage, k13.storage, tolerance: 1e-10, "K(x_1, x_3)")
+        #expect(abs(entry.trace - k13.trace) <= 1e-10 * abs(k13.trace))
+        let ga = try TokenGradients.logProbGradient(model, input: a.input, position: a.reference.position)
+        let gb = try TokenGradients.logProbGradient(model, input: b.input, position: b.reference.position)
+        #expect(abs(entry.influence - BLAS.dot(ga, gb)) <= 1e-10 * abs(BLAS.dot(ga, gb)), "I = A K G")
+        let theta = whole.traceKernel
+        #expect(theta.storage == theta.transposed.storage)
+        let eig = try SymmetricEigen(theta, vectors: false)
+        #expect(eig.values.first! > -1e-10 * eig.values.last!, "Θ is PSD")
+
+        let shards = try (1...3).map { try ProbeKernel(model: model, probes: set, strategy: .automatic, blocks: true,
+                                                        shard: try .init(index: $0, count: 3), threads: 1) }
+        #expect(shards.map(\.entries.count).reduce(0, +) == 15)
+        let merged = try ProbeKernel.merge(shards.reversed())
+        #expect(merged.isComplete)
+        #expect(merged.entries.map(\.pair) == whole.entries.map(\.pair))
+        #expect(merged.entries.map(\.trace) == whole.entries.map(\.trace))
+        #expect(merged.entries.map(\.influence) == whole.entries.map(\.influence))
+        #expect(merged.entries.map { $0.block!.storage } == whole.entries.map { $0.block!.storage })
+        #expect(throws: KernelError.self) { try ProbeKernel.merge(Array(shards.prefix(2))) }
+        #expect(throws: KernelError.self) { try ProbeKernel.merge([shards[0], shards[0], shards[1]]) }
+        #expect(throws: KernelError.self) { try ProbeKernel.Shard(parsing: "4/3") }
+    }
+}
