@@ -28,26 +28,12 @@ public enum JPEGCodec {
         guard image.width > 0, image.height > 0 else {
             throw ImageError.cannotEncode(path: url.path, reason: "empty image (\(image.width)×\(image.height))")
         }
-        let dir = url.deletingLastPathComponent()
-        do {
-            try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
-        } catch {
-            throw FileError.cannotWrite(path: url.path, reason: "cannot create folder \(dir.path): \(error.localizedDescription)")
+        try AtomicFile.replace(url) { temp in
+            var message = [CChar](repeating: 0, count: 256)
+            let status = dynamics_jpeg_write(temp.path, PNGCodec.quantize(image), Int32(image.width), Int32(image.height),
+                                             Int32(max(1, min(100, quality))), &message, message.count)
+            guard status == 0 else { throw ImageError.cannotEncode(path: url.path, reason: text(message, otherwise: "libjpeg failed")) }
         }
-        let temp = dir.appendingPathComponent(".\(url.lastPathComponent).tmp-\(getpid())-\(UInt32.random(in: 0...UInt32.max))")
-        var message = [CChar](repeating: 0, count: 256)
-        let status = dynamics_jpeg_write(temp.path, PNGCodec.quantize(image), Int32(image.width), Int32(image.height),
-                                         Int32(max(1, min(100, quality))), &message, message.count)
-        guard status == 0 else {
-            unlink(temp.path)
-            throw ImageError.cannotEncode(path: url.path, reason: text(message, otherwise: "libjpeg failed"))
-        }
-        guard rename(temp.path, url.path) == 0 else {
-            let reason = String(cString: strerror(errno))
-            unlink(temp.path)
-            throw FileError.cannotWrite(path: url.path, reason: reason)
-        }
-        AtomicFile.syncDirectory(dir)
     }
 
     /// The NUL-terminated text the C side wrote, or `otherwise` when it wrote none.

@@ -5,6 +5,28 @@ import Foundation
 public enum AtomicFile {
     /// Writes `data` to `url` atomically, creating parent directories as needed.
     public static func write(_ data: Data, to url: URL) throws {
+        try replace(url) { temp in
+            let fd = open(temp.path, O_WRONLY | O_CREAT | O_EXCL, 0o644)
+            guard fd >= 0 else { throw FileError.cannotWrite(path: url.path, reason: String(cString: strerror(errno))) }
+            var failure: String? = nil
+            data.withUnsafeBytes { raw in
+                var done = 0
+                while done < raw.count {
+                    let n = Foundation.write(fd, raw.baseAddress! + done, raw.count - done)
+                    if n < 0 { if errno == EINTR { continue }; failure = String(cString: strerror(errno)); return }
+                    done += n
+                }
+            }
+            if failure == nil && fsync(fd) != 0 { failure = String(cString: strerror(errno)) }
+            close(fd)
+            if let failure { throw FileError.cannotWrite(path: url.path, reason: failure) }
+        }
+    }
+
+    /// Puts a file at `url` atomically: `produce` creates, fills and fsyncs the file at the temporary path it is
+    /// given (in the same directory); then one rename puts it in place. On any failure the temporary file is
+    /// removed and `url` is untouched.
+    public static func replace(_ url: URL, producing produce: (URL) throws -> Void) throws {
         let dir = url.deletingLastPathComponent()
         do {
             try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
@@ -12,23 +34,14 @@ public enum AtomicFile {
             throw FileError.cannotWrite(path: url.path, reason: "cannot create folder \(dir.path): \(error.localizedDescription)")
         }
         let temp = dir.appendingPathComponent(".\(url.lastPathComponent).tmp-\(getpid())-\(UInt32.random(in: 0...UInt32.max))")
-        let fd = open(temp.path, O_WRONLY | O_CREAT | O_EXCL, 0o644)
-        guard fd >= 0 else { throw FileError.cannotWrite(path: url.path, reason: String(cString: strerror(errno))) }
-        var failure: String? = nil
-        data.withUnsafeBytes { raw in
-            var done = 0
-            while done < raw.count {
-                let n = Foundation.write(fd, raw.baseAddress! + done, raw.count - done)
-                if n < 0 { if errno == EINTR { continue }; failure = String(cString: strerror(errno)); return }
-                done += n
-            }
-        }
-        if failure == nil && fsync(fd) != 0 { failure = String(cString: strerror(errno)) }
-        close(fd)
-        if failure == nil && rename(temp.path, url.path) != 0 { failure = String(cString: strerror(errno)) }
-        if let failure {
+        do { try produce(temp) } catch {
             unlink(temp.path)
-            throw FileError.cannotWrite(path: url.path, reason: failure)
+            throw error
+        }
+        guard rename(temp.path, url.path) == 0 else {
+            let reason = String(cString: strerror(errno))
+            unlink(temp.path)
+            throw FileError.cannotWrite(path: url.path, reason: reason)
         }
         syncDirectory(dir)
     }
