@@ -14,7 +14,7 @@ public enum KernelDrift {
     /// (each off-diagonal block counted twice, as K(x_j, x_i) = K(x_i, x_j)ᵀ).
     public static func fullDistance(_ a: ProbeKernel, _ b: ProbeKernel) throws -> Double {
         try checkComparable(a, b)
-        guard a.hasBlocks, b.hasBlocks else { throw KernelError.incompatibleShards("the full kernel distance needs the V × V blocks") }
+        guard a.hasBlocks, b.hasBlocks else { throw KernelError.incomparable("the full kernel distance needs the V × V blocks") }
         var ab = 0.0, aa = 0.0, bb = 0.0
         for (x, y) in zip(a.entries, b.entries) {
             let w = x.pair.i == x.pair.j ? 1.0 : 2.0
@@ -54,7 +54,7 @@ public enum KernelDrift {
 
     static func checkComparable(_ a: ProbeKernel, _ b: ProbeKernel) throws {
         guard a.isComplete, b.isComplete, a.probes == b.probes, a.vocabSize == b.vocabSize else {
-            throw KernelError.incompatibleShards("kernels over different probe sets (or incomplete shards) cannot be compared")
+            throw KernelError.incomparable("they cover different probe sets, or one is an incomplete shard")
         }
     }
 }

@@ -53,11 +53,6 @@ public struct KernelFeatures: Sendable {
         denseColumns = columns
         self.factors = factors
     }
-
-    /// The number of Float64 values held (for memory estimates).
-    public var storedValues: Int {
-        dense.storage.count + factors.values.reduce(0) { $0 + $1.cotangents.count + $1.inputs.count }
-    }
 }
 
 extension KernelFeatures {

@@ -47,6 +47,10 @@ public struct ProbeKernel: Sendable {
 
         public init(index: Int, count: Int) throws {
             guard count >= 1, (1...count).contains(index) else { throw KernelError.badShard("\(index)/\(count)") }
+            self.init(checked: index, count)
+        }
+
+        private init(checked index: Int, _ count: Int) {
             self.index = index
             self.count = count
         }
@@ -58,7 +62,8 @@ public struct ProbeKernel: Sendable {
             try self.init(index: k, count: n)
         }
 
-        public static let whole = try! Shard(index: 1, count: 1)
+        /// All pairs: 1/1.
+        public static let whole = Shard(checked: 1, 1)
 
         public var description: String { "\(index)/\(count)" }
 
@@ -82,7 +87,7 @@ public struct ProbeKernel: Sendable {
 
     /// Computes `shard`'s pairs under `strategy` (whose per-tensor plan is chosen for the whole probe set).
     /// Features of the examples a shard touches are computed once each, spread over `threads`; so are the pairs.
-    /// `progress` is called with (pairs done, pairs total) from the calling thread's perspective of completed work.
+    /// `progress`, when given, is called from the worker threads after each pair with (pairs done, pairs in this shard).
     public init(model: Transformer, probes: [ProbeToken], strategy: KernelStrategy, blocks: Bool, shard: Shard = .whole,
                 threads: Int = Parallel.defaultThreads, progress: (@Sendable (Int, Int) -> Void)? = nil) throws {
         guard !probes.isEmpty else { throw KernelError.empty }
@@ -184,6 +189,7 @@ public enum KernelError: Error, Equatable, CustomStringConvertible {
     case badShard(String)
     case empty
     case incompatibleShards(String)
+    case incomparable(String)
     case badFile(path: String, reason: String)
 
     public var description: String {
@@ -191,6 +197,7 @@ public enum KernelError: Error, Equatable, CustomStringConvertible {
         case let .badShard(text): "shard '\(text)' must be k/n with 1 ≤ k ≤ n"
         case .empty: "no probe token examples (or no shards) to compute"
         case let .incompatibleShards(reason): "cannot merge the shards: \(reason)"
+        case let .incomparable(reason): "cannot compare the kernels: \(reason)"
         case let .badFile(path, reason): "kernel file \(path): \(reason)"
         }
     }
