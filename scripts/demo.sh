@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The default demo: the paper's comparison at toy scale. Data → pretrain a base model on the prior tasks → SFT on
 # 2×2 jigsaw ground truth, and GRPO on 2×2 jigsaw → evaluate each checkpoint on jigsaw and the prior tasks → the
-# forgetting table (printed, and written to OUT/summary.csv). About 15 minutes on 2 cores with the defaults;
+# forgetting table (printed, and written to OUT/summary.csv). About 7 minutes on 2 cores with the defaults;
 # the DEMO_* variables scale it (e.g. DEMO_PRETRAIN_STEPS=50 for a smoke test).
 set -euo pipefail
 A=${ANALYZE:-.build/release/analyze}
