@@ -9,22 +9,26 @@ public enum Parallel {
     /// `body(i)` for i in 0 ..< count on up to `threads` threads, results in index order.
     /// Each index is computed independently and always with single-threaded OpenBLAS (whatever `threads` is: a
     /// multi-threaded dgemm may sum in another order), so the result does not depend on `threads`.
-    /// The error of the lowest failing index is rethrown.
-    public static func map<T: Sendable>(_ count: Int, threads: Int = defaultThreads, _ body: @Sendable (Int) throws -> T) throws -> [T] {
+    public static func map<T: Sendable>(_ count: Int, threads: Int = defaultThreads, _ body: @Sendable (Int) -> T) -> [T] {
         let workers = max(1, min(threads, count))
         SingleThreadedBLAS.enter()
         defer { SingleThreadedBLAS.leave() }
-        if workers == 1 { return try (0..<count).map(body) }
-        let results = UnsafeMutablePointer<Result<T, Error>?>.allocate(capacity: count)
+        if workers == 1 { return (0..<count).map(body) }
+        let results = UnsafeMutablePointer<T?>.allocate(capacity: count)
         results.initialize(repeating: nil, count: count)
         defer { results.deinitialize(count: count); results.deallocate() }
         let slots = SendablePointer(results)
         DispatchQueue.concurrentPerform(iterations: workers) { w in
             for i in stride(from: w, to: count, by: workers) {
-                slots.pointer[i] = Result { try body(i) }
+                slots.pointer[i] = body(i)
             }
         }
-        return try (0..<count).map { try results[$0]!.get() }
+        return (0..<count).map { results[$0]! }
+    }
+
+    /// The same for a body that can fail: every index runs, and the error of the lowest failing index is rethrown.
+    public static func map<T: Sendable>(_ count: Int, threads: Int = defaultThreads, _ body: @Sendable (Int) throws -> T) throws -> [T] {
+        try map(count, threads: threads) { i in Result { try body(i) } }.map { try $0.get() }
     }
 }
 

@@ -80,8 +80,30 @@ public enum KernelProducts {
         return j
     }
 
-    /// k += A[:, ra] · B[:, rb]ᵀ (or k = … with beta 0).
+    /// k += A[:, ra] · B[:, rb]ᵀ (or k = … with beta 0). A long inner dimension (a V × V block over ~10⁵
+    /// columns) is cut into two fixed halves computed on two cores and added in order, since OpenBLAS keeps such
+    /// a thin product near one core; the split does not depend on the thread count, so neither do the numbers.
     static func gemmNT(_ a: Matrix, _ ra: Range<Int>, _ b: Matrix, _ rb: Range<Int>, into k: inout Matrix, beta: Double = 0) {
+        guard ra.count >= splitColumns else {
+            product(a, ra, b, rb, into: &k, beta: beta)
+            return
+        }
+        let half = ra.count / 2
+        let parts = Parallel.map(2, threads: 2) { p -> Matrix in
+            let (ca, cb) = p == 0 ? (ra.lowerBound, rb.lowerBound) : (ra.lowerBound + half, rb.lowerBound + half)
+            let n = p == 0 ? half : ra.count - half
+            var part = Matrix(rows: a.rows, cols: b.rows)
+            product(a, ca..<(ca + n), b, cb..<(cb + n), into: &part, beta: 0)
+            return part
+        }
+        for i in k.storage.indices { k.storage[i] = beta * k.storage[i] + parts[0].storage[i] + parts[1].storage[i] }
+    }
+
+    /// Inner dimensions from which `gemmNT` splits.
+    static let splitColumns = 16384
+
+    /// k = A[:, ra] · B[:, rb]ᵀ + β·k, one dgemm.
+    static func product(_ a: Matrix, _ ra: Range<Int>, _ b: Matrix, _ rb: Range<Int>, into k: inout Matrix, beta: Double) {
         a.storage.withUnsafeBufferPointer { ap in b.storage.withUnsafeBufferPointer { bp in k.storage.withUnsafeMutableBufferPointer { kp in
             BLAS.gemm(transB: true, m: a.rows, n: b.rows, k: ra.count, a: ap.baseAddress! + ra.lowerBound, lda: a.cols,
                       b: bp.baseAddress! + rb.lowerBound, ldb: b.cols, beta: beta, c: kp.baseAddress!, ldc: k.cols)

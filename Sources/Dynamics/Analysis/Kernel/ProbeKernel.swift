@@ -108,7 +108,7 @@ public struct ProbeKernel: Sendable {
         }
         let slot = Dictionary(uniqueKeysWithValues: needed.enumerated().map { ($1, $0) })
         let counter = Counter()
-        entries = try Parallel.map(pairs.count, threads: threads) { k in
+        entries = Parallel.map(pairs.count, threads: threads) { k in
             let pair = pairs[k]
             let (fi, gi) = features[slot[pair.i]!], (fj, gj) = features[slot[pair.j]!]
             let (trace, perTensor) = KernelProducts.trace(fi, fj, layout: layout)

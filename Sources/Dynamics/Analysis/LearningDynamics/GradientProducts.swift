@@ -14,7 +14,7 @@ public enum GradientProducts {
             throw ShapeError.mismatch(what: "gradient column range", expected: [p.cols], found: [range.upperBound])
         }
         let blocks = stride(from: 0, to: p.rows, by: rowBlock).map { $0..<min($0 + rowBlock, p.rows) }
-        let parts = try Parallel.map(blocks.count, threads: threads) { k -> [Double] in
+        let parts = Parallel.map(blocks.count, threads: threads) { k -> [Double] in
             let rows = blocks[k]
             var c = [Double](repeating: 0, count: rows.count * q.rows)
             p.storage.withUnsafeBufferPointer { a in q.storage.withUnsafeBufferPointer { b in c.withUnsafeMutableBufferPointer { cp in
