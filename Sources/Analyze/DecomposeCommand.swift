@@ -80,13 +80,8 @@ struct DecomposeCommand: ParsableCommand {
         // Pairs over the cores, each with single-threaded BLAS: the numbers do not depend on --threads.
         let model = ckpt.model
         let progress = Progress("decompose", total: pairs.count, unit: "pairs")
-        var decompositions: [OneStepDecomposition] = []
-        for start in stride(from: 0, to: requests.count, by: threads.threads) {
-            let part = Array(requests[start..<min(start + threads.threads, requests.count)])
-            decompositions += try Parallel.map(part.count, threads: threads.threads) { k in
-                try OneStepDecomposition(model, update: part[k].update, probe: part[k].probe, etas: etas)
-            }
-            progress.advance(by: part.count)
+        let decompositions = try progress.map(requests, threads: threads.threads, chunk: threads.threads) { r in
+            try OneStepDecomposition(model, update: r.update, probe: r.probe, etas: etas)
         }
         var table = CSVTable(header: ["u", "v", "level", "eta", "predicted", "measured", "residual", "relative_error", "used_in_fit"])
         var shares = CSVTable(header: ["u", "v", "tensor", "product", "share"])

@@ -20,12 +20,8 @@ struct LogProbsCommand: ParsableCommand {
         let encoded = try EncodedExample.all(file, tokenizer: ckpt.tokenizer, config: ckpt.model.config)
         let model = ckpt.model
         let progress = Progress("logprobs", total: encoded.count, unit: "examples")
-        var scored: [[TokenGradients.ScoredToken]] = []
-        let chunk = 8 * threads.threads
-        for start in stride(from: 0, to: encoded.count, by: chunk) {
-            let part = Array(encoded[start..<min(start + chunk, encoded.count)])
-            scored += try Parallel.map(part.count, threads: threads.threads) { try TokenGradients.responseLogProbs(model, part[$0]) }
-            progress.advance(by: part.count)
+        let scored = try progress.map(encoded, threads: threads.threads, chunk: 8 * threads.threads) {
+            try TokenGradients.responseLogProbs(model, $0)
         }
         var table = CSVTable(header: ["example", "position", "token", "logprob"])
         var total = 0.0, count = 0

@@ -94,13 +94,8 @@ struct SymmetryCommand: ParsableCommand {
 
         let model = ckpt.model
         let progress = Progress("symmetry", total: labelled.count, unit: "pairs")
-        var sweeps: [SymmetrySweep] = []
-        for start in stride(from: 0, to: labelled.count, by: threads.threads) {
-            let part = Array(labelled[start..<min(start + threads.threads, labelled.count)])
-            sweeps += try Parallel.map(part.count, threads: threads.threads) { k in
-                try SymmetrySweep(model, u: part[k].u, v: part[k].v, etas: etas, rules: rules, criteria: criteria)
-            }
-            progress.advance(by: part.count)
+        let sweeps = try progress.map(labelled, threads: threads.threads, chunk: threads.threads) { pair in
+            try SymmetrySweep(model, u: pair.u, v: pair.v, etas: etas, rules: rules, criteria: criteria)
         }
 
         var points = CSVTable(header: ["optimizer", "pair", "u", "v", "eta", "delta_vu", "delta_uv", "predicted_vu", "predicted_uv", "asymmetry",
