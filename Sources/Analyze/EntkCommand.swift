@@ -32,8 +32,7 @@ struct EntkCommand: ParsableCommand {
             return e.input
         }
         let model = ckpt.model
-        let workload = KernelWorkload(examples: 2, pairs: 1, output: .blocks, meanPrefixLength: Double(refs[0].position + refs[1].position) / 2,
-                                      meanImagePositions: Double(inputs[0].imagePositions + inputs[1].imagePositions) / 2)
+        let workload = KernelWorkload(prefixes: zip(refs, inputs).map { ($0.position, $1.imagePositions) }, pairs: 1, output: .blocks)
         let plan = KernelPlan(strategy: strategy.value, model: model, workload: workload)
         let start = Date()
         let features = try zip(refs, inputs).map { try KernelFeatures(model, input: $1, position: $0.position, plan: plan) }

@@ -8,8 +8,7 @@ extension Benchmark {
         var figures: [Figure] = []
         let T = input.length, V = model.config.vocabSize
         let (pu, pv) = (T - 1, T - 5)
-        let workload = KernelWorkload(examples: 2, pairs: 1, output: .blocks, meanPrefixLength: Double(pu + pv) / 2,
-                                      meanImagePositions: Double(input.imagePositions))
+        let workload = KernelWorkload(prefixes: [(pu, input.imagePositions), (pv, input.imagePositions)], pairs: 1, output: .blocks)
         var seconds: [KernelStrategy: Double] = [:]
         BLAS.setThreads(threads)
         for strategy in KernelStrategy.allCases {

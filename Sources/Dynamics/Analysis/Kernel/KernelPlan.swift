@@ -34,6 +34,15 @@ public struct KernelWorkload: Equatable, Sendable {
         self.meanPrefixLength = meanPrefixLength
         self.meanImagePositions = meanImagePositions
     }
+
+    /// The workload of `pairs` pairs over token examples with these causal prefixes (length = the predicted
+    /// token's position, and the image positions in front of it).
+    public init(prefixes: [(length: Int, imagePositions: Int)], pairs: Int, output: Output) {
+        let n = Double(max(1, prefixes.count))
+        self.init(examples: prefixes.count, pairs: pairs, output: output,
+                  meanPrefixLength: prefixes.reduce(0) { $0 + Double($1.length) } / n,
+                  meanImagePositions: prefixes.reduce(0) { $0 + Double($1.imagePositions) } / n)
+    }
 }
 
 /// The per-tensor decisions of a strategy for one workload, with the FLOP estimates behind them.

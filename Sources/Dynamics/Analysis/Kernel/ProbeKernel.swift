@@ -96,9 +96,8 @@ public struct ProbeKernel: Sendable {
         let needed = Array(Set(pairs.flatMap { [$0.i, $0.j] })).sorted()
         // The plan is made for the whole computation, not the shard, so every shard computes each pair exactly as
         // one run would (same per-layer products, same round-off) and merged shards equal one run bit for bit.
-        let workload = KernelWorkload(examples: probes.count, pairs: all.count, output: blocks ? .blocks : .traces,
-                                      meanPrefixLength: probes.reduce(0) { $0 + Double($1.reference.position) } / Double(probes.count),
-                                      meanImagePositions: probes.reduce(0) { $0 + Double($1.input.imagePositions) } / Double(probes.count))
+        let workload = KernelWorkload(prefixes: probes.map { ($0.reference.position, $0.input.imagePositions) }, pairs: all.count,
+                                      output: blocks ? .blocks : .traces)
         let plan = KernelPlan(strategy: strategy, model: model, workload: workload)
         let layout = model.layout
         let features = try Parallel.map(needed.count, threads: threads) { k in
