@@ -70,7 +70,7 @@ import Testing
         let tokenizer = try Tokenizer.standard()
         var used = Set<Int>()
         for size in [24, 8] {
-            let spec = DatasetSpec(tasks: TaskKind.allCases, split: .train, count: 240, styles: [.plain, .reasoning], grid: (3, 3), seed: 4, imageSize: size)
+            let spec = DatasetSpec(tasks: TaskKind.world, split: .train, count: 240, styles: [.plain, .reasoning], grid: (3, 3), seed: 4, imageSize: size)
             let g = try DatasetGenerator(spec)
             var yes = 0, pope = 0
             for i in 0..<spec.count {
@@ -96,7 +96,7 @@ import Testing
         let dir = scratch()
         defer { try? FileManager.default.removeItem(at: dir) }
         func write(_ name: String, _ split: Split) throws -> URL {
-            let g = try DatasetGenerator(DatasetSpec(tasks: TaskKind.allCases, split: split, count: 36, styles: [.plain], seed: 9))
+            let g = try DatasetGenerator(DatasetSpec(tasks: TaskKind.world, split: split, count: 36, styles: [.plain], seed: 9))
             let folder = dir.appendingPathComponent(name)
             try DatasetWriter.write(try (0..<36).map(g.example), folder: folder, fileName: g.fileName)
             return folder
@@ -124,6 +124,26 @@ import Testing
             let puzzle = try Jigsaw(rows: grid[0], columns: grid[1], permutation: try #require(truth.permutation))
             #expect(try puzzle.reassemble(shuffled, answer: puzzle.permutation) == source)
         }
+    }
+
+    @Test func jigsawFormatAnswersAreWellFormedGuessesIndependentOfTheTruth() throws {
+        let n = 600
+        let format = try DatasetGenerator(DatasetSpec(tasks: [.jigsawFormat], split: .train, count: n, styles: [.reasoning], seed: 4))
+        let jigsaw = try DatasetGenerator(DatasetSpec(tasks: [.jigsaw], split: .train, count: n, styles: [.reasoning], seed: 4))
+        var hit = 0.0, exact = 0
+        for i in 0..<n {
+            let f = try format.example(i).example, j = try jigsaw.example(i).example
+            #expect(f.task == "jigsaw-format" && f.prompt == j.prompt && f.truth == j.truth && f.grid == [2, 2])
+            let truth = try #require(f.truth?.permutation)
+            let own = try #require(JigsawReward.answerBlock(f.response).flatMap(JigsawReward.parseList))
+            #expect(JigsawReward.score(output: f.response, truth: own) == JigsawRewards(format: 1, hit: 1, accuracy: 1), "\(f.response)")
+            let scored = try TaskScorer.score(f, output: f.response)
+            hit += scored.score
+            exact += scored.correct ? 1 : 0
+        }
+        // Independent uniform non-identity permutations of 4: P(equal) = 1/23, mean hit 0.2514.
+        #expect(Double(exact) / Double(n) < 0.08, "\(exact) of \(n) guesses equal the truth")
+        #expect(abs(hit / Double(n) - 0.2514) < 0.04, "mean hit \(hit / Double(n))")
     }
 
     @Test func scorerMetrics() throws {

@@ -44,7 +44,7 @@ public struct DatasetGenerator: Sendable {
         guard !spec.tasks.isEmpty, !spec.styles.isEmpty else { throw WorldError.invalid("no task or style given") }
         self.spec = spec
         scenes = try SceneGenerator(size: spec.imageSize)
-        if spec.tasks.contains(.jigsaw) {
+        if spec.tasks.contains(where: \.isPuzzle) {
             _ = try Jigsaw(rows: spec.grid.rows, columns: spec.grid.columns, permutation: Array((0..<(spec.grid.rows * spec.grid.columns)).reversed()))
                 .pieceSize(imageSize: spec.imageSize)
         }
@@ -61,10 +61,11 @@ public struct DatasetGenerator: Sendable {
         let rng = RandomStream(seed: spec.seed, name: "world.\(spec.split.rawValue).\(i)")
         let id = String(format: "%@-%06d", spec.split.rawValue, i)
         let imagePath = "images/\(id).png"
-        if task == .jigsaw {
+        if task.isPuzzle {
             let (scene, image) = scenes.generate(rng)
             let puzzle = try Jigsaw(rows: spec.grid.rows, columns: spec.grid.columns, rng: rng)
-            return try Self.jigsawExample(id: id, style: style, puzzle: puzzle, source: image, scene: scene, imagePath: imagePath)
+            let guess = task == .jigsawFormat ? try Jigsaw(rows: spec.grid.rows, columns: spec.grid.columns, rng: rng) : nil
+            return try Self.jigsawExample(id: id, style: style, puzzle: puzzle, source: image, scene: scene, imagePath: imagePath, guess: guess)
         }
         // Draw scenes until one supports the question (OCR needs digits, ordering two shapes apart in x).
         for _ in 0..<1000 {
@@ -77,13 +78,15 @@ public struct DatasetGenerator: Sendable {
         throw WorldError.invalid("could not draw a scene for task \(task.rawValue) at image size \(spec.imageSize)")
     }
 
-    /// A jigsaw example over `source`: the shuffled image at `imagePath`, the cropped source beside it.
+    /// A jigsaw example over `source`: the shuffled image at `imagePath`, the cropped source beside it. With a
+    /// `guess`, a jigsaw-format example: the response answers with the guess's permutation, the truth stays the puzzle's.
     public static func jigsawExample(id: String, style: PromptStyle, puzzle: Jigsaw, source: RGBImage, scene: Scene?,
-                                     imagePath: String) throws -> GeneratedExample {
+                                     imagePath: String, guess: Jigsaw? = nil) throws -> GeneratedExample {
         let cropped = try puzzle.cropped(source)
         let sourcePath = imagePath.replacingOccurrences(of: ".png", with: "-source.png")
-        let example = Example(id: id, task: TaskKind.jigsaw.rawValue, style: style.rawValue, prompt: style.prompt(puzzle.question),
-                              response: style.response(answer: puzzle.answer, trace: puzzle.trace), image: imagePath,
+        let task: TaskKind = guess == nil ? .jigsaw : .jigsawFormat
+        let example = Example(id: id, task: task.rawValue, style: style.rawValue, prompt: style.prompt(puzzle.question),
+                              response: style.response(answer: (guess ?? puzzle).answer, trace: puzzle.trace), image: imagePath,
                               truth: Truth(permutation: puzzle.permutation, source: sourcePath, scene: scene),
                               grid: [puzzle.rows, puzzle.columns])
         return GeneratedExample(example: example, images: [(imagePath, try puzzle.shuffle(cropped)), (sourcePath, cropped)])

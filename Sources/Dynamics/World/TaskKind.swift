@@ -1,19 +1,30 @@
 import Foundation
 
-/// The tasks of the world (WORLD.md): five prior tasks and the novel one.
+/// The tasks of the world (WORLD.md): five prior tasks, the novel one, and the jigsaw answer format.
 public enum TaskKind: String, CaseIterable, Codable, Sendable {
     case grounding, ocr, vqa, pope, ordering, jigsaw
+    /// A jigsaw prompt answered with a uniformly drawn well-formed permutation instead of the truth: it teaches
+    /// the base model how a k-piece puzzle is answered (the analogue of a real MLLM's instruction following)
+    /// while carrying no information about the image, so jigsaw accuracy stays at chance.
+    case jigsawFormat = "jigsaw-format"
 
-    /// The prior tasks a base model is pretrained on.
+    /// The prior tasks a base model is pretrained on (and evaluated on for forgetting).
     public static let prior: [TaskKind] = [.grounding, .ocr, .vqa, .pope, .ordering]
 
-    /// Parses a comma-separated list of task names; `prior` stands for the five prior tasks, `all` for every task.
+    /// The tasks of WORLD.md, whose responses are their truths: the prior tasks and jigsaw.
+    public static let world: [TaskKind] = prior + [.jigsaw]
+
+    /// Tasks whose examples are jigsaw puzzles (a shuffled image, a grid, the permutation as truth).
+    public var isPuzzle: Bool { self == .jigsaw || self == .jigsawFormat }
+
+    /// Parses a comma-separated list of task names; `prior` stands for the five prior tasks, `all`
+    /// for those and jigsaw (`jigsaw-format` is only ever named).
     public static func parseList(_ text: String) throws -> [TaskKind] {
         var out: [TaskKind] = []
         for name in text.split(separator: ",").map({ $0.trimmingCharacters(in: .whitespaces) }) {
             switch name {
             case "prior": out += prior
-            case "all": out += allCases
+            case "all": out += world
             default:
                 guard let t = TaskKind(rawValue: name) else {
                     throw WorldError.invalid("unknown task '\(name)'; choose from \(allCases.map(\.rawValue).joined(separator: ", ")), prior, all")

@@ -9,7 +9,7 @@ public struct ScoredOutput: Equatable, Sendable {
     public let output: String
     /// The task's own criterion: IoU ≥ 0.5 for grounding, exact match otherwise.
     public let correct: Bool
-    /// IoU for grounding, R_hit for jigsaw, 1/0 otherwise.
+    /// IoU for grounding, R_hit for puzzles (jigsaw, jigsaw-format), 1/0 otherwise.
     public let score: Double
     /// Jigsaw rewards (for jigsaw and ordering, whose answers are permutations); nil for other tasks.
     public let rewards: JigsawRewards?
@@ -50,12 +50,12 @@ public enum TaskScorer {
                 expectedYes = expected == "yes"
                 saidYes = answer == "yes"
             }
-        case .ordering, .jigsaw:
+        case .ordering, .jigsaw, .jigsawFormat:
             guard let perm = truth.permutation else { throw missing("permutation") }
             let r = JigsawReward.score(output: output, truth: perm)
             rewards = r
             correct = r.accuracy == 1
-            score = task == .jigsaw ? r.hit : (correct ? 1 : 0)
+            score = task.isPuzzle ? r.hit : (correct ? 1 : 0)
         }
         return ScoredOutput(id: example.id, task: taskName, style: example.style ?? "", output: output, correct: correct, score: score,
                             rewards: rewards, hasAnswerBlock: block != nil, expectedYes: expectedYes, saidYes: saidYes)
