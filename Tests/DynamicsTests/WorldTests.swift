@@ -164,5 +164,13 @@ import Testing
         let expectedF1 = 4.0 / 6.0  // tp 2, fp 1, fn 1: 2·tp / (2·tp + fp + fn)
         #expect(abs(f1 - expectedF1) < 1e-15)
         #expect(throws: WorldError.self) { try TaskScorer.score(Example(id: "x", prompt: "", response: ""), output: "") }
+        #expect(s.permutationRate == nil)
+
+        // Permutation rate: a well-formed answer in either style counts; R_fmt needs the think block too.
+        let j = Example(id: "j", task: "jigsaw", style: "plain", prompt: "", response: "", truth: Truth(permutation: [2, 0, 1, 3]))
+        let outputs = ["<answer> [ 1 , 0 , 3 , 2 ] </answer>", "<think> a </think> <answer> [ 2 , 0 , 1 , 3 ] </answer>",
+                       "<answer> [ 2 , 2 , 1 , 3 ] </answer>", "<answer> [ 2 , 0 , 1 ] </answer>"]
+        let jigsaw = try #require(TaskSummary.summarise(try outputs.map { try TaskScorer.score(j, output: $0) }).first)
+        #expect(jigsaw.permutationRate == 0.5 && jigsaw.meanRewards?.format == 0.25 && jigsaw.accuracy == 0.25)
     }
 }

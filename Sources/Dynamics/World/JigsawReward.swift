@@ -78,6 +78,12 @@ public enum JigsawReward {
         return JigsawRewards(format: permutation && wellFormed(output) ? 1 : 0, hit: hit, accuracy: accuracy)
     }
 
+    /// The answer block parses to a permutation of 0 … k−1: a well-formed answer in either prompt style.
+    public static func answersWithPermutation(_ output: String, pieces k: Int) -> Bool {
+        guard let block = answerBlock(output), let answer = parseList(block) else { return false }
+        return answer.sorted() == Array(0..<k)
+    }
+
     /// `<think> … </think>` then `<answer> … </answer>`, only whitespace outside the blocks, each tag once.
     static func wellFormed(_ output: String) -> Bool {
         let ranges = tags.map { single($0, in: output) }

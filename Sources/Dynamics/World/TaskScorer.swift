@@ -13,6 +13,8 @@ public struct ScoredOutput: Equatable, Sendable {
     public let score: Double
     /// Jigsaw rewards (for jigsaw and ordering, whose answers are permutations); nil for other tasks.
     public let rewards: JigsawRewards?
+    /// Permutation tasks: the answer block parses to a permutation of 0 … k−1, in either style; nil for other tasks.
+    public let answersWithPermutation: Bool?
     /// The output has exactly one `<answer> … </answer>` block.
     public let hasAnswerBlock: Bool
     /// POPE: the expected and given yes/no, for F1.
@@ -34,6 +36,7 @@ public enum TaskScorer {
         let answer = block.map(normalise)
         var correct = false, score = 0.0
         var rewards: JigsawRewards? = nil
+        var permutation: Bool? = nil
         var expectedYes: Bool? = nil, saidYes: Bool? = nil
         switch task {
         case .grounding:
@@ -54,11 +57,12 @@ public enum TaskScorer {
             guard let perm = truth.permutation else { throw missing("permutation") }
             let r = JigsawReward.score(output: output, truth: perm)
             rewards = r
+            permutation = JigsawReward.answersWithPermutation(output, pieces: perm.count)
             correct = r.accuracy == 1
             score = task.isPuzzle ? r.hit : (correct ? 1 : 0)
         }
         return ScoredOutput(id: example.id, task: taskName, style: example.style ?? "", output: output, correct: correct, score: score,
-                            rewards: rewards, hasAnswerBlock: block != nil, expectedYes: expectedYes, saidYes: saidYes)
+                            rewards: rewards, answersWithPermutation: permutation, hasAnswerBlock: block != nil, expectedYes: expectedYes, saidYes: saidYes)
     }
 
     /// Whitespace collapsed to single spaces, trimmed.
@@ -91,6 +95,8 @@ public struct TaskSummary: Equatable, Sendable {
     public let f1: Double?
     /// Permutation tasks only: mean R_fmt, R_hit, R_acc.
     public let meanRewards: JigsawRewards?
+    /// Permutation tasks only: fraction of answers that are a permutation of 0 … k−1 (well-formed in either style).
+    public let permutationRate: Double?
 
     /// Rows per task and style, then per task over all styles, in task order of first appearance.
     public static func summarise(_ outputs: [ScoredOutput]) -> [TaskSummary] {
@@ -122,8 +128,10 @@ public struct TaskSummary: Equatable, Sendable {
             ? JigsawRewards(format: rewarded.map(\.format).reduce(0, +) / n, hit: rewarded.map(\.hit).reduce(0, +) / n,
                             accuracy: rewarded.map(\.accuracy).reduce(0, +) / n)
             : nil
+        let permutationRate = g.allSatisfy { $0.answersWithPermutation != nil } && !g.isEmpty
+            ? mean { $0.answersWithPermutation == true ? 1 : 0 } : nil
         return TaskSummary(task: task, style: style, n: g.count, accuracy: mean { $0.correct ? 1 : 0 }, meanScore: mean(\.score),
-                           answerBlockRate: mean { $0.hasAnswerBlock ? 1 : 0 }, f1: f1, meanRewards: meanRewards)
+                           answerBlockRate: mean { $0.hasAnswerBlock ? 1 : 0 }, f1: f1, meanRewards: meanRewards, permutationRate: permutationRate)
     }
 }
 
@@ -139,11 +147,12 @@ public enum EvaluationReport {
     }
 
     public static func summaryTable(_ rows: [TaskSummary]) -> CSVTable {
-        var t = CSVTable(header: ["task", "style", "n", "accuracy", "mean_score", "answer_block_rate", "f1", "reward_fmt", "reward_hit", "reward_acc"])
+        var t = CSVTable(header: ["task", "style", "n", "accuracy", "mean_score", "answer_block_rate", "f1", "reward_fmt", "reward_hit", "reward_acc",
+                                  "permutation_rate"])
         for s in rows {
             let r: [CSVCell] = s.meanRewards.map { [.double($0.format), .double($0.hit), .double($0.accuracy)] } ?? ["", "", ""]
             t.append([.string(s.task), .string(s.style), .int(s.n), .double(s.accuracy), .double(s.meanScore), .double(s.answerBlockRate),
-                      s.f1.map { .double($0) } ?? ""] + r)
+                      s.f1.map { .double($0) } ?? ""] + r + [s.permutationRate.map { .double($0) } ?? ""])
         }
         return t
     }
