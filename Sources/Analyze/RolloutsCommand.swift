@@ -5,7 +5,7 @@ import Foundation
 struct RolloutsCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "rollouts", abstract: "Sample G outputs per prompt from a checkpoint, with token log-probs and rewards.",
-        discussion: "Writes OUT (JSONL: id, prompt_id, sample, output, correct, tokens, logprobs, reward_fmt, reward_hit, reward_acc, reward). With --as-examples, OUT is instead an examples file (each output as the response, with the prompt's image and truth), e.g. a probe set of base-model rollouts; --keep correct keeps only the outputs the task's metric calls correct (R_acc = 1 for jigsaw): the SFT-on-GRPO-rollouts dataset. Sample j of prompt ID draws from the stream 'rollouts.ID.j'.")
+        discussion: "Writes OUT (JSONL: id, prompt_id, sample, output, correct, tokens, logprobs, reward_fmt, reward_hit, reward_acc, reward). With --as-examples, OUT is instead an examples file (each output as the response, with the prompt's image and truth), e.g. a probe set of base-model rollouts; --keep correct keeps only the outputs the task's metric calls correct (R_acc = 1 for jigsaw): the SFT-on-GRPO-rollouts dataset. An examples file leaves out samples cut at max_seq_len before <eos>: they are not whole responses. Sample j of prompt ID draws from the stream 'rollouts.ID.j'.")
 
     @OptionGroup var checkpoint: CheckpointOption
     @Option(name: .long, help: "Prompts (JSONL).")
@@ -52,7 +52,7 @@ struct RolloutsCommand: ParsableCommand {
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
         var lines: [String] = []
-        var kept = 0
+        var kept = 0, cut = 0
         let outFolder = output.url.deletingLastPathComponent()
         // The task's own criterion; examples without a task are judged by R_acc.
         let correctness = try outputs.enumerated().map { k, s in
@@ -63,6 +63,7 @@ struct RolloutsCommand: ParsableCommand {
         for (k, s) in outputs.enumerated() {
             let e = examples[k / samples], j = k % samples, correct = correctness[k]
             if keep == "correct" && !correct { continue }
+            if examplesOut && !s.finished { cut += 1; continue }
             if examplesOut {
                 var sft = e
                 sft.id = "\(e.id)-s\(j)"
@@ -85,8 +86,9 @@ struct RolloutsCommand: ParsableCommand {
         let accuracy = Double(correctness.filter { $0 }.count) / Double(max(1, outputs.count))
         try RunRecord(command: commandLine, inputs: ["checkpoint": checkpoint.checkpoint, "data": data], outputs: [output.out],
                       details: ["samples": String(samples), "temperature": String(temperature), "seed": String(seed), "keep": keep,
-                                "written": String(kept), "accuracy": "\(accuracy)"]).write(to: output.sibling("meta.json"))
-        print(String(format: "wrote %@: %d of %d samples (%.3f correct)", output.out, kept, outputs.count, accuracy))
+                                "written": String(kept), "cut": String(cut), "accuracy": "\(accuracy)"]).write(to: output.sibling("meta.json"))
+        print(String(format: "wrote %@: %d of %d samples (%.3f correct)", output.out, kept, outputs.count, accuracy)
+              + (cut > 0 ? ", \(cut) cut at max_seq_len left out (not a whole response)" : ""))
     }
 }
 

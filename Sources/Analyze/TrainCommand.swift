@@ -57,8 +57,8 @@ struct TrainCommand: ParsableCommand {
         var checkpoint: String?
         @Option(name: .long, help: "Prompts (JSONL with truth.permutation), e.g. reasoning-style jigsaw.")
         var data: String?
-        @Option(name: .long, help: "Learning rate.")
-        var lr: Double = 1e-4
+        @Option(name: .long, help: "Learning rate (the default is SFT's, so the two are compared at equal step sizes; the paper's 1e-6 was for a 3B model).")
+        var lr: Double = 1e-3
         @Option(name: [.customShort("G"), .long], help: "Samples per prompt.")
         var groupSize: Int = 4
         @Option(name: .long, help: "Sampling temperature τ.")

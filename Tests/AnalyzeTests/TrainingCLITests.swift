@@ -68,6 +68,22 @@ import Testing
         #expect((first["tokens"] as? [Int])?.count == (first["logprobs"] as? [Double])?.count)
     }
 
+    @Test func rolloutsAsExamplesLeaveOutSamplesCutAtMaxSeqLen() throws {
+        defer { try? FileManager.default.removeItem(at: cli.dir) }
+        try makeData()
+        let ckpt = try cli.initCheckpoint()
+        let out = cli.path("roll/fresh.jsonl")
+        let r = try cli.analyze(["rollouts", "--checkpoint", ckpt, "--data", cli.path("prior/train.jsonl"), "--samples", "4", "--as-examples", "--out", out])
+        #expect(r.status == 0, "\(r.stderr)")
+        let meta = try #require(try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: cli.path("roll/fresh.meta.json")))) as? [String: Any])
+        let details = try #require(meta["details"] as? [String: String])
+        let written = try #require(Int(details["written"] ?? "")), cut = try #require(Int(details["cut"] ?? ""))
+        #expect(cut > 0 && written > 0 && written + cut == 64, "a fresh model runs some samples to max_seq_len: \(written) written, \(cut) cut")
+        #expect(r.stdout.contains("\(cut) cut at max_seq_len left out"))
+        // Every written sample is a whole response that fits the model again.
+        try run(["logprobs", "--checkpoint", ckpt, "--examples", out, "--out", cli.path("roll/lp.csv")])
+    }
+
     @Test func resumeIsBitExactThroughTheCLI() throws {
         defer { try? FileManager.default.removeItem(at: cli.dir) }
         try makeData()

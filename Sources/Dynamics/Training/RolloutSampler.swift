@@ -10,6 +10,9 @@ public struct SampledOutput: Sendable, Equatable {
     public let text: String
     /// Rewards against the example's truth.permutation (all 0 when it has none).
     public let rewards: JigsawRewards
+
+    /// The sample ended with `<eos>` rather than being cut at max_seq_len.
+    public var finished: Bool { tokens.last == Tokenizer.eos }
 }
 
 /// Samples answers the way GRPO and `analyze rollouts` both do: from `[patches] <bos> prompt`, at a temperature,
