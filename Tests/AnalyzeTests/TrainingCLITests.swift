@@ -45,17 +45,18 @@ import Testing
         let probeSteps = try column(cli.path("sft/probes.csv"), "step"), ppl = try column(cli.path("sft/probes.csv"), "mean_ppl")
         #expect(probeSteps == [0, 0, 10, 10, 20, 20, 30, 30])
         #expect(ppl[6] < 0.5 * ppl[0], "the jigsaw answers' perplexity falls under SFT on them: \(ppl[0]) → \(ppl[6])")
-        try run(["train", "grpo", "--checkpoint", cli.path("sft/final"), "--data", jig, "--steps", "40", "-G", "8", "--batch-size", "2",
+        try run(["train", "grpo", "--checkpoint", cli.path("sft/final"), "--data", jig, "--steps", "80", "-G", "8", "--batch-size", "2",
                  "--accumulation", "1", "--restart-every", "4", "--lr", "3e-3", "--out", cli.path("grpo")])
         let reward = try column(cli.path("grpo/metrics.csv"), "reward_mean")
         #expect(mean(reward.suffix(10)) > mean(reward.prefix(10)) + 0.15, "GRPO raises the mean reward: \(mean(reward.prefix(10))) → \(mean(reward.suffix(10)))")
         let restarts = try column(cli.path("grpo/metrics.csv"), "restarted")
-        #expect(restarts.filter { $0 == 1 }.count == 4, "a restart every 4 epochs of 2 updates")
+        #expect(restarts.filter { $0 == 1 }.count == 9, "a restart every 4 epochs of 2 updates")
         let kl = try column(cli.path("grpo/metrics.csv"), "kl")
         for (k, r) in restarts.enumerated() where r == 1 { #expect(kl[k] == 0, "π_ref = π_θ right after a restart") }
-        try run(["rollouts", "--checkpoint", cli.path("grpo/final"), "--data", jig, "--samples", "8", "--keep", "correct",
+        try run(["rollouts", "--checkpoint", cli.path("grpo/final"), "--data", jig, "--samples", "32", "--keep", "correct",
                  "--out", cli.path("roll/correct.jsonl")])
         let kept = try ExampleFile(url: URL(fileURLWithPath: cli.path("roll/correct.jsonl")))
+        #expect(!kept.examples.isEmpty)
         for e in kept.examples { #expect(JigsawReward.score(output: e.response, truth: e.truth!.permutation!).accuracy == 1) }
         try run(["train", "sft", "--checkpoint", cli.path("pre/final"), "--data", cli.path("roll/correct.jsonl"), "--steps", "10",
                  "--batch-size", "4", "--lr", "1e-2", "--out", cli.path("sft-roll")])
