@@ -69,19 +69,25 @@ public enum JigsawReward {
     /// The three rewards of `output` for the ground-truth permutation `truth` (k = truth.count).
     public static func score(output: String, truth: [Int]) -> JigsawRewards {
         let k = truth.count
-        guard let block = answerBlock(output), let answer = parseList(block) else {
-            return JigsawRewards(format: 0, hit: 0, accuracy: 0)
-        }
+        guard let answer = parsedAnswer(output) else { return JigsawRewards(format: 0, hit: 0, accuracy: 0) }
         let hit = answer.count == k && k > 0 ? Double(zip(answer, truth).filter { $0 == $1 }.count) / Double(k) : 0
         let accuracy = answer == truth ? 1.0 : 0.0
-        let permutation = answer.sorted() == Array(0..<k)
-        return JigsawRewards(format: permutation && wellFormed(output) ? 1 : 0, hit: hit, accuracy: accuracy)
+        return JigsawRewards(format: isPermutation(answer, pieces: k) && wellFormed(output) ? 1 : 0, hit: hit, accuracy: accuracy)
     }
 
     /// The answer block parses to a permutation of 0 … k−1: a well-formed answer in either prompt style.
     public static func answersWithPermutation(_ output: String, pieces k: Int) -> Bool {
-        guard let block = answerBlock(output), let answer = parseList(block) else { return false }
-        return answer.sorted() == Array(0..<k)
+        parsedAnswer(output).map { isPermutation($0, pieces: k) } ?? false
+    }
+
+    /// The integers of the single answer block, when it parses.
+    static func parsedAnswer(_ output: String) -> [Int]? {
+        answerBlock(output).flatMap(parseList)
+    }
+
+    /// `answer` holds each of 0 … k−1 exactly once.
+    static func isPermutation(_ answer: [Int], pieces k: Int) -> Bool {
+        answer.sorted() == Array(0..<k)
     }
 
     /// `<think> … </think>` then `<answer> … </answer>`, only whitespace outside the blocks, each tag once.
