@@ -220,6 +220,11 @@ struct CommonTrainingOptions: ParsableArguments {
         }
         let probes = try probeSets(tokenizer: trainer.tokenizer, config: trainer.model.config)
         let probeLog = try probes.map { _ in try CSVLog(url: run.url.appendingPathComponent("probes.csv"), header: ProbeSets.header) }
+        // TensorBoard: every row of metrics.csv, eval.csv and probes.csv also goes to an event file in the run folder.
+        let events = try TensorBoardEventFile(folder: run.url)
+        metrics.mirror = events.mirror(section: "train")
+        evaluator?.log.mirror = events.mirror(section: "eval")
+        probeLog?.mirror = events.mirror(section: "probes")
         let measure = { (model: Transformer, step: Int) throws in
             if let evaluator { try evaluator.evaluate(model, step: step, threads: threads.threads) }
             if let probes, let probeLog {

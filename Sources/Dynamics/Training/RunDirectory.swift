@@ -23,6 +23,8 @@ public struct RunDirectory: Sendable {
 public final class CSVLog {
     private let handle: FileHandle
     public let header: [String]
+    /// Called with the header and each appended row after it is written (e.g. to log it to TensorBoard too).
+    public var mirror: (([String], [CSVCell]) throws -> Void)?
 
     public init(url: URL, header: [String]) throws {
         guard FileManager.default.createFile(atPath: url.path, contents: Data((header.joined(separator: ",") + "\n").utf8)),
@@ -43,6 +45,7 @@ public final class CSVLog {
         do { try handle.write(contentsOf: Data(line.utf8)) } catch {
             throw FileError.cannotWrite(path: "CSV log", reason: error.localizedDescription)
         }
+        try mirror?(header, cells)
     }
 }
 
