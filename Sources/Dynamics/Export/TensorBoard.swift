@@ -107,7 +107,7 @@ public final class TensorBoardEventFile {
     public let url: URL
     private let handle: FileHandle
 
-    public init(folder: URL, wallTime: Date = Date(), host: String = ProcessInfo.processInfo.hostName) throws {
+    public init(folder: URL, wallTime: Date = Date(), host: String = TensorBoardEventFile.hostName) throws {
         let safeHost = host.isEmpty ? "localhost" : host.replacingOccurrences(of: "/", with: "_")
         url = folder.appendingPathComponent("events.out.tfevents.\(Int(wallTime.timeIntervalSince1970)).\(safeHost)")
         guard FileManager.default.createFile(atPath: url.path, contents: Data()), let h = FileHandle(forWritingAtPath: url.path) else {
@@ -118,6 +118,13 @@ public final class TensorBoardEventFile {
     }
 
     deinit { try? handle.close() }
+
+    /// The machine's name from gethostname(2) (no DNS lookup, unlike `ProcessInfo.hostName`).
+    public static var hostName: String {
+        var buffer = [CChar](repeating: 0, count: 256)
+        guard gethostname(&buffer, buffer.count - 1) == 0 else { return "localhost" }
+        return String(decoding: buffer.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
+    }
 
     /// One event with `scalars` at `step`.
     public func add(step: Int, scalars: [(tag: String, value: Double)], wallTime: Date = Date()) throws {
