@@ -223,7 +223,7 @@ extension PlotFigure {
         let restarts = zip(first(inputs).numbers("step"), first(inputs).numbers("restarted")).filter { $0.1 == 1 }.map(\.0)
         let marks = restarts.prefix(500).map { "set arrow from \($0), graph 0 to \($0), graph 1 nohead dt 2 lc rgb '#999999'" }
         body += ["set multiplot layout 2,1 title " + PlotFigure.quoted("GRPO training" + (restarts.isEmpty ? "" : " (dashed: periodic restarts of the optimizer and reference)")),
-                 "set xlabel 'step (optimizer updates)'"] + marks
+                 "set xlabel 'step (optimizer updates)'", "set lmargin at screen 0.09", "set rmargin at screen 0.74"] + marks
         body += ["set title \"reward components (mean over the update's rollouts)\"", "set ylabel 'reward (mean over rollouts)'", "set key outside right top",
                  "plot " + titles.enumerated().map { k, t in "'\(rewards)' index \(k) using 1:2 with lines lw 2 title \(PlotFigure.quoted(t))" }
                     .joined(separator: ", \\\n     ")]
