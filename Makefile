@@ -1,5 +1,5 @@
 # Entry points. SwiftPM does the building; this file only adds what SwiftPM cannot: installing Debian packages.
-.PHONY: setup build demo test bench data clean
+.PHONY: setup build demo paper test bench data clean
 
 setup:
 	@scripts/setup.sh
@@ -9,6 +9,9 @@ build: setup
 
 demo: build
 	@scripts/demo.sh
+
+paper: build
+	@scripts/paper.sh
 
 test: setup
 	swift test

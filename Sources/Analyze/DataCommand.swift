@@ -26,6 +26,8 @@ struct DataCommand: ParsableCommand {
         var seed: UInt64 = 0
         @Option(name: .long, help: "Image side S in pixels (24 for small, 8 for tiny).")
         var imageSize: Int = 24
+        @Option(name: .long, help: "Where shapes and digits go: grid (whole 4-pixel cells, the patch grid; default) or free (any pixel, the harder world).")
+        var layout: String = "grid"
         @OptionGroup var threads: ThreadsOption
         @Option(name: .long, help: "Output folder.")
         var out: String
@@ -34,8 +36,9 @@ struct DataCommand: ParsableCommand {
 
         func run() throws {
             guard let split = Split(rawValue: split) else { throw ValidationError("unknown split '\(self.split)'; choose train or test") }
+            guard let layout = SceneLayout(rawValue: layout) else { throw ValidationError("unknown layout '\(self.layout)'; choose grid or free") }
             let spec = DatasetSpec(tasks: try TaskKind.parseList(tasks), split: split, count: count, styles: try PromptStyle.parseList(style),
-                                   grid: try Jigsaw.parseGrid(grid), seed: seed, imageSize: imageSize)
+                                   grid: try Jigsaw.parseGrid(grid), seed: seed, imageSize: imageSize, layout: layout)
             let generator = try DatasetGenerator(spec)
             let folder = URL(fileURLWithPath: out)
             let file = folder.appendingPathComponent(generator.fileName)
@@ -51,7 +54,7 @@ struct DataCommand: ParsableCommand {
             try DatasetWriter.write(examples, folder: folder, fileName: generator.fileName)
             try RunRecord(command: commandLine, outputs: [(out as NSString).appendingPathComponent(generator.fileName)],
                           details: ["tasks": tasks, "split": split.rawValue, "count": String(count), "style": style, "grid": grid,
-                                    "seed": String(seed), "image_size": String(imageSize)])
+                                    "seed": String(seed), "image_size": String(imageSize), "layout": layout.rawValue])
                 .write(to: folder.appendingPathComponent("\(split.rawValue).meta.json"))
             print("wrote \((out as NSString).appendingPathComponent(generator.fileName)): \(count) examples (\(spec.tasks.map(\.rawValue).joined(separator: ",")); \(style)) and their images")
         }
