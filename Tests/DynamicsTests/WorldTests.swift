@@ -55,7 +55,7 @@ import Testing
                 }
             }
         }
-        #expect(sides == (size == 24 ? [4, 8] : [4]), "one or two cells wide")
+        #expect(sides == [4], "one cell wide")
         #expect(digitScenes > 40)
         // The free layout draws sides off the grid.
         let free = try SceneGenerator(size: 24, layout: .free)

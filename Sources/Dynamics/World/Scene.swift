@@ -53,9 +53,10 @@ public struct Scene: Codable, Equatable, Sendable {
 
 /// Where a scene's shapes and digits may go.
 public enum SceneLayout: String, CaseIterable, Codable, Sendable {
-    /// On the 4-pixel grid of the presets' image patches: every shape's box is a whole number of cells (one or
-    /// two) starting on a cell boundary, and each digit glyph sits at the top left of its own cell column, so
-    /// which patches hold an object determines the answer. The default: what a linear patch front end can learn.
+    /// On the 4-pixel grid of the presets' image patches: every shape fills exactly one cell (its box is the
+    /// patch), and each digit glyph sits at the top left of its own cell column, so which patch holds an object
+    /// determines the answer, and one patch's pixels say what the object is. The default: what a linear patch
+    /// front end can learn. (Measured: a shape over 2×2 cells was no easier to ground; `notebooks-md/03-training.md`.)
     case grid
     /// Anywhere, at any pixel: shape sides from S/5 to 3S/8, digits at any offset (the harder world).
     case free
@@ -84,8 +85,8 @@ public struct SceneGenerator: Sendable {
 
     /// Cells across the image in the grid layout.
     var cells: Int { size / Self.cell }
-    /// Shape sides in cells in the grid layout: one, or two where 3S/8 allows.
-    var shapeCells: ClosedRange<Int> { 1...max(1, min(2, size * 3 / 8 / Self.cell)) }
+    /// Shape sides in cells in the grid layout: one.
+    var shapeCells: ClosedRange<Int> { 1...1 }
 
     /// The most digits that fit across the image with the 3×5 font (4 px advance) and a 1 px margin.
     var maxDigits: Int { max(1, min(3, (size - 1) / 4)) }
