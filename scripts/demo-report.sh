@@ -12,9 +12,9 @@
 set -euo pipefail
 out=${1:?usage: scripts/demo-report.sh DEMO_FOLDER}
 A=${ANALYZE:-.build/release/analyze}
-questions=${REPORT_QUESTIONS:-120}
-samples=${REPORT_SAMPLES:-12}
-pairs=${REPORT_SYMMETRY_PAIRS:-8}
+questions=${REPORT_QUESTIONS:-200}
+samples=${REPORT_SAMPLES:-16}
+pairs=${REPORT_SYMMETRY_PAIRS:-10}
 eta_points=${REPORT_ETA_POINTS:-11}
 nprobes=${REPORT_PROBES:-60}
 ntrain=${REPORT_TRAIN:-16}

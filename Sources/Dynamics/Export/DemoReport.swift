@@ -430,8 +430,11 @@ struct ReportText {
         let s = stats(grpo), w = max(1, grpo.count / 10)
         var md = ["## 4. GRPO's rewards and KL, with restarts (Fig. 6)", "", "![Fig. 6: GRPO reward components and KL](\(figure("grpo")))", ""]
         var text = "GRPO's reward components (mean over each update's rollouts) and the k3 KL to the reference policy against the update step "
-            + "(`grpo/metrics.csv`); dashed lines mark the \(s.restarts) restarts, where the optimizer is reset and the reference becomes the current policy "
-            + "(so the KL drops to 0). Over \(s.steps) updates the accuracy reward R_acc goes from \(F.g3(s.acc0)) (mean of the first \(w) updates) to "
+            + "(`grpo/metrics.csv`); "
+            + (s.restarts == 0 ? "no restart fell within this run (they come every `--restart-every` epochs). "
+                : "dashed lines mark the \(s.restarts) restart\(s.restarts == 1 ? "" : "s"), where the optimizer is reset and the reference becomes the "
+                    + "current policy (so the KL drops to 0). ")
+            + "Over \(s.steps) updates the accuracy reward R_acc goes from \(F.g3(s.acc0)) (mean of the first \(w) updates) to "
             + "\(F.g3(s.acc1)) (last \(w)), the total reward from \(F.g3(s.r0)) to \(F.g3(s.r1)); the KL peaks at \(F.g3(s.maxKL)) and averages \(F.g3(s.lastKL)) over the last \(w) updates."
         if let nr = grpoNoRestart {
             let t = stats(nr)
@@ -499,8 +502,10 @@ struct ReportText {
             + "(ratio \(F.g3(ratio))); the mean signed push is \(F.g3(signed[0])) and \(F.g3(signed[1])). Spread (sd of I) per prior task, ground truth vs "
             + "rollouts (`.tasks.csv`): " + zip(probeTasks, sds).map { "\($0) \(F.g3($1[0])) vs \(F.g3($1[1]))" }.joined(separator: ", ")
             + " — the ground truth pushes harder on \(larger) of \(probeTasks.count) tasks. "
-            + (ratio > 1 ? "Steps on answers the base finds unlikely move prior knowledge more than steps on the model's own rollouts, as the paper's "
-                + "explanation of forgetting predicts." : "On this run the rollouts' steps move prior knowledge at least as much as the ground truth's.")
+            + (ratio > 1 ? "On average a step on the ground truth, which the base finds less likely than its own outputs, moves the prior probes "
+                + "\(F.g3(ratio)) times as far as a step on a rollout: the direction the paper's explanation of forgetting predicts."
+                : "On this run a step on a rollout moves the prior probes at least as far as a step on the ground truth (ratio \(F.g3(ratio))), "
+                + "against the direction the paper's explanation predicts.")
         md += [text, ""]
         return md
     }
