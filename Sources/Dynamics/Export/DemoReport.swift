@@ -434,8 +434,8 @@ struct ReportText {
             + (s.restarts == 0 ? "no restart fell within this run (they come every `--restart-every` epochs). "
                 : "dashed lines mark the \(s.restarts) restart\(s.restarts == 1 ? "" : "s"), where the optimizer is reset and the reference becomes the "
                     + "current policy (so the KL drops to 0). ")
-            + "Over \(s.steps) updates the accuracy reward R_acc goes from \(F.g3(s.acc0)) (mean of the first \(w) updates) to "
-            + "\(F.g3(s.acc1)) (last \(w)), the total reward from \(F.g3(s.r0)) to \(F.g3(s.r1)); the KL peaks at \(F.g3(s.maxKL)) and averages \(F.g3(s.lastKL)) over the last \(w) updates."
+            + "Over \(s.steps) updates the accuracy reward R_acc goes from \(F.g3(s.acc0)) (mean of the first \(w) update\(w == 1 ? "" : "s")) to "
+            + "\(F.g3(s.acc1)) (last \(w)), the total reward from \(F.g3(s.r0)) to \(F.g3(s.r1)); the KL peaks at \(F.g3(s.maxKL)) and averages \(F.g3(s.lastKL)) over the last \(w) update\(w == 1 ? "" : "s")."
         if let nr = grpoNoRestart {
             let t = stats(nr)
             text += " Overlaid, `grpo-no-restart` (no restarts, \(t.steps) updates): R_acc \(F.g3(t.acc0)) → \(F.g3(t.acc1)), KL peak \(F.g3(t.maxKL)), "
