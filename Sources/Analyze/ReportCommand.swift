@@ -7,7 +7,7 @@ struct ReportCommand: ParsableCommand {
         commandName: "report", abstract: "The demo's figures (DIR/figures/) and report (DIR/report.md), every number read from the run's files.",
         discussion: "DIR is a demo output folder as scripts/demo.sh and scripts/demo-report.sh write it. Required: "
             + DemoReport.required.map(\.path).joined(separator: ", ")
-            + ". Optional: sft-rollouts/ (overlaid everywhere), grpo-no-restart/metrics.csv (overlaid on Fig. 6); a missing optional input is a "
+            + ". Optional: sft-rollouts/ (overlaid everywhere), grpo-no-restart/metrics.csv (overlaid on Fig. 6), influence/rollouts.csv with its .tasks.csv (the rollouts' side of the influence heatmap); a missing optional input is a "
             + "sentence in the report, a missing required one an error naming it. Needs gnuplot (Debian: apt-get install gnuplot-nox).")
 
     @Option(name: .customLong("run"), help: "The demo output folder (e.g. out/demo).")

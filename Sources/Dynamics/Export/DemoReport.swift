@@ -65,7 +65,11 @@ public struct DemoReport {
     /// file is an error before anything is written; a missing required input is an error naming every missing file.
     @discardableResult
     public func write(force: Bool = false) throws -> Result {
-        let missing = Self.required.filter { !exists($0.path) }
+        var isFolder: ObjCBool = false
+        guard FileManager.default.fileExists(atPath: run.path, isDirectory: &isFolder), isFolder.boolValue else {
+            throw DemoReportError.notAFolder(path: run.path)
+        }
+                let missing = Self.required.filter { !exists($0.path) }
         if !missing.isEmpty {
             throw DemoReportError.missingInputs(missing.map { (url($0.path).path, $0.madeBy) })
         }
@@ -168,13 +172,15 @@ public struct DemoReport {
 public enum DemoReportError: Error, CustomStringConvertible {
     case missingInputs([(path: String, madeBy: String)])
     case malformed(path: String, reason: String)
+    case notAFolder(path: String)
 
     public var description: String {
         switch self {
         case let .missingInputs(files):
-            "the report needs " + files.map { "\($0.path) (written by \($0.madeBy))" }.joined(separator: "; ")
-                + " — missing; run scripts/demo.sh, then scripts/demo-report.sh DIR for the perplexity, symmetry and influence inputs"
+            "missing required input\(files.count == 1 ? "" : "s") of the report: " + files.map { "\($0.path) (written by \($0.madeBy))" }.joined(separator: "; ")
+                + ". Run scripts/demo.sh, then scripts/demo-report.sh DIR for the perplexity, symmetry and influence inputs."
         case let .malformed(path, reason): "\(path): \(reason)"
+        case let .notAFolder(path): "\(path) is not a folder: give --run the demo output folder (e.g. out/demo)"
         }
     }
 }
