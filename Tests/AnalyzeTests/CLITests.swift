@@ -34,12 +34,18 @@ import Testing
     }
 
     /// Runs the built `analyze` with `arguments`.
-    func analyze(_ arguments: [String]) throws -> Run {
+    /// The built `analyze` beside the test bundle.
+    static func executable() throws -> URL {
         let binary = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent().appendingPathComponent("analyze")
         let candidates = [binary, Bundle.main.bundleURL.deletingLastPathComponent().appendingPathComponent("analyze")]
         guard let exe = candidates.first(where: { FileManager.default.isExecutableFile(atPath: $0.path) }) else {
             throw CocoaError(.fileNoSuchFile, userInfo: [NSFilePathErrorKey: binary.path])
         }
+        return exe
+    }
+
+    func analyze(_ arguments: [String]) throws -> Run {
+        let exe = try Self.executable()
         let process = Process()
         process.executableURL = exe
         process.arguments = arguments
