@@ -53,9 +53,10 @@ public struct OptimizerConfig: Codable, Equatable, Sendable {
     public func validate() throws {
         guard learningRate.isFinite, learningRate >= 0 else { throw TrainingError.invalid("learning rate must be finite and ≥ 0") }
         guard clipNorm.map({ $0 > 0 && $0.isFinite }) ?? true else { throw TrainingError.invalid("clip norm must be positive") }
-        guard weightDecay >= 0, (0..<1).contains(beta1), (0..<1).contains(beta2), epsilon > 0 else {
-            throw TrainingError.invalid("AdamW needs weight decay ≥ 0, betas in [0, 1) and epsilon > 0")
+        guard weightDecay >= 0, weightDecay.isFinite, (0..<1).contains(beta1), (0..<1).contains(beta2), epsilon > 0, epsilon.isFinite else {
+            throw TrainingError.invalid("AdamW needs a finite weight decay ≥ 0, betas in [0, 1) and a finite epsilon > 0")
         }
+        try schedule.validate()
     }
 }
 
@@ -96,7 +97,8 @@ public struct Optimizer: Sendable {
 
     /// Restores moments and step count saved by `state`; throws when sizes disagree.
     public mutating func restore(step: Int, firstMoment m: [Double], secondMoment v: [Double]) throws {
-        guard m.count == firstMoment.count, v.count == secondMoment.count, step >= 0 else {
+        guard m.count == firstMoment.count, v.count == secondMoment.count, step >= 0, step < Int.max,
+              m.allSatisfy(\.isFinite), v.allSatisfy({ $0.isFinite && $0 >= 0 }) else {
             throw TrainingError.invalid("optimizer state has \(m.count)/\(v.count) moments, expected \(firstMoment.count)")
         }
         self.step = step
@@ -141,11 +143,14 @@ public struct Optimizer: Sendable {
 public enum TrainingError: Error, Equatable, CustomStringConvertible {
     case invalid(String)
     case nonFinite(step: Int, what: String)
+    case diverged(step: Int, magnitude: Double)
 
     public var description: String {
         switch self {
         case let .invalid(reason): reason
         case let .nonFinite(step, what): "non-finite \(what) at step \(step); the run stopped, the last good checkpoint is kept"
+        case let .diverged(step, magnitude):
+            "the run diverged at step \(step): a parameter would reach \(String(format: "%.3g", magnitude)), beyond ±\(String(format: "%g", RunLimits.maxParameterMagnitude)) (lower the learning rate or clip gradients); the run stopped before θ changed, the last good checkpoint is kept"
         }
     }
 }
