@@ -15,7 +15,7 @@ struct InitCommand: ParsableCommand {
     @Option(name: .long, help: "tokenizer.json to use instead of the standard vocabulary.")
     var vocabulary: String?
 
-    @Option(name: .long, help: "Seed of the initialisation stream.")
+    @Option(name: .long, parsing: .unconditional, help: "Seed of the initialisation stream.")
     var seed: UInt64 = 0
 
     @OptionGroup var output: OutputOption

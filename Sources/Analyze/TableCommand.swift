@@ -12,7 +12,7 @@ struct TableCommand: ParsableCommand {
     @OptionGroup var output: OutputOption
 
     func run() throws {
-        try output.checkWritable([output.url])
+        try output.checkWritable([output.url, output.sibling("meta.json")])
         let pairs = try eval.map { spec -> (name: String, url: URL) in
             guard let eq = spec.firstIndex(of: "="), eq != spec.startIndex else { throw ValidationError("--eval takes NAME=FILE, got '\(spec)'") }
             return (String(spec[..<eq]), URL(fileURLWithPath: String(spec[spec.index(after: eq)...])))
@@ -20,6 +20,9 @@ struct TableCommand: ParsableCommand {
         guard !pairs.isEmpty else { throw ValidationError("give at least one --eval NAME=FILE") }
         let table = try ForgettingTable(summaries: pairs)
         try table.table.write(to: output.url)
+        try RunRecord(command: commandLine, inputs: Dictionary(pairs.enumerated().map { ("eval.\($0.offset)", "\($0.element.name)=\($0.element.url.path)") },
+                                                                uniquingKeysWith: { a, _ in a }),
+                      outputs: [output.out]).write(to: output.sibling("meta.json"))
         print(table.text)
         print("wrote \(output.out)")
     }
