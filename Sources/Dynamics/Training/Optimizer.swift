@@ -120,20 +120,35 @@ public struct Optimizer: Sendable {
         let norm = BLAS.norm2(gradient)
         var scale = 1.0
         if let c = config.clipNorm, norm > c { scale = c / norm }
+        let n = theta.count
+        // The loops run over raw buffers: every buffer has n elements (checked above and in init/restore), so
+        // the bounds are proven once here instead of per element.
         switch config.kind {
         case .sgd:
-            for i in theta.indices { theta[i] -= lr * scale * gradient[i] }
+            theta.withUnsafeMutableBufferPointer { t in gradient.withUnsafeBufferPointer { gp in
+                for i in 0..<n { t[i] -= lr * scale * gp[i] }
+            } }
         case .adamw:
+            precondition(firstMoment.count == n && secondMoment.count == n && (decayMask.isEmpty || decayMask.count == n),
+                         "optimizer state and θ sizes differ (internal error)")
             let b1 = config.beta1, b2 = config.beta2
             let c1 = 1 - pow(b1, Double(step)), c2 = 1 - pow(b2, Double(step))
-            let wd = config.weightDecay
-            for i in theta.indices {
-                let g = scale * gradient[i]
-                firstMoment[i] = b1 * firstMoment[i] + (1 - b1) * g
-                secondMoment[i] = b2 * secondMoment[i] + (1 - b2) * g * g
-                let update = (firstMoment[i] / c1) / ((secondMoment[i] / c2).squareRoot() + config.epsilon)
-                theta[i] -= lr * (update + (decayMask.isEmpty ? 0 : wd * decayMask[i] * theta[i]))
-            }
+            let wd = config.weightDecay, eps = config.epsilon
+            let decays = !decayMask.isEmpty
+            theta.withUnsafeMutableBufferPointer { t in gradient.withUnsafeBufferPointer { gp in
+                firstMoment.withUnsafeMutableBufferPointer { m in secondMoment.withUnsafeMutableBufferPointer { v in
+                    decayMask.withUnsafeBufferPointer { mask in
+                        let t = t.baseAddress!, gp = gp.baseAddress!, m = m.baseAddress!, v = v.baseAddress!
+                        for i in 0..<n {
+                            let g = scale * gp[i]
+                            m[i] = b1 * m[i] + (1 - b1) * g
+                            v[i] = b2 * v[i] + (1 - b2) * g * g
+                            let update = (m[i] / c1) / ((v[i] / c2).squareRoot() + eps)
+                            t[i] -= lr * (update + (decays ? wd * mask[i] * t[i] : 0))
+                        }
+                    }
+                } }
+            } }
         }
         return StepReport(learningRate: lr, gradientNorm: norm, clipped: scale < 1)
     }
