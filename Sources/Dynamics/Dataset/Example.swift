@@ -60,7 +60,11 @@ public struct ExampleFile: Sendable {
     /// line and the field; duplicate ids, a key given twice in one object, malformed ground truth
     /// (`Example.validateTruth`) and empty files are errors.
     public init(url: URL) throws {
-        let data = try AtomicFile.read(url, what: "examples file")
+        try self.init(data: AtomicFile.read(url, what: "examples file"), url: url)
+    }
+
+    /// The same from the file's bytes; `url` names it and anchors its image paths.
+    public init(data: Data, url: URL) throws {
         guard String(data: data, encoding: .utf8) != nil else {
             throw ExampleError.malformed(path: url.path, line: 0, reason: "not UTF-8 text")
         }

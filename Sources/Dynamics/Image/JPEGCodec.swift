@@ -17,10 +17,10 @@ public enum JPEGCodec {
     }
 
     /// Decodes JPEG bytes; `source` names them in errors. See `read`.
-    public static func decode(_ data: Data, source: String, expectedSide: Int? = nil) throws -> RGBImage {
+    public static func decode(_ data: Data, source: String, expectedSide: Int? = nil, maxPixels: Int = ImageFile.maxPixels) throws -> RGBImage {
         try data.withUnsafeBytes { raw in
             try decoded(source: source, expectedSide: expectedSide) { pixels, width, height, message, length in
-                dynamics_jpeg_decode(raw.bindMemory(to: UInt8.self).baseAddress, raw.count, ImageFile.maxPixels, pixels, width, height, message, length)
+                dynamics_jpeg_decode(raw.bindMemory(to: UInt8.self).baseAddress, raw.count, maxPixels, pixels, width, height, message, length)
             }
         }
     }

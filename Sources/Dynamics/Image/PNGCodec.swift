@@ -20,7 +20,7 @@ public enum PNGCodec {
     }
 
     /// Decodes PNG bytes; `source` names them in errors. See `read`.
-    public static func decode(_ data: Data, source: String, expectedSide: Int? = nil) throws -> RGBImage {
+    public static func decode(_ data: Data, source: String, expectedSide: Int? = nil, maxPixels: Int = ImageFile.maxPixels) throws -> RGBImage {
         var image = png_image()
         image.version = UInt32(PNG_IMAGE_VERSION)
         let begun = data.withUnsafeBytes { raw in
@@ -34,7 +34,7 @@ public enum PNGCodec {
         // Read as RGBA, so that libpng never composites alpha onto a background; the alpha bytes are dropped below.
         image.format = UInt32(PNG_FORMAT_FLAG_COLOR | PNG_FORMAT_FLAG_ALPHA)
         let width = Int(image.width), height = Int(image.height)
-        guard width > 0, height > 0, width <= 1 << 14, height <= 1 << 14, width * height <= ImageFile.maxPixels else {
+        guard width > 0, height > 0, width <= 1 << 14, height <= 1 << 14, width * height <= maxPixels else {
             png_image_free(&image)
             throw ImageError.unreadable(path: source, reason: ImageFile.sizeRefusal(width: width, height: height))
         }

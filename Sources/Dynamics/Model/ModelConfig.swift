@@ -98,12 +98,17 @@ public struct ModelConfig: Codable, Equatable, Sendable {
         do { data = try Data(contentsOf: url) } catch {
             throw ConfigError.unreadable(path: url.path, reason: error.localizedDescription)
         }
+        return try decode(data, source: url.path)
+    }
+
+    /// Decodes and validates the bytes of a `config.json`; `source` names them in errors.
+    public static func decode(_ data: Data, source: String) throws -> ModelConfig {
         if let key = StrictJSON.duplicateKey(in: data) {
-            throw ConfigError.malformed(path: url.path, reason: "key '\(key)' appears twice")
+            throw ConfigError.malformed(path: source, reason: "key '\(key)' appears twice")
         }
         let config: ModelConfig
         do { config = try JSONDecoder().decode(ModelConfig.self, from: data) } catch {
-            throw ConfigError.malformed(path: url.path, reason: JSONErrorText.describe(error))
+            throw ConfigError.malformed(path: source, reason: JSONErrorText.describe(error))
         }
         try config.validate()
         return config

@@ -137,7 +137,12 @@ public struct TrainerState: Equatable, Sendable {
         guard FileManager.default.fileExists(atPath: url.path) else {
             throw CheckpointError.invalid(path: url.path, reason: "missing: this checkpoint was not written by a training run")
         }
-        let (tensors, metadata) = try SafeTensors.read(url)
+        return try decode(AtomicFile.read(url, what: "trainer state"), file: url)
+    }
+
+    /// The same from the bytes of a `trainer.safetensors`; `file` names it in errors.
+    public static func decode(_ data: Data, file url: URL) throws -> (state: TrainerState, run: Data, extra: [String: [Double]]) {
+        let (tensors, metadata) = try SafeTensors.decode(data, source: url.path)
         try Checkpoint.checkFormatVersion(metadata, file: url)
         func tensor(_ name: String) throws -> [Double] {
             guard let t = tensors.first(where: { $0.name == name }) else { throw CheckpointError.invalid(path: url.path, reason: "tensor '\(name)' is missing") }

@@ -9,7 +9,11 @@ public enum OutputsFile {
 
     /// Reads the file (JSON Lines, LF or CRLF); errors name the file and line.
     public static func read(_ url: URL) throws -> [Entry] {
-        let data = try AtomicFile.read(url, what: "outputs file")
+        try decode(AtomicFile.read(url, what: "outputs file"), url: url)
+    }
+
+    /// The same from the file's bytes; `url` names it in errors.
+    public static func decode(_ data: Data, url: URL) throws -> [Entry] {
         let decoder = JSONDecoder()
         var out: [Entry] = []
         for (number, line) in JSONLines.lines(data) {
