@@ -1,5 +1,23 @@
+import CFuzzer
 import Dynamics
 import Foundation
+
+/// SwiftPM links this module's entry point as `main`; it runs libFuzzer's driver with `fuzzOneInput`.
+@main
+enum FuzzMain {
+    static func main() {
+        var argc = CommandLine.argc
+        var argv = CommandLine.unsafeArgv
+        let status = argv.withMemoryRebound(to: UnsafeMutablePointer<CChar>?.self, capacity: Int(argc) + 1) { pointer -> Int32 in
+            var p: UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>? = pointer
+            return LLVMFuzzerRunDriver(&argc, &p) { data, size in
+                fuzzOneInput(data ?? UnsafePointer(bitPattern: 1)!, size)
+            }
+        }
+        _ = argv
+        exit(status)
+    }
+}
 
 /// libFuzzer entry point: the bytes go to the reader named by the environment variable FUZZ_TARGET. Every reader
 /// must either return a value or throw; a trap, a sanitizer report, a leak or a hang is a finding.
