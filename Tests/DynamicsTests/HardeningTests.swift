@@ -172,6 +172,10 @@ import Testing
             (#""task":"grounding","truth":{"box":[5,5,1,1]}"#, "is not a box"),
             (#""task":"jigsaw","truth":{"answer":"x"}"#, "needs truth.permutation"),
         ]
+        // A box answer too large to measure is no box (its area would overflow: a trap now that release builds check).
+        let grounding = Example(id: "g", task: "grounding", prompt: "p", response: "r", truth: Truth(box: [1, 1, 3, 3]))
+        let huge = try TaskScorer.score(grounding, output: "<answer> { bbox : [ 0 , 0 , 99999999999999999999 , 9223372036854775807 ] } </answer>")
+        #expect(!huge.correct && huge.score == 0)
         for (k, (fields, fragment)) in cases.enumerated() {
             let url = dir.appendingPathComponent("t\(k).jsonl")
             try Data(#"{"id":"x","prompt":"p","response":"r","image":null,\#(fields)}"#.utf8).write(to: url)

@@ -8,7 +8,7 @@ extension Example {
     /// Throws a reason when the structured truth or the grid is malformed:
     /// - `truth.permutation` is a permutation of 0 … k−1 with 2 ≤ k ≤ 100 (no repeats, no negatives);
     /// - `grid` is [rows, columns], each ≥ 1, with 2 … 100 pieces, and rows·columns equals k when both are given;
-    /// - `truth.box` is [x1, y1, x2, y2] with 0 ≤ x1 ≤ x2 and 0 ≤ y1 ≤ y2 (corners inclusive);
+    /// - `truth.box` is [x1, y1, x2, y2] with 0 ≤ x1 ≤ x2 ≤ 2^20 and 0 ≤ y1 ≤ y2 ≤ 2^20 (corners inclusive);
     /// - the task's metric finds the truth it needs (a box for grounding, an answer for OCR, VQA and POPE, a
     ///   permutation for ordering and the jigsaw tasks) when the task is known and a truth is given.
     public func validateTruth() throws {
@@ -32,8 +32,8 @@ extension Example {
         }
         if let b = truth?.box {
             guard b.count == 4 else { throw bad("truth.box has \(b.count) entries, not [x1, y1, x2, y2]") }
-            guard b[0] >= 0, b[1] >= 0, b[0] <= b[2], b[1] <= b[3] else {
-                throw bad("truth.box \(b) is not a box (needs 0 ≤ x1 ≤ x2 and 0 ≤ y1 ≤ y2)")
+            guard b[0] >= 0, b[1] >= 0, b[0] <= b[2], b[1] <= b[3], b[2] <= TaskScorer.maxBoxCoordinate, b[3] <= TaskScorer.maxBoxCoordinate else {
+                throw bad("truth.box \(b) is not a box (needs 0 ≤ x1 ≤ x2 ≤ 2^20 and 0 ≤ y1 ≤ y2 ≤ 2^20)")
             }
         }
         if let truth, let name = task, let kind = TaskKind(rawValue: name) {
