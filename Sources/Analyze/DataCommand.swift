@@ -153,7 +153,9 @@ struct DataCommand: ParsableCommand {
                 ContactSheet.Cell(example: e, image: try file.imageURL(e).map { try PNGCodec.read($0) },
                                   source: try e.truth?.source.map { try PNGCodec.read(base.appendingPathComponent($0)) })
             }
-            let sheet = try ContactSheet(scale: scale, columns: columns).render(cells)
+            let layout = try ContactSheet(scale: scale, columns: columns)
+            try layout.checkSize(cells)
+            let sheet = layout.render(cells)
             try PNGCodec.write(sheet, to: output.url)
             try RunRecord(command: commandLine, inputs: ["data": data], outputs: [output.out],
                           details: ["count": String(cells.count), "scale": String(scale), "columns": String(columns)])

@@ -13,8 +13,8 @@ enum FlagRange {
     /// Examples shown on a contact sheet.
     static let previewCount = 1...10_000
     /// Contact-sheet upscaling and columns.
-    static let previewScale = 1...64
-    static let previewColumns = 1...256
+    static let previewScale = 1...16
+    static let previewColumns = 1...32
     /// Image side S in pixels for generated and jigsaw images.
     static let imageSize = 2...1024
     /// Percentage of files in the test split.

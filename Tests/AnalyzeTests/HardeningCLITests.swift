@@ -86,11 +86,22 @@ import Testing
             (["rollouts", "--checkpoint", ckpt, "--data", jig, "--limit", "0", "--out", cli.path("r.jsonl")], "--limit must lie in 1…"),
             (["eval", "--checkpoint", ckpt, "--data", prior, "--sample", "2", "--temperature", "-1", "--out", cli.path("e.csv")], "--temperature must be a finite number above"),
             (["init", "--preset", "tiny", "--seed", "-1", "--out", cli.path("c")], "--seed"),
+            (["data", "preview", "--data", prior, "--scale", "100", "--out", cli.path("p.png")], "--scale must lie in 1…16"),
+            // Values whose products overflowed an Int (a trap now that release builds keep their checks).
+            (["data", "generate", "--tasks", "jigsaw", "--grid", "9999999999x9999999999", "--out", cli.path("d")], "is not ROWSxCOLUMNS"),
+            (["kernel", "--checkpoint", ckpt, "--examples", prior, "--shard", "1/\(Int.max)", "--out", cli.path("k.safetensors")], "shard"),
+            (["score", "--data", prior, "--outputs", cli.path("huge-box.jsonl"), "--out", cli.path("sc.csv")], "no outputs"),
         ]
+        try Data().write(to: URL(fileURLWithPath: cli.path("huge-box.jsonl")))
         for (args, fragment) in cases {
             try cli.expectFailure(args, mentioning: fragment)
             #expect(!(try cli.analyze(args)).stderr.contains("Missing value"), "\(args): a negative value is a value")
         }
+        // A grounding answer with a box too large to measure scores 0 instead of trapping.
+        let id = try ExampleFile(url: URL(fileURLWithPath: prior)).examples.first { $0.task == "grounding" }!.id
+        try Data(#"{"id":"\#(id)","output":"<answer> { bbox : [ 0 , 0 , 99999999999999999999 , 9223372036854775807 ] } </answer>"}"#.utf8)
+            .write(to: URL(fileURLWithPath: cli.path("huge-box.jsonl")))
+        try run(["score", "--data", prior, "--outputs", cli.path("huge-box.jsonl"), "--out", cli.path("sc.csv")])
     }
 
     // 2, 8 and 10: resume checks its state; a longer cosine run is refused; a resume into its own folder keeps the logs.
