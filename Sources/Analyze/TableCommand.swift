@@ -14,7 +14,7 @@ struct TableCommand: ParsableCommand {
     @OptionGroup var output: OutputOption
 
     func run() throws {
-        try output.checkWritable([output.url])
+        try output.checkWritable([output.url, output.sibling("meta.json")])
         func split(_ spec: String, _ flag: String) throws -> (String, String) {
             guard let eq = spec.firstIndex(of: "="), eq != spec.startIndex else { throw ValidationError("\(flag) takes NAME=VALUE, got '\(spec)'") }
             return (String(spec[..<eq]), String(spec[spec.index(after: eq)...]))
@@ -32,6 +32,9 @@ struct TableCommand: ParsableCommand {
         }
         let table = try ForgettingTable(summaries: pairs, steps: stepCounts)
         try table.table.write(to: output.url)
+        try RunRecord(command: commandLine, inputs: Dictionary(pairs.enumerated().map { ("eval.\($0.offset)", "\($0.element.name)=\($0.element.url.path)") },
+                                                                uniquingKeysWith: { a, _ in a }),
+                      outputs: [output.out]).write(to: output.sibling("meta.json"))
         print(table.text)
         print("wrote \(output.out)")
     }

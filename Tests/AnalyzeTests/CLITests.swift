@@ -209,7 +209,7 @@ import Testing
         var tensors = try SafeTensors.read(URL(fileURLWithPath: "\(ckpt)/model.safetensors")).tensors
         let i = tensors.firstIndex { $0.name == "blocks.1.mlp.fc.weight" }!
         tensors[i] = NamedTensor(name: tensors[i].name, shape: tensors[i].shape, values: [.nan] + tensors[i].values.dropFirst())
-        try SafeTensors.write(tensors, to: URL(fileURLWithPath: "\(ckpt)/model.safetensors"))
+        try SafeTensors.write(tensors, metadata: ["format_version": "1"], to: URL(fileURLWithPath: "\(ckpt)/model.safetensors"))
         try expectFailure(["logprobs"] + common + ["--out", path("o.csv")], mentioning: "'blocks.1.mlp.fc.weight' holds a non-finite value")
         #expect(!FileManager.default.fileExists(atPath: path("o.csv")), "a failed run leaves no output")
     }

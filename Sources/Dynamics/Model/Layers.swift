@@ -108,7 +108,13 @@ func geluBackward(_ dinp: Ptr, _ dout: ConstPtr, _ inp: ConstPtr, batch: Int, co
         let u = inp[i]
         let th = tanh(geluScale * (u + 0.044715 * u * u * u))
         let slope = 0.5 * (1 + th) + 0.5 * u * (1 - th * th) * geluScale * (1 + 3 * 0.044715 * u * u)
-        for bi in 0..<batch { dinp[bi * count + i] = dout[bi * count + i] * slope }
+        // Walk the B copies by pointer: no index arithmetic (nor its overflow check) in the inner loop.
+        var d = dinp + i, g = dout + i
+        for _ in 0..<batch {
+            d.pointee = g.pointee * slope
+            d += count
+            g += count
+        }
     }
 }
 
