@@ -1,59 +1,97 @@
 #!/usr/bin/env bash
-# The default demo: the paper's comparison at toy scale. Data → pretrain a base model on the prior tasks (and the
-# jigsaw answer format) → SFT on 2×2 jigsaw ground truth, GRPO on 2×2 jigsaw, and SFT on GRPO's correct rollouts
-# → evaluate each checkpoint on jigsaw and the prior tasks → the forgetting table (printed, and written to
-# OUT/summary.csv). About 25 minutes on 2 cores with the defaults; the DEMO_* variables scale it
-# (e.g. DEMO_PRETRAIN_STEPS=50 for a smoke test).
+# The default demo: the paper's comparison (Table 1) at toy scale. Data → pretrain a base model on the prior tasks
+# (and the jigsaw answer format) → SFT on 2×2 jigsaw ground truth, GRPO on 2×2 jigsaw, and SFT on GRPO's correct
+# rollouts on the training prompts → evaluate each checkpoint on jigsaw and the prior tasks (≥ 200 examples per
+# task, Wilson 95 % intervals) → the forgetting table (printed, and written to OUT/summary.csv).
+# About 30 minutes on 2 cores with the defaults; the DEMO_* variables scale it (DEMO_PRETRAIN_STEPS=50 for a smoke
+# test). `make paper` (scripts/paper.sh) runs the long version through this script.
 set -euo pipefail
 A=${ANALYZE:-.build/release/analyze}
 out=${DEMO_OUT:-out/demo}
-pretrain_steps=${DEMO_PRETRAIN_STEPS:-20000}
+grid=${DEMO_GRID:-2x2}
+pretrain_steps=${DEMO_PRETRAIN_STEPS:-12000}
+pretrain_count=${DEMO_PRETRAIN_COUNT:-96000}
 sft_steps=${DEMO_SFT_STEPS:-300}
-grpo_steps=${DEMO_GRPO_STEPS:-300}
-eval_limit=${DEMO_EVAL_LIMIT:-500}
+grpo_steps=${DEMO_GRPO_STEPS:-600}
+grpo_lr=${DEMO_GRPO_LR:-2e-3}
+grpo_group=${DEMO_GRPO_G:-8}
+rollout_epochs=${DEMO_ROLLOUT_EPOCHS:-2}
+rollout_prompts=${DEMO_ROLLOUT_PROMPTS:-2000}
+prior_count=${DEMO_PRIOR_TEST:-1000}
+eval_every=${DEMO_EVAL_EVERY:-100}
 d=$out/data
 mkdir -p "$out/eval"
+start=$(date +%s)
+stage() { echo "== $1 ($(( $(date +%s) - start )) s)" >&2; }
 
-gen() { "$A" data generate --force --seed 0 "$@"; }
-gen --tasks prior,jigsaw-format --split train --count 24000 --style both --grid 2x2 --out "$d/pretrain"
-gen --tasks prior  --split test  --count 500   --style both                 --out "$d/prior"
-gen --tasks jigsaw --split train --count 2000  --style plain     --grid 2x2 --out "$d/jigsaw-plain"
-gen --tasks jigsaw --split train --count 2000  --style reasoning --grid 2x2 --out "$d/jigsaw-reasoning"
-gen --tasks jigsaw --split test  --count 200   --style both      --grid 2x2 --out "$d/jigsaw"
-gen --tasks grounding --split test --count 100 --style plain             --out "$d/grounding"
+stage "data"
+gen() { "$A" data generate --force --seed 0 "$@" > /dev/null; }
+[ -n "${DEMO_BASE_RUN:-}" ] || gen --tasks prior,jigsaw-format --split train --count "$pretrain_count" --style both --grid "$grid" --out "$d/pretrain"
+gen --tasks prior  --split test  --count "$prior_count" --style both                --out "$d/prior"
+gen --tasks jigsaw --split train --count 10000 --style plain     --grid "$grid" --out "$d/jigsaw-plain"
+gen --tasks jigsaw --split train --count 10000 --style reasoning --grid "$grid" --out "$d/jigsaw-reasoning"
+gen --tasks jigsaw --split test  --count 400   --style both      --grid "$grid" --out "$d/jigsaw"
+gen --tasks grounding --split test --count 100 --style plain                    --out "$d/grounding"
 
-"$A" train pretrain --preset small --data "$d/pretrain/train.jsonl" --steps "$pretrain_steps" --batch-size 32 --lr 2e-3 \
-  --schedule cosine --warmup 200 --clip 1 --checkpoint-every 5000 --out "$out/base" --force
+if [ -n "${DEMO_BASE_RUN:-}" ]; then
+  # A base run made earlier with the same settings (e.g. by an interrupted demo): reused, not retrained.
+  [ -f "$DEMO_BASE_RUN/final/model.safetensors" ] || { echo "DEMO_BASE_RUN=$DEMO_BASE_RUN has no final/ checkpoint" >&2; exit 2; }
+  stage "pretraining: reusing $DEMO_BASE_RUN"
+  rm -rf "$out/base"
+  ln -s "$(cd "$DEMO_BASE_RUN" && pwd)" "$out/base"
+else
+  stage "pretraining: $pretrain_steps steps"
+  "$A" train pretrain --preset small --data "$d/pretrain/train.jsonl" --steps "$pretrain_steps" --batch-size 32 --lr 2e-3 \
+    --schedule cosine --warmup 200 --clip 1 --checkpoint-every 2000 --out "$out/base" --force > /dev/null
+fi
 # Probe sets whose perplexities every run logs (Fig. 3 and 6): jigsaw training answers, the prior test set, and
 # the base model's own rollouts on grounding prompts.
 "$A" rollouts --checkpoint "$out/base/final" --data "$d/grounding/test.jsonl" --samples 1 --as-examples \
-  --out "$d/grounding-base-rollouts.jsonl" --force
+  --out "$d/grounding-base-rollouts.jsonl" --force > /dev/null
 probes=(--probe "jigsaw=$d/jigsaw-plain/train.jsonl" --probe "prior=$d/prior/test.jsonl"
-        --eval-data "$d/prior/test.jsonl" --eval-limit 100 --eval-every 50)
+        --eval-data "$d/prior/test.jsonl" --eval-limit 100 --eval-every "$eval_every")
 if [ -s "$d/grounding-base-rollouts.jsonl" ]; then probes+=(--probe "grounding-rollouts=$d/grounding-base-rollouts.jsonl"); fi
-sft=(--steps "$sft_steps" --batch-size 32 --lr 1e-3 --clip 1 "${probes[@]}" --force)
-"$A" train sft --checkpoint "$out/base/final" --data "$d/jigsaw-plain/train.jsonl" "${sft[@]}" --out "$out/sft-gt"
+sft=(--batch-size 32 --lr 1e-3 --clip 1 "${probes[@]}" --force)
+
+stage "SFT on the ground truth: $sft_steps steps"
+"$A" train sft --checkpoint "$out/base/final" --data "$d/jigsaw-plain/train.jsonl" --steps "$sft_steps" "${sft[@]}" \
+  --out "$out/sft-gt" > /dev/null
+stage "GRPO: $grpo_steps updates"
 "$A" train grpo --checkpoint "$out/base/final" --data "$d/jigsaw-reasoning/train.jsonl" --steps "$grpo_steps" \
-  "${probes[@]}" --out "$out/grpo" --force
-# SFT on GRPO's correct rollouts (§5.3): from the base, with SFT-GT's hyper-parameters.
-"$A" rollouts --checkpoint "$out/grpo/final" --data "$d/jigsaw-reasoning/train.jsonl" --samples 4 --keep correct \
-  --out "$d/grpo-correct.jsonl" --force
+  --lr "$grpo_lr" -G "$grpo_group" "${probes[@]}" --out "$out/grpo" --force > /dev/null
+
+# SFT on GRPO's correct rollouts (§5.3): the GRPO checkpoint answers the training prompts (4 samples each); the
+# correct answers, with their think traces, are SFT data for the base, with SFT-GT's hyper-parameters and a stated
+# number of epochs over them.
+stage "rollouts of the GRPO checkpoint on the first $rollout_prompts training prompts"
+"$A" rollouts --checkpoint "$out/grpo/final" --data "$d/jigsaw-reasoning/train.jsonl" --limit "$rollout_prompts" --samples 4 --keep correct \
+  --out "$d/grpo-correct.jsonl" --force > /dev/null
 runs=(base sft-gt grpo)
+steps=(--steps "sft-gt=$sft_steps" --steps "grpo=$grpo_steps")
 if [ -s "$d/grpo-correct.jsonl" ]; then
-  "$A" train sft --checkpoint "$out/base/final" --data "$d/grpo-correct.jsonl" "${sft[@]}" --out "$out/sft-rollouts"
+  n=$(wc -l < "$d/grpo-correct.jsonl")
+  rollout_steps=$(( (rollout_epochs * n + 31) / 32 ))
+  stage "SFT on $n correct rollouts: $rollout_epochs epochs = $rollout_steps steps"
+  "$A" train sft --checkpoint "$out/base/final" --data "$d/grpo-correct.jsonl" --epochs "$rollout_epochs" "${sft[@]}" \
+    --out "$out/sft-rollouts" > /dev/null
   runs+=(sft-rollouts)
+  steps+=(--steps "sft-rollouts=$rollout_steps")
 else
   echo "GRPO wrote no correct rollout: SFT on rollouts skipped" >&2
 fi
 
+stage "evaluation"
 tables=()
 for name in "${runs[@]}"; do
   for set in prior jigsaw; do
-    "$A" eval --checkpoint "$out/$name/final" --data "$d/$set/test.jsonl" --limit "$eval_limit" \
+    "$A" eval --checkpoint "$out/$name/final" --data "$d/$set/test.jsonl" \
       --out "$out/eval/$name-$set.csv" --force > /dev/null
     tables+=(--eval "$name=$out/eval/$name-$set.summary.csv")
   done
 done
 echo
-"$A" table "${tables[@]}" --out "$out/summary.csv" --force
-echo "runs in $out/{base,sft-gt,grpo,sft-rollouts} (metrics.csv, probes.csv, checkpoints), evaluations in $out/eval/"
+"$A" table "${tables[@]}" --steps "base=$pretrain_steps" "${steps[@]}" --out "$out/summary.csv" --force
+stage "the report: perplexity distributions, symmetry, influence, figures"
+scripts/demo-report.sh "$out" > /dev/null
+stage "done"
+echo "runs in $out/{base,sft-gt,grpo,sft-rollouts} (metrics.csv, eval.csv, probes.csv, events.out.tfevents.*, checkpoints), evaluations in $out/eval/, figures in $out/figures/, the report $out/report.md; $(( $(date +%s) - start )) s"

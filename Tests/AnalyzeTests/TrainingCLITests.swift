@@ -38,15 +38,15 @@ import Testing
                  "--lr", "1e-2", "--out", cli.path("pre")])
         let pre = try column(cli.path("pre/metrics.csv"), "loss")
         #expect(mean(pre.suffix(5)) < 0.8 * mean(pre.prefix(5)), "pretraining lowers the loss: \(pre.prefix(3)) … \(pre.suffix(3))")
-        try run(["train", "sft", "--checkpoint", cli.path("pre/final"), "--data", jig, "--steps", "30", "--batch-size", "4", "--lr", "1e-2",
-                 "--probe", "jigsaw=\(jig)", "--probe", "prior=\(cli.path("prior/train.jsonl"))", "--eval-every", "10", "--out", cli.path("sft")])
+        try run(["train", "sft", "--checkpoint", cli.path("pre/final"), "--data", jig, "--steps", "100", "--batch-size", "4", "--lr", "1e-2",
+                 "--probe", "jigsaw=\(jig)", "--probe", "prior=\(cli.path("prior/train.jsonl"))", "--eval-every", "50", "--out", cli.path("sft")])
         let sft = try column(cli.path("sft/metrics.csv"), "loss")
         #expect(sft.last! < 0.3 * sft.first!, "SFT on four puzzles: \(sft.first!) → \(sft.last!)")
         let probeSteps = try column(cli.path("sft/probes.csv"), "step"), ppl = try column(cli.path("sft/probes.csv"), "mean_ppl")
-        #expect(probeSteps == [0, 0, 10, 10, 20, 20, 30, 30])
-        #expect(ppl[6] < 0.5 * ppl[0], "the jigsaw answers' perplexity falls under SFT on them: \(ppl[0]) → \(ppl[6])")
+        #expect(probeSteps == [0, 0, 50, 50, 100, 100])
+        #expect(ppl[4] < 0.5 * ppl[0], "the jigsaw answers' perplexity falls under SFT on them: \(ppl[0]) → \(ppl[4])")
         try run(["train", "grpo", "--checkpoint", cli.path("sft/final"), "--data", jig, "--steps", "80", "-G", "8", "--batch-size", "2",
-                 "--accumulation", "1", "--restart-every", "4", "--lr", "5e-3", "--beta", "0", "--out", cli.path("grpo")])
+                 "--accumulation", "1", "--restart-every", "4", "--lr", "3e-3", "--out", cli.path("grpo")])
         let reward = try column(cli.path("grpo/metrics.csv"), "reward_mean")
         #expect(mean(reward.suffix(10)) > mean(reward.prefix(10)) + 0.15, "GRPO raises the mean reward: \(mean(reward.prefix(10))) → \(mean(reward.suffix(10)))")
         let restarts = try column(cli.path("grpo/metrics.csv"), "restarted")

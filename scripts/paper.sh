@@ -1,0 +1,27 @@
+#!/usr/bin/env bash
+# The long version of the demo (`make paper`, under 2 hours on 2 cores): longer pretraining and a long GRPO run
+# with the paper's periodic restart (every 2 epochs) beside the same run without restart (Fig. 6), then SFT on the
+# long run's correct rollouts, the evaluations and the table (out/paper/summary.csv). The PAPER_* variables scale it.
+set -euo pipefail
+A=${ANALYZE:-.build/release/analyze}
+out=${PAPER_OUT:-out/paper}
+export DEMO_OUT=$out
+export DEMO_PRETRAIN_STEPS=${PAPER_PRETRAIN_STEPS:-24000}
+export DEMO_GRPO_STEPS=${PAPER_GRPO_STEPS:-2500}
+export DEMO_EVAL_EVERY=${PAPER_EVAL_EVERY:-250}
+scripts/demo.sh
+# Fig. 6: the same GRPO run without the periodic restart; KL and accuracy reward per update in both metrics.csv.
+d=$out/data
+echo "== GRPO without restart: $DEMO_GRPO_STEPS updates" >&2
+"$A" train grpo --checkpoint "$out/base/final" --data "$d/jigsaw-reasoning/train.jsonl" --steps "$DEMO_GRPO_STEPS" \
+  --lr "${DEMO_GRPO_LR:-2e-3}" -G "${DEMO_GRPO_G:-8}" --restart-every 0 \
+  --eval-data "$d/prior/test.jsonl" --eval-limit 100 --eval-every "$DEMO_EVAL_EVERY" --out "$out/grpo-no-restart" --force > /dev/null
+for set in prior jigsaw; do
+  "$A" eval --checkpoint "$out/grpo-no-restart/final" --data "$d/$set/test.jsonl" --out "$out/eval/grpo-no-restart-$set.csv" --force > /dev/null
+done
+echo
+"$A" table --eval "base=$out/eval/base-prior.summary.csv" --eval "base=$out/eval/base-jigsaw.summary.csv" \
+  --eval "grpo=$out/eval/grpo-prior.summary.csv" --eval "grpo=$out/eval/grpo-jigsaw.summary.csv" \
+  --eval "grpo-no-restart=$out/eval/grpo-no-restart-prior.summary.csv" --eval "grpo-no-restart=$out/eval/grpo-no-restart-jigsaw.summary.csv" \
+  --steps "base=$DEMO_PRETRAIN_STEPS" --steps "grpo=$DEMO_GRPO_STEPS" --steps "grpo-no-restart=$DEMO_GRPO_STEPS" \
+  --out "$out/restart.csv" --force
