@@ -21,8 +21,7 @@ let package = Package(
         .target(name: "CJPEG", linkerSettings: [.linkedLibrary("jpeg")]),
         .target(
             name: "Dynamics",
-            dependencies: ["COpenBLAS", "CLAPACKE", "CGSL", "CPNG", "CJPEG", "CMalloc"],
-            swiftSettings: [.unsafeFlags(["-Ounchecked"], .when(configuration: .release))]
+            dependencies: ["COpenBLAS", "CLAPACKE", "CGSL", "CPNG", "CJPEG", "CMalloc"]
         ),
         .executableTarget(
             name: "Analyze",
