@@ -131,11 +131,8 @@ public struct Benchmark: Sendable {
         for t in Set([1, threads]).sorted() {
             let sft = try time { _ = try SFTObjective.lossAndGradient(model, batch: batch, threads: t) }
             figures.append(Figure(name: "SFT step (batch 32)", value: 1 / sft, unit: "steps/s",
-                                  detail: "2×2 jigsaw, \(positions) positions packed, \(String(format: "%.0f", Double(positions) / sft)) tokens/s",
+                                  detail: "2×2 jigsaw, \(positions) positions, \(String(format: "%.0f", Double(positions) / sft)) tokens/s",
                                   threads: t, flops: stepFlops, seconds: sft))
-            let old = try time { _ = try SFTObjective.perExampleLossAndGradient(model, batch: batch, threads: t) }
-            figures.append(Figure(name: "SFT step, a sequence per thread", value: 1 / old, unit: "steps/s",
-                                  detail: "the same step unpacked (the path before packing), for comparison", threads: t, flops: stepFlops, seconds: old))
         }
         let sampler = try RolloutSampler(model: model, tokenizer: tokenizer, temperature: 1, seed: 0)
         for t in Set([1, threads]).sorted() {
@@ -189,81 +186,79 @@ public struct Benchmark: Sendable {
 
         // Training pass: forward + backward of one random cotangent per sequence.
         if sections.contains(.pass) {
-        let cot = (0..<(T * V)).map { Double($0 % 7) - 3 }
-        var grad = [Double](repeating: 0, count: model.layout.count)
-        let fbFlops = FlopCount.forward(c, length: T, imagePositions: n) + FlopCount.backward(c, length: T, imagePositions: n, batch: 1)
-        BLAS.setThreads(1)
-        let fb = try time {
-            let acts = try model.forward(input)
-            try model.backward(acts, cotangents: cot, into: &grad)
-        }
-        figures.append(Figure(name: "forward+backward, one sequence", value: Double(T) / fb, unit: "tokens/s", detail: shape,
-                              threads: 1, flops: fbFlops, seconds: fb))
-        let examples = 4 * threads
-        let fbParallel = try time {
-            _ = try Parallel.map(examples, threads: threads) { _ in
-                var g = [Double](repeating: 0, count: model.layout.count)
-                try model.backward(try model.forward(input), cotangents: cot, into: &g)
-                return g[0]
+            let cot = (0..<(T * V)).map { Double($0 % 7) - 3 }
+            var grad = [Double](repeating: 0, count: model.layout.count)
+            let fbFlops = FlopCount.forward(c, length: T, imagePositions: n) + FlopCount.backward(c, length: T, imagePositions: n, batch: 1)
+            BLAS.setThreads(1)
+            let fb = try time {
+                let acts = try model.forward(input)
+                try model.backward(acts, cotangents: cot, into: &grad)
             }
-        }
-        figures.append(Figure(name: "forward+backward, sequence per thread", value: Double(examples * T) / fbParallel, unit: "tokens/s",
-                              detail: "\(examples) sequences", threads: threads, flops: Double(examples) * fbFlops, seconds: fbParallel))
-
+            figures.append(Figure(name: "forward+backward, one sequence", value: Double(T) / fb, unit: "tokens/s", detail: shape,
+                                  threads: 1, flops: fbFlops, seconds: fb))
+            let examples = 4 * threads
+            let fbParallel = try time {
+                _ = try Parallel.map(examples, threads: threads) { _ in
+                    var g = [Double](repeating: 0, count: model.layout.count)
+                    try model.backward(try model.forward(input), cotangents: cot, into: &g)
+                    return g[0]
+                }
+            }
+            figures.append(Figure(name: "forward+backward, sequence per thread", value: Double(examples * T) / fbParallel, unit: "tokens/s",
+                                  detail: "\(examples) sequences", threads: threads, flops: Double(examples) * fbFlops, seconds: fbParallel))
         }
 
         // Generation with the KV cache against recomputing the whole prefix for every token.
         if sections.contains(.generation) {
-        BLAS.setThreads(1)
-        let promptLength = c.patchCount + max(1, (T - n) / 4)
-        let prompt = input.prefix(promptLength)
-        let newTokens = T - promptLength
-        let options = GenerationOptions(maxNewTokens: newTokens, stopToken: -1)
-        let gen = try time { _ = try model.generate(prompt, options: options) }
-        figures.append(Figure(name: "generation (KV cache)", value: Double(newTokens) / gen, unit: "tokens/s",
-                              detail: "prompt \(promptLength), \(newTokens) new tokens, greedy", threads: 1,
-                              flops: FlopCount.generation(c, promptLength: promptLength, imagePositions: n, newTokens: newTokens), seconds: gen))
-        let recompute = try time {
-            var seq = prompt
-            for _ in 0..<newTokens {
-                let lp = try model.forward(seq).logProbabilities(at: seq.length - 1)
-                seq.tokens.append(lp.indices.max { lp[$0] < lp[$1] } ?? 0)
+            BLAS.setThreads(1)
+            let promptLength = c.patchCount + max(1, (T - n) / 4)
+            let prompt = input.prefix(promptLength)
+            let newTokens = T - promptLength
+            let options = GenerationOptions(maxNewTokens: newTokens, stopToken: -1)
+            let gen = try time { _ = try model.generate(prompt, options: options) }
+            figures.append(Figure(name: "generation (KV cache)", value: Double(newTokens) / gen, unit: "tokens/s",
+                                  detail: "prompt \(promptLength), \(newTokens) new tokens, greedy", threads: 1,
+                                  flops: FlopCount.generation(c, promptLength: promptLength, imagePositions: n, newTokens: newTokens), seconds: gen))
+            let recompute = try time {
+                var seq = prompt
+                for _ in 0..<newTokens {
+                    let lp = try model.forward(seq).logProbabilities(at: seq.length - 1)
+                    seq.tokens.append(lp.indices.max { lp[$0] < lp[$1] } ?? 0)
+                }
             }
-        }
-        let recomputeFlops = (0..<newTokens).reduce(0.0) { $0 + FlopCount.forward(c, length: promptLength + $1, imagePositions: n) }
-        figures.append(Figure(name: "generation (full recompute)", value: Double(newTokens) / recompute, unit: "tokens/s",
-                              detail: "same tokens without the cache", threads: 1, flops: recomputeFlops, seconds: recompute))
-
+            let recomputeFlops = (0..<newTokens).reduce(0.0) { $0 + FlopCount.forward(c, length: promptLength + $1, imagePositions: n) }
+            figures.append(Figure(name: "generation (full recompute)", value: Double(newTokens) / recompute, unit: "tokens/s",
+                                  detail: "same tokens without the cache", threads: 1, flops: recomputeFlops, seconds: recompute))
         }
 
         // Logit Jacobian and eNTK block at the last position.
         let position = T - 1, d = model.layout.count
         if sections.contains(.jacobian) {
-        let jFlops = FlopCount.forward(c, length: position, imagePositions: n)
-            + FlopCount.backward(c, length: position, imagePositions: n, batch: V, activeRows: 1)
-        for t in counts {
-            BLAS.setThreads(t)
-            let jt = try time { _ = try TokenGradients.logitJacobian(model, input: input, position: position) }
-            figures.append(Figure(name: "logit Jacobian", value: jt * 1e3, unit: "ms", detail: "V × d = \(V) × \(d), prefix \(position)",
-                                  threads: t, flops: jFlops, seconds: jt))
-        }
-        BLAS.setThreads(threads)
-        let ju = try TokenGradients.logitJacobian(model, input: input, position: position)
-        let jv = try TokenGradients.logitJacobian(model, input: input.prefix(position), position: position - 1)
-        let kt = try time { _ = try EmpiricalNTK.block(jv, ju) }
-        figures.append(Figure(name: "eNTK block J_v J_uᵀ", value: kt * 1e3, unit: "ms", detail: "[\(V), \(d)]·[\(d), \(V)]",
-                              threads: threads, flops: 2 * Double(V * V * d), seconds: kt))
-        figures.append(dgemmFigure("plain dgemm, eNTK shape", m: V, n: V, k: d, transB: true, threads: threads))
-        BLAS.setThreads(threads)
-        let pair = try time {
-            let a = try TokenGradients.logitJacobian(model, input: input, position: position)
-            let b = try TokenGradients.logitJacobian(model, input: input.prefix(position), position: position - 1)
-            _ = try EmpiricalNTK.block(b, a)
-        }
-        let pairFlops = jFlops + FlopCount.forward(c, length: position - 1, imagePositions: n)
-            + FlopCount.backward(c, length: position - 1, imagePositions: n, batch: V, activeRows: 1) + 2 * Double(V * V * d)
-        figures.append(Figure(name: "eNTK block incl. both Jacobians", value: pair * 1e3, unit: "ms", detail: "explicit strategy",
-                              threads: threads, flops: pairFlops, seconds: pair))
+            let jFlops = FlopCount.forward(c, length: position, imagePositions: n)
+                + FlopCount.backward(c, length: position, imagePositions: n, batch: V, activeRows: 1)
+            for t in counts {
+                BLAS.setThreads(t)
+                let jt = try time { _ = try TokenGradients.logitJacobian(model, input: input, position: position) }
+                figures.append(Figure(name: "logit Jacobian", value: jt * 1e3, unit: "ms", detail: "V × d = \(V) × \(d), prefix \(position)",
+                                      threads: t, flops: jFlops, seconds: jt))
+            }
+            BLAS.setThreads(threads)
+            let ju = try TokenGradients.logitJacobian(model, input: input, position: position)
+            let jv = try TokenGradients.logitJacobian(model, input: input.prefix(position), position: position - 1)
+            let kt = try time { _ = try EmpiricalNTK.block(jv, ju) }
+            figures.append(Figure(name: "eNTK block J_v J_uᵀ", value: kt * 1e3, unit: "ms", detail: "[\(V), \(d)]·[\(d), \(V)]",
+                                  threads: threads, flops: 2 * Double(V * V * d), seconds: kt))
+            figures.append(dgemmFigure("plain dgemm, eNTK shape", m: V, n: V, k: d, transB: true, threads: threads))
+            BLAS.setThreads(threads)
+            let pair = try time {
+                let a = try TokenGradients.logitJacobian(model, input: input, position: position)
+                let b = try TokenGradients.logitJacobian(model, input: input.prefix(position), position: position - 1)
+                _ = try EmpiricalNTK.block(b, a)
+            }
+            let pairFlops = jFlops + FlopCount.forward(c, length: position - 1, imagePositions: n)
+                + FlopCount.backward(c, length: position - 1, imagePositions: n, batch: V, activeRows: 1) + 2 * Double(V * V * d)
+            figures.append(Figure(name: "eNTK block incl. both Jacobians", value: pair * 1e3, unit: "ms", detail: "explicit strategy",
+                                  threads: threads, flops: pairFlops, seconds: pair))
         }
         if sections.contains(.kernel) { figures += try kernelFigures(threads: threads) }
         if sections.contains(.training) { figures += try trainingFigures(threads: threads) }

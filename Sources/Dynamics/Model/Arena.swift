@@ -7,7 +7,7 @@ final class Arena {
     private let capacity: Int
     private var used = 0
 
-    /// `zeroed: false` skips the memset for callers that write every value before reading it (the packed pass).
+    /// `zeroed: false` skips the memset for callers that write every value before reading it (a forward pass's activations).
     init(capacity: Int, zeroed: Bool = true) {
         let size = max(capacity, 1)
         let (pointer, allocated) = ArenaPool.shared.take(size)

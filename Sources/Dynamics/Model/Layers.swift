@@ -114,15 +114,6 @@ func geluForward(_ out: Ptr, _ inp: ConstPtr, count: Int) {
     }
 }
 
-/// geluForward's values, and gelu′(u) of each kept in `slope` for the backward pass (`slope` may be `inp`).
-func geluForward(_ out: Ptr, slope: Ptr, _ inp: ConstPtr, count: Int) {
-    for i in 0..<count {
-        let g = gelu(inp[i])
-        out[i] = g.value
-        slope[i] = g.slope
-    }
-}
-
 /// dinp = dout · gelu′(u) for B stacked copies of the same pre-activation `inp` (count values each).
 func geluBackward(_ dinp: Ptr, _ dout: ConstPtr, _ inp: ConstPtr, batch: Int, count: Int) {
     for i in 0..<count {
