@@ -18,6 +18,9 @@ struct BenchCommand: ParsableCommand {
 
     @OptionGroup var threads: ThreadsOption
 
+    @Option(name: .long, help: "Probe examples N of the N × N kernel figures.")
+    var probes: Int = 16
+
     @Option(name: .long, parsing: .upToNextOption,
             help: "Only these groups of figures (\(Benchmark.Section.allCases.map(\.rawValue).joined(separator: ", "))); the roofs always run.")
     var only: [String] = []
@@ -34,7 +37,7 @@ struct BenchCommand: ParsableCommand {
             guard let s = Benchmark.Section(rawValue: name) else { throw ValidationError("unknown --only group '\(name)'") }
             return s
         }
-        let report = try bench.run(threads: threads.threads, sections: sections.isEmpty ? Set(Benchmark.Section.allCases) : Set(sections))
+        let report = try bench.run(threads: threads.threads, sections: sections.isEmpty ? Set(Benchmark.Section.allCases) : Set(sections), probes: probes)
         let roofs = report.roofs.keys.sorted().map { String(format: "%.1f GFLOP/s at %d thread%@", report.roofs[$0]!, $0, $0 == 1 ? "" : "s") }
         note("roofs (512³ dgemm): \(roofs.joined(separator: ", ")); each figure's share is against the roof at its own thread count")
         var table = CSVTable(header: ["name", "value", "unit", "threads", "flop", "gflops", "roof_share", "detail"])

@@ -168,7 +168,7 @@ public struct Benchmark: Sendable {
 
     /// The figures of `sections`, each with its FLOP count and its thread count; `threads` is the core count of the
     /// all-core figures.
-    public func run(threads: Int, sections: Set<Section> = Set(Section.allCases)) throws -> Report {
+    public func run(threads: Int, sections: Set<Section> = Set(Section.allCases), probes: Int = 16) throws -> Report {
         var figures: [Figure] = []
         let c = model.config, T = input.length, V = c.vocabSize, n = input.imagePositions
         let shape = "T=\(T) (\(n) image + \(T - n) text), V=\(V), d=\(model.layout.count)"
@@ -260,7 +260,7 @@ public struct Benchmark: Sendable {
             figures.append(Figure(name: "eNTK block incl. both Jacobians", value: pair * 1e3, unit: "ms", detail: "explicit strategy",
                                   threads: threads, flops: pairFlops, seconds: pair))
         }
-        if sections.contains(.kernel) { figures += try kernelFigures(threads: threads) }
+        if sections.contains(.kernel) { figures += try kernelFigures(threads: threads, probes: probes) }
         if sections.contains(.training) { figures += try trainingFigures(threads: threads) }
 
         // The largest product inside the Jacobian's backward pass: (V·T × d_ff)·(d_ff × D), alone.
