@@ -11,7 +11,7 @@ struct Analyze: ParsableCommand {
         version: RunRecord.toolVersion,
         subcommands: [InitCommand.self, DataCommand.self, TrainCommand.self, RolloutsCommand.self, EvalCommand.self, ScoreCommand.self, TableCommand.self, TokenizeCommand.self,
                       LogProbsCommand.self, JacobianCommand.self, EntkCommand.self, KernelCommand.self, KernelMergeCommand.self, DriftCommand.self,
-                      DecomposeCommand.self, SymmetryCommand.self, InfluenceCommand.self, PerplexityCommand.self, PlotCommand.self, BenchCommand.self]
+                      DecomposeCommand.self, SymmetryCommand.self, InfluenceCommand.self, PerplexityCommand.self, PlotCommand.self, ReportCommand.self, BenchCommand.self]
     )
 
     /// Sets the allocator policy for large arrays (see `MemoryPolicy`), then parses and runs the subcommand.

@@ -10,10 +10,10 @@ struct BenchCommand: ParsableCommand {
     @Option(name: .long, help: "Configuration to measure.")
     var preset: String = "small"
 
-    @Option(name: .long, help: "Positions in the benchmark sequence (image + text; capped at max_seq_len).")
+    @Option(name: .long, parsing: .unconditional, help: "Positions in the benchmark sequence (image + text; capped at max_seq_len).")
     var length: Int = 100
 
-    @Option(name: .long, help: "Timed repetitions per figure (the best is reported).")
+    @Option(name: .long, parsing: .unconditional, help: "Timed repetitions per figure (the best is reported).")
     var repeats: Int = 5
 
     @OptionGroup var threads: ThreadsOption
@@ -28,8 +28,18 @@ struct BenchCommand: ParsableCommand {
     @Option(name: .long, help: "Also write the figures as CSV (name,value,unit,detail).")
     var out: String?
 
+    @Flag(name: .long, help: "Replace an existing --out file.")
+    var force = false
+
+    func validate() throws {
+        try NumericFlag.check("--length", length, FlagRange.benchLength)
+        try NumericFlag.check("--repeats", repeats, FlagRange.benchRepeats)
+        if let out { try SafeOutput.checkPath(out) }
+    }
+
     func run() throws {
         guard let p = ModelConfig.Preset(rawValue: preset) else { throw ValidationError("unknown preset '\(preset)'") }
+        if let out { try SafeOutput.checkWritable([URL(fileURLWithPath: out)], force: force) }
         let config = ModelConfig.preset(p, vocabSize: try Tokenizer.standard().count)
         let bench = try Benchmark(config: config, length: length, repeats: repeats)
         note("bench: preset \(preset), \(bench.model.layout.count) parameters, sequence of \(bench.input.length) positions, best of \(repeats)")

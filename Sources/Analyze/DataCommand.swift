@@ -16,30 +16,38 @@ struct DataCommand: ParsableCommand {
         var tasks: String = "prior"
         @Option(name: .long, help: "train or test.")
         var split: String = "train"
-        @Option(name: .long, help: "Number of examples.")
+        @Option(name: .long, parsing: .unconditional, help: "Number of examples.")
         var count: Int = 100
         @Option(name: .long, help: "plain, reasoning or both.")
         var style: String = "both"
         @Option(name: .long, help: "Jigsaw grid ROWSxCOLUMNS.")
         var grid: String = "2x2"
-        @Option(name: .long, help: "Seed of the world's streams.")
+        @Option(name: .long, parsing: .unconditional, help: "Seed of the world's streams.")
         var seed: UInt64 = 0
-        @Option(name: .long, help: "Image side S in pixels (24 for small, 8 for tiny).")
+        @Option(name: .long, parsing: .unconditional, help: "Image side S in pixels (24 for small, 8 for tiny).")
         var imageSize: Int = 24
+        @Option(name: .long, help: "Where shapes and digits go: grid (whole 4-pixel cells, the patch grid; default) or free (any pixel, the harder world).")
+        var layout: String = "grid"
         @OptionGroup var threads: ThreadsOption
         @Option(name: .long, help: "Output folder.")
         var out: String
-        @Flag(name: .long, help: "Replace an existing <split>.jsonl.")
+        @Flag(name: .long, help: "Replace an existing <split>.jsonl, <split>.meta.json and images/<split>-*.png.")
         var force = false
+
+        func validate() throws {
+            try NumericFlag.check("--count", count, FlagRange.count)
+            try NumericFlag.check("--image-size", imageSize, FlagRange.imageSize)
+            try SafeOutput.checkPath(out)
+        }
 
         func run() throws {
             guard let split = Split(rawValue: split) else { throw ValidationError("unknown split '\(self.split)'; choose train or test") }
+            guard let layout = SceneLayout(rawValue: layout) else { throw ValidationError("unknown layout '\(self.layout)'; choose grid or free") }
             let spec = DatasetSpec(tasks: try TaskKind.parseList(tasks), split: split, count: count, styles: try PromptStyle.parseList(style),
-                                   grid: try Jigsaw.parseGrid(grid), seed: seed, imageSize: imageSize)
+                                   grid: try Jigsaw.parseGrid(grid), seed: seed, imageSize: imageSize, layout: layout)
             let generator = try DatasetGenerator(spec)
             let folder = URL(fileURLWithPath: out)
-            let file = folder.appendingPathComponent(generator.fileName)
-            if !force && FileManager.default.fileExists(atPath: file.path) { throw FileError.exists(path: file.path) }
+            try DatasetOutput.check(folder: folder, split: split, force: force)
             let progress = Progress("generate", total: count, unit: "examples")
             var examples: [GeneratedExample] = []
             let chunk = 64
@@ -51,7 +59,7 @@ struct DataCommand: ParsableCommand {
             try DatasetWriter.write(examples, folder: folder, fileName: generator.fileName)
             try RunRecord(command: commandLine, outputs: [(out as NSString).appendingPathComponent(generator.fileName)],
                           details: ["tasks": tasks, "split": split.rawValue, "count": String(count), "style": style, "grid": grid,
-                                    "seed": String(seed), "image_size": String(imageSize)])
+                                    "seed": String(seed), "image_size": String(imageSize), "layout": layout.rawValue])
                 .write(to: folder.appendingPathComponent("\(split.rawValue).meta.json"))
             print("wrote \((out as NSString).appendingPathComponent(generator.fileName)): \(count) examples (\(spec.tasks.map(\.rawValue).joined(separator: ",")); \(style)) and their images")
         }
@@ -66,31 +74,37 @@ struct DataCommand: ParsableCommand {
         var images: String
         @Option(name: .long, help: "train or test.")
         var split: String = "train"
-        @Option(name: .long, help: "Percentage of files assigned to the test split.")
+        @Option(name: .long, parsing: .unconditional, help: "Percentage of files assigned to the test split.")
         var testPercent: Int = 20
-        @Option(name: .long, help: "Puzzles per image (each with its own permutation).")
+        @Option(name: .long, parsing: .unconditional, help: "Puzzles per image (each with its own permutation).")
         var perImage: Int = 1
         @Option(name: .long, help: "Jigsaw grid ROWSxCOLUMNS.")
         var grid: String = "3x3"
         @Option(name: .long, help: "plain, reasoning or both.")
         var style: String = "plain"
-        @Option(name: .long, help: "Seed of the permutations.")
+        @Option(name: .long, parsing: .unconditional, help: "Seed of the permutations.")
         var seed: UInt64 = 0
-        @Option(name: .long, help: "Image side S in pixels.")
+        @Option(name: .long, parsing: .unconditional, help: "Image side S in pixels.")
         var imageSize: Int = 24
         @Option(name: .long, help: "Output folder.")
         var out: String
-        @Flag(name: .long, help: "Replace an existing <split>.jsonl.")
+        @Flag(name: .long, help: "Replace an existing <split>.jsonl, <split>.meta.json and images/<split>-*.png.")
         var force = false
+
+        func validate() throws {
+            try NumericFlag.check("--test-percent", testPercent, FlagRange.percent)
+            try NumericFlag.check("--per-image", perImage, FlagRange.perItem)
+            try NumericFlag.check("--image-size", imageSize, FlagRange.imageSize)
+            try SafeOutput.checkPath(out)
+        }
 
         func run() throws {
             guard let split = Split(rawValue: split) else { throw ValidationError("unknown split '\(self.split)'; choose train or test") }
-            guard (0...100).contains(testPercent), perImage >= 1 else { throw ValidationError("--test-percent must lie in 0…100 and --per-image be ≥ 1") }
             let source = FolderPuzzles(folder: URL(fileURLWithPath: images), testPercent: testPercent)
             let files = try source.files(for: split)
             let folder = URL(fileURLWithPath: out)
             let file = folder.appendingPathComponent("\(split.rawValue).jsonl")
-            if !force && FileManager.default.fileExists(atPath: file.path) { throw FileError.exists(path: file.path) }
+            try DatasetOutput.check(folder: folder, split: split, force: force)
             let (rows, columns) = try Jigsaw.parseGrid(grid)
             let styles = try PromptStyle.parseList(style)
             let progress = Progress("jigsaw", total: files.count, unit: "images")
@@ -120,25 +134,52 @@ struct DataCommand: ParsableCommand {
 
         @Option(name: .long, help: "Examples file (JSONL).")
         var data: String
-        @Option(name: .long, help: "How many examples, from the start of the file.")
+        @Option(name: .long, parsing: .unconditional, help: "How many examples, from the start of the file.")
         var count: Int = 12
-        @Option(name: .long, help: "Image upscaling.")
+        @Option(name: .long, parsing: .unconditional, help: "Image upscaling.")
         var scale: Int = 4
-        @Option(name: .long, help: "Cells per row.")
+        @Option(name: .long, parsing: .unconditional, help: "Cells per row.")
         var columns: Int = 4
         @OptionGroup var output: OutputOption
 
+        func validate() throws {
+            try NumericFlag.check("--count", count, FlagRange.previewCount)
+            try NumericFlag.check("--scale", scale, FlagRange.previewScale)
+            try NumericFlag.check("--columns", columns, FlagRange.previewColumns)
+        }
+
         func run() throws {
-            try output.checkWritable([output.url])
+            try output.checkWritable([output.url, output.sibling("meta.json")])
             let file = try ExampleFile(url: URL(fileURLWithPath: data))
             let base = file.url.deletingLastPathComponent()
-            let cells = try file.examples.prefix(max(1, count)).map { e in
-                ContactSheet.Cell(example: e, image: try file.imageURL(e).map(PNGCodec.read),
+            let cells = try file.examples.prefix(count).map { e in
+                ContactSheet.Cell(example: e, image: try file.imageURL(e).map { try PNGCodec.read($0) },
                                   source: try e.truth?.source.map { try PNGCodec.read(base.appendingPathComponent($0)) })
             }
-            let sheet = try ContactSheet(scale: scale, columns: columns).render(cells)
+            let layout = try ContactSheet(scale: scale, columns: columns)
+            try layout.checkSize(cells)
+            let sheet = layout.render(cells)
             try PNGCodec.write(sheet, to: output.url)
+            try RunRecord(command: commandLine, inputs: ["data": data], outputs: [output.out],
+                          details: ["count": String(cells.count), "scale": String(scale), "columns": String(columns)])
+                .write(to: output.sibling("meta.json"))
             print("wrote \(output.out): \(cells.count) examples, \(sheet.width)×\(sheet.height) pixels")
+        }
+    }
+}
+
+
+/// The files `data generate` and `data jigsaw` write into OUT for a split: `<split>.jsonl`, `<split>.meta.json` and
+/// `images/<split>-*.png`. Without --force none of them may exist (SafeOutput's policy); with it they are replaced,
+/// and nothing else in OUT is touched.
+enum DatasetOutput {
+    static func check(folder: URL, split: Split, force: Bool) throws {
+        try SafeOutput.checkWritable([folder.appendingPathComponent("\(split.rawValue).jsonl"),
+                                      folder.appendingPathComponent("\(split.rawValue).meta.json")], force: force)
+        let images = folder.appendingPathComponent("images")
+        if !force, let names = try? FileManager.default.contentsOfDirectory(atPath: images.path),
+           let existing = names.sorted().first(where: { $0.hasPrefix("\(split.rawValue)-") }) {
+            throw FileError.exists(path: images.appendingPathComponent(existing).path)
         }
     }
 }

@@ -35,7 +35,7 @@ struct DecomposeCommand: ParsableCommand {
     @Option(name: .long, help: "CSV with columns id,advantage: the update is GRPO-weighted with the advantage of x_u's example.")
     var advantages: String?
 
-    @Option(name: .long, help: "KL coefficient β of the GRPO coefficients (with --advantages).")
+    @Option(name: .long, parsing: .unconditional, help: "KL coefficient β of the GRPO coefficients (with --advantages).")
     var beta = 0.04
 
     @Option(name: .long, help: "Reference checkpoint π_ref for the GRPO coefficients (with --advantages; default: none, c_t = Â).")
@@ -45,6 +45,7 @@ struct DecomposeCommand: ParsableCommand {
     @OptionGroup var output: OutputOption
 
     func validate() throws {
+        try NumericFlag.check("--beta", beta, FlagRange.rate)
         _ = try parseLearningRates(eta, flag: "--eta")
         guard !u.isEmpty, !v.isEmpty else { throw ValidationError("give at least one --u and one --v") }
         guard u.count == v.count || u.count == 1 || v.count == 1 else {

@@ -25,7 +25,7 @@ struct DriftCommand: ParsableCommand {
     @Option(name: .long, help: "Token examples of each probe: answer, first, last or all.")
     var select: String = TokenSelection.answer.rawValue
 
-    @Option(name: .long, help: "Use the first N probe examples.")
+    @Option(name: .long, parsing: .unconditional, help: "Use the first N probe examples.")
     var limit: Int?
 
     @OptionGroup var strategy: StrategyOption
@@ -33,6 +33,7 @@ struct DriftCommand: ParsableCommand {
     @OptionGroup var threads: ThreadsOption
 
     func validate() throws {
+        try NumericFlag.check("--limit", limit, FlagRange.count)
         guard checkpoints.isEmpty != kernels.isEmpty else { throw ValidationError("give either --checkpoint (twice or more) or --kernel, not both") }
         guard checkpoints.count + kernels.count >= 2 else { throw ValidationError("drift needs at least two checkpoints or kernels") }
         if !checkpoints.isEmpty && examples == nil { throw ValidationError("--checkpoint needs --examples (the probe set)") }

@@ -11,23 +11,29 @@ struct EvalCommand: ParsableCommand {
     var checkpoint: String?
     @Option(name: .long, help: "Examples file (JSONL with truth).")
     var data: String
-    @Option(name: .long, help: "Outputs per example, sampled at --temperature.")
+    @Option(name: .long, parsing: .unconditional, help: "Outputs per example, sampled at --temperature.")
     var sample: Int?
-    @Option(name: .long, help: "Sampling temperature (with --sample; default 1).")
+    @Option(name: .long, parsing: .unconditional, help: "Sampling temperature (with --sample; default 1).")
     var temperature: Double?
-    @Option(name: .long, help: "Evaluate only the first N examples.")
+    @Option(name: .long, parsing: .unconditional, help: "Evaluate only the first N examples.")
     var limit: Int?
-    @Option(name: .long, help: "Seed of the sampling streams.")
+    @Option(name: .long, parsing: .unconditional, help: "Seed of the sampling streams.")
     var seed: UInt64 = 0
     @Flag(name: .long, help: "Score the ground-truth responses as outputs (a check of the metrics: 100%).")
     var oracle = false
     @OptionGroup var threads: ThreadsOption
     @OptionGroup var output: OutputOption
 
+    func validate() throws {
+        try NumericFlag.check("--sample", sample, FlagRange.perItem)
+        try NumericFlag.check("--temperature", temperature, FlagRange.temperature, exclusiveLower: true)
+        try NumericFlag.check("--limit", limit, FlagRange.count)
+    }
+
     func run() throws {
         try output.checkWritable([output.url, output.sibling("summary.csv"), output.sibling("meta.json")])
         let file = try ExampleFile(url: URL(fileURLWithPath: data))
-        let examples = Array(file.examples.prefix(limit.map { max(1, $0) } ?? file.examples.count))
+        let examples = Array(file.examples.prefix(limit ?? file.examples.count))
         var outputs: [[String]]
         if oracle {
             outputs = examples.map { [$0.response] }

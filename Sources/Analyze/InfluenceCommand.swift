@@ -23,7 +23,7 @@ struct InfluenceCommand: ParsableCommand {
     @Option(name: .long, help: "Probe examples (JSONL): the observed sequences.")
     var probes: String
 
-    @Option(name: .long, help: "Learning rate η of the SGD step.")
+    @Option(name: .long, parsing: .unconditional, help: "Learning rate η of the SGD step.")
     var eta = 1e-3
 
     @Flag(name: .long, help: "Also apply each step and measure the probes' real changes (N_train × N_probes forward passes).")
@@ -33,6 +33,7 @@ struct InfluenceCommand: ParsableCommand {
     @OptionGroup var output: OutputOption
 
     func validate() throws {
+        try NumericFlag.check("--eta", eta, FlagRange.eta, exclusiveLower: true)
         guard eta.isFinite, eta > 0 else { throw ValidationError("--eta must be positive and finite, got \(eta)") }
     }
 

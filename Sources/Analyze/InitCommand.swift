@@ -15,7 +15,7 @@ struct InitCommand: ParsableCommand {
     @Option(name: .long, help: "tokenizer.json to use instead of the standard vocabulary.")
     var vocabulary: String?
 
-    @Option(name: .long, help: "Seed of the initialisation stream.")
+    @Option(name: .long, parsing: .unconditional, help: "Seed of the initialisation stream.")
     var seed: UInt64 = 0
 
     @OptionGroup var output: OutputOption
@@ -45,6 +45,7 @@ struct InitCommand: ParsableCommand {
 enum ConfigOverrides {
     static func apply(_ url: URL, to base: ModelConfig) throws -> ModelConfig {
         let data = try AtomicFile.read(url, what: "config file")
+        if let key = StrictJSON.duplicateKey(in: data) { throw ConfigError.malformed(path: url.path, reason: "key '\(key)' appears twice") }
         guard let overrides = (try? JSONSerialization.jsonObject(with: data)) as? [String: Any] else {
             throw ConfigError.malformed(path: url.path, reason: "not a JSON object")
         }

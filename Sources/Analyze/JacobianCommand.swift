@@ -14,10 +14,14 @@ struct JacobianCommand: ParsableCommand {
     @Option(name: .long, help: "Example id.")
     var example: String
 
-    @Option(name: .long, help: "Sequence position of the predicted token.")
+    @Option(name: .long, parsing: .unconditional, help: "Sequence position of the predicted token.")
     var position: Int
 
     @OptionGroup var output: OutputOption
+
+    func validate() throws {
+        try NumericFlag.check("--position", position, FlagRange.position)
+    }
 
     func run() throws {
         let normsURL = output.sibling("norms.csv"), metaURL = output.sibling("meta.json")

@@ -10,10 +10,11 @@ struct ProbeSetOption: ParsableArguments {
     @Option(name: .long, help: "Token examples of each probe: answer (first token after <answer>), first, last (<eos>) or all.")
     var select: String = TokenSelection.answer.rawValue
 
-    @Option(name: .long, help: "Use the first N examples of the file.")
+    @Option(name: .long, parsing: .unconditional, help: "Use the first N examples of the file.")
     var limit: Int?
 
     func validate() throws {
+        try NumericFlag.check("--limit", limit, FlagRange.count)
         guard TokenSelection(rawValue: select) != nil else {
             throw ValidationError("--select must be one of \(TokenSelection.allCases.map(\.rawValue).joined(separator: ", ")), not '\(select)'")
         }

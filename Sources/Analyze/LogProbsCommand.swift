@@ -27,6 +27,9 @@ struct LogProbsCommand: ParsableCommand {
         var total = 0.0, count = 0
         for (e, tokens) in zip(encoded, scored) {
             for t in tokens {
+                guard t.logProb.isFinite else {
+                    throw ValidationError("log π of example '\(e.id)' at position \(t.position) is \(t.logProb): the forward pass overflows with these weights (largest |θᵢ| \(String(format: "%.3g", model.parameters.map(abs).max() ?? 0))); nothing written")
+                }
                 table.append([.string(e.id), .int(t.position), .int(t.token), .double(t.logProb)])
                 total += t.logProb
                 count += 1

@@ -35,22 +35,25 @@ struct OutputOption: ParsableArguments {
     /// The same as a path written the way `--out` was given (relative stays relative), for run records.
     func siblingPath(_ suffix: String) -> String { (out as NSString).deletingPathExtension + "." + suffix }
 
-    /// Throws before any work when one of `urls` exists and `--force` was not given: nothing is overwritten by accident.
+    /// An empty or root-like `--out` is refused before anything runs (`SafeOutput`).
+    func validate() throws {
+        try SafeOutput.checkPath(out)
+    }
+
+    /// Throws before any work when one of `urls` exists and `--force` was not given: nothing is overwritten by
+    /// accident (`SafeOutput.checkWritable`; with `--force` only these files are replaced).
     func checkWritable(_ urls: [URL]) throws {
-        guard !force else { return }
-        if let existing = urls.first(where: { FileManager.default.fileExists(atPath: $0.path) }) {
-            throw FileError.exists(path: existing.path)
-        }
+        try SafeOutput.checkWritable(urls, force: force)
     }
 }
 
 /// `--threads N`.
 struct ThreadsOption: ParsableArguments {
-    @Option(name: .long, help: "Worker threads (default: all cores).")
+    @Option(name: .long, parsing: .unconditional, help: "Worker threads (default: all cores).")
     var threads: Int = Parallel.defaultThreads
 
     func validate() throws {
-        guard threads >= 1 else { throw ValidationError("--threads must be at least 1") }
+        try NumericFlag.check("--threads", threads, FlagRange.threads)
     }
 }
 

@@ -10,13 +10,13 @@ struct RolloutsCommand: ParsableCommand {
     @OptionGroup var checkpoint: CheckpointOption
     @Option(name: .long, help: "Prompts (JSONL).")
     var data: String
-    @Option(name: [.customShort("G"), .long], help: "Samples per prompt.")
+    @Option(name: [.customShort("G"), .long], parsing: .unconditional, help: "Samples per prompt.")
     var samples: Int = 4
-    @Option(name: .long, help: "Sampling temperature.")
+    @Option(name: .long, parsing: .unconditional, help: "Sampling temperature.")
     var temperature: Double = 1
-    @Option(name: .long, help: "Seed of the sampling streams.")
+    @Option(name: .long, parsing: .unconditional, help: "Seed of the sampling streams.")
     var seed: UInt64 = 0
-    @Option(name: .long, help: "Only the first N prompts.")
+    @Option(name: .long, parsing: .unconditional, help: "Only the first N prompts.")
     var limit: Int?
     @Option(name: .long, help: "all, or correct (the outputs the task's metric calls correct; implies --as-examples).")
     var keep: String = "all"
@@ -27,14 +27,19 @@ struct RolloutsCommand: ParsableCommand {
     @OptionGroup var threads: ThreadsOption
     @OptionGroup var output: OutputOption
 
+    func validate() throws {
+        try NumericFlag.check("--samples", samples, FlagRange.perItem)
+        try NumericFlag.check("--temperature", temperature, FlagRange.temperature, exclusiveLower: true)
+        try NumericFlag.check("--limit", limit, FlagRange.count)
+    }
+
     func run() throws {
         guard keep == "all" || keep == "correct" else { throw ValidationError("--keep takes all or correct") }
-        guard samples >= 1 else { throw ValidationError("--samples must be at least 1") }
         let rewardWeights = try RewardWeights(parsing: weights)
         try output.checkWritable([output.url, output.sibling("meta.json")])
         let ckpt = try checkpoint.load()
         let file = try ExampleFile(url: URL(fileURLWithPath: data))
-        let examples = Array(file.examples.prefix(limit.map { max(1, $0) } ?? file.examples.count))
+        let examples = Array(file.examples.prefix(limit ?? file.examples.count))
         let encoded = try examples.map { try EncodedExample($0, file: file, tokenizer: ckpt.tokenizer, config: ckpt.model.config) }
         let sampler = try RolloutSampler(model: ckpt.model, tokenizer: ckpt.tokenizer, temperature: temperature, seed: seed)
         let progress = Progress("rollouts", total: examples.count * samples, unit: "samples")

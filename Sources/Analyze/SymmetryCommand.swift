@@ -24,10 +24,10 @@ struct SymmetryCommand: ParsableCommand {
     @Option(name: .long, help: "A pair U,V (ID:POS,ID:POS at token level, ID,ID at sequence level); repeatable. Overrides --pairs.")
     var pair: [String] = []
 
-    @Option(name: .long, help: "Number of pairs drawn at random (without --pair).")
+    @Option(name: .long, parsing: .unconditional, help: "Number of pairs drawn at random (without --pair).")
     var pairs = 10
 
-    @Option(name: .long, help: "Seed of the pair draw.")
+    @Option(name: .long, parsing: .unconditional, help: "Seed of the pair draw.")
     var seed: UInt64 = 0
 
     @Option(name: .long, help: "token or sequence.")
@@ -36,28 +36,34 @@ struct SymmetryCommand: ParsableCommand {
     @Option(name: .long, help: "Token examples drawn pairs use at token level: answer, first, last or all.")
     var select = "answer"
 
-    @Option(name: .customLong("eta-min"), help: "Smallest η.")
+    @Option(name: .customLong("eta-min"), parsing: .unconditional, help: "Smallest η.")
     var etaMin = 1e-6
 
-    @Option(name: .customLong("eta-max"), help: "Largest η.")
+    @Option(name: .customLong("eta-max"), parsing: .unconditional, help: "Largest η.")
     var etaMax = 1e-1
 
-    @Option(name: .customLong("eta-points"), help: "η values, log-spaced.")
+    @Option(name: .customLong("eta-points"), parsing: .unconditional, help: "η values, log-spaced.")
     var etaPoints = 11
 
     @Option(name: .long, help: "Comma-separated update rules: sgd, adam (one AdamW step from fresh state, no weight decay).")
     var optimizers = "sgd,adam"
 
-    @Option(name: .customLong("floor-factor"), help: "c of the round-off floor c·ε·(|f_u| + |f_v| + 1).")
+    @Option(name: .customLong("floor-factor"), parsing: .unconditional, help: "c of the round-off floor c·ε·(|f_u| + |f_v| + 1).")
     var floorFactor = RegimeCriteria.defaultFloorFactor
 
-    @Option(name: .customLong("max-relative-residual"), help: "First-order regime: |measured − predicted| ≤ this × |predicted| for both changes.")
+    @Option(name: .customLong("max-relative-residual"), parsing: .unconditional, help: "First-order regime: |measured − predicted| ≤ this × |predicted| for both changes.")
     var maxRelativeResidual = RegimeCriteria.defaultMaxRelativeResidual
 
     @OptionGroup var threads: ThreadsOption
     @OptionGroup var output: OutputOption
 
     func validate() throws {
+        try NumericFlag.check("--pairs", pairs, FlagRange.pairs)
+        try NumericFlag.check("--eta-min", etaMin, FlagRange.eta, exclusiveLower: true)
+        try NumericFlag.check("--eta-max", etaMax, FlagRange.eta, exclusiveLower: true)
+        try NumericFlag.check("--eta-points", etaPoints, FlagRange.etaPoints)
+        try NumericFlag.check("--floor-factor", floorFactor, 0...1e12)
+        try NumericFlag.check("--max-relative-residual", maxRelativeResidual, 0...1e12, exclusiveLower: true)
         guard etaMin.isFinite, etaMin > 0, etaMax.isFinite, etaMax > etaMin else {
             throw ValidationError("--eta-min and --eta-max must be positive and finite with --eta-min < --eta-max")
         }

@@ -5,21 +5,36 @@ import Foundation
 struct TableCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "table", abstract: "The forgetting table: accuracy per task of several checkpoints, from their eval summaries.",
-        discussion: "Each --eval NAME=FILE names a checkpoint and an OUT.summary.csv from `analyze eval` (several files per name are fine, e.g. one for the prior tasks and one for jigsaw). Writes OUT (checkpoint,task,style,n,accuracy) and prints the table in percent.")
+        discussion: "Each --eval NAME=FILE names a checkpoint and an OUT.summary.csv from `analyze eval` (several files per name are fine, e.g. one for the prior tasks and one for jigsaw); the first name is the base that changes are measured from. Writes OUT (checkpoint,task,style,n,accuracy,correct,ci_low,ci_high,change,steps; ci the Wilson 95 % interval) and prints the table in percent, a column per checkpoint as in the paper's Table 1.")
 
     @Option(name: .long, help: "NAME=EVAL.summary.csv (repeatable).")
     var eval: [String]
+    @Option(name: .long, help: "NAME=N: the training steps of checkpoint NAME's run, shown in the table (repeatable).")
+    var steps: [String] = []
     @OptionGroup var output: OutputOption
 
     func run() throws {
-        try output.checkWritable([output.url])
+        try output.checkWritable([output.url, output.sibling("meta.json")])
+        func split(_ spec: String, _ flag: String) throws -> (String, String) {
+            guard let eq = spec.firstIndex(of: "="), eq != spec.startIndex else { throw ValidationError("\(flag) takes NAME=VALUE, got '\(spec)'") }
+            return (String(spec[..<eq]), String(spec[spec.index(after: eq)...]))
+        }
         let pairs = try eval.map { spec -> (name: String, url: URL) in
-            guard let eq = spec.firstIndex(of: "="), eq != spec.startIndex else { throw ValidationError("--eval takes NAME=FILE, got '\(spec)'") }
-            return (String(spec[..<eq]), URL(fileURLWithPath: String(spec[spec.index(after: eq)...])))
+            let (name, path) = try split(spec, "--eval")
+            return (name, URL(fileURLWithPath: path))
         }
         guard !pairs.isEmpty else { throw ValidationError("give at least one --eval NAME=FILE") }
-        let table = try ForgettingTable(summaries: pairs)
+        var stepCounts: [String: Int] = [:]
+        for spec in steps {
+            let (name, value) = try split(spec, "--steps")
+            guard let n = Int(value), n >= 0 else { throw ValidationError("--steps \(name)= takes a whole number ≥ 0, got '\(value)'") }
+            stepCounts[name] = n
+        }
+        let table = try ForgettingTable(summaries: pairs, steps: stepCounts)
         try table.table.write(to: output.url)
+        try RunRecord(command: commandLine, inputs: Dictionary(pairs.enumerated().map { ("eval.\($0.offset)", "\($0.element.name)=\($0.element.url.path)") },
+                                                                uniquingKeysWith: { a, _ in a }),
+                      outputs: [output.out]).write(to: output.sibling("meta.json"))
         print(table.text)
         print("wrote \(output.out)")
     }

@@ -57,42 +57,50 @@ struct TrainCommand: ParsableCommand {
         var checkpoint: String?
         @Option(name: .long, help: "Prompts (JSONL with truth.permutation), e.g. reasoning-style jigsaw.")
         var data: String?
-        @Option(name: .long, help: "Learning rate (the default is SFT's, so the two are compared at equal step sizes; the paper's 1e-6 was for a 3B model).")
+        @Option(name: .long, parsing: .unconditional, help: "Learning rate (the default is SFT's, so the two are compared at equal step sizes; the paper's 1e-6 was for a 3B model).")
         var lr: Double = 1e-3
-        @Option(name: [.customShort("G"), .long], help: "Samples per prompt.")
+        @Option(name: [.customShort("G"), .long], parsing: .unconditional, help: "Samples per prompt.")
         var groupSize: Int = 4
-        @Option(name: .long, help: "Sampling temperature τ.")
+        @Option(name: .long, parsing: .unconditional, help: "Sampling temperature τ.")
         var temperature: Double = 1
-        @Option(name: .long, help: "KL coefficient β.")
+        @Option(name: .long, parsing: .unconditional, help: "KL coefficient β.")
         var beta: Double = 0.04
-        @Option(name: .long, help: "Prompts per micro-batch.")
+        @Option(name: .long, parsing: .unconditional, help: "Prompts per micro-batch.")
         var batchSize: Int = 4
-        @Option(name: .long, help: "Micro-batches per update.")
+        @Option(name: .long, parsing: .unconditional, help: "Micro-batches per update.")
         var accumulation: Int = 4
-        @Option(name: .long, help: "μ: updates per batch of rollouts.")
+        @Option(name: .long, parsing: .unconditional, help: "μ: updates per batch of rollouts.")
         var mu: Int = 1
-        @Option(name: .long, help: "PPO clip ε.")
+        @Option(name: .long, parsing: .unconditional, help: "PPO clip ε.")
         var clipEpsilon: Double = 0.2
-        @Option(name: .long, help: "Restart every R epochs (0: never).")
+        @Option(name: .long, parsing: .unconditional, help: "Restart every R epochs (0: never).")
         var restartEvery: Int = 2
         @Option(name: .long, help: "Reward weights hit,acc,fmt.")
         var weights: String = "1,1,1"
         @OptionGroup var common: CommonTrainingOptions
+
+        func validate() throws {
+            try NumericFlag.check("--lr", lr, FlagRange.rate)
+            try NumericFlag.check("--group-size (-G)", groupSize, RunLimits.groupSize)
+            try NumericFlag.check("--temperature", temperature, FlagRange.temperature, exclusiveLower: true)
+            try NumericFlag.check("--beta", beta, FlagRange.rate)
+            try NumericFlag.check("--batch-size", batchSize, RunLimits.batchSize)
+            try NumericFlag.check("--accumulation", accumulation, RunLimits.accumulation)
+            try NumericFlag.check("--mu", mu, RunLimits.updatesPerBatch)
+            try NumericFlag.check("--clip-epsilon", clipEpsilon, FlagRange.rate, exclusiveLower: true)
+            try NumericFlag.check("--restart-every", restartEvery, RunLimits.restartEvery)
+            try NumericFlag.check("--batch-size × --accumulation", batchSize * accumulation, RunLimits.promptsPerStep)
+        }
 
         func run() throws {
             var tokenizerCheckpoint: Checkpoint
             var config: GRPORunConfig
             var resumeState: (TrainerState, [Double])? = nil
             if let resume = common.resume {
-                let dir = URL(fileURLWithPath: resume)
-                tokenizerCheckpoint = try Checkpoint.load(from: dir)
-                let (state, runJSON, extra) = try TrainerState.load(from: dir)
-                config = try JSONDecoder().decode(GRPORunConfig.self, from: runJSON)
-                if let steps = common.steps { config.steps = steps }
-                guard let reference = extra[GRPOTrainer.referenceTensor] else {
-                    throw CheckpointError.invalid(path: dir.path, reason: "trainer.safetensors has no reference parameters: not a GRPO checkpoint")
-                }
-                resumeState = (state, reference)
+                let resumed = try ResumeValidation(directory: URL(fileURLWithPath: resume)).loadGRPO(steps: common.steps)
+                tokenizerCheckpoint = resumed.checkpoint
+                config = resumed.config
+                resumeState = (resumed.state, resumed.reference)
             } else {
                 guard let checkpoint, let data else { throw ValidationError("--checkpoint and --data are required unless --resume is given") }
                 guard let steps = common.steps, steps >= 1 else { throw ValidationError("give --steps (≥ 1)") }
@@ -124,32 +132,40 @@ struct TrainCommand: ParsableCommand {
 struct SFTOptions: ParsableArguments {
     @Option(name: .long, help: "Training examples (JSONL).")
     var data: String?
-    @Option(name: .long, help: "Passes over the data (instead of --steps).")
+    @Option(name: .long, parsing: .unconditional, help: "Passes over the data (instead of --steps).")
     var epochs: Double?
-    @Option(name: .long, help: "Examples per step.")
+    @Option(name: .long, parsing: .unconditional, help: "Examples per step.")
     var batchSize: Int = 32
-    @Option(name: .long, help: "Learning rate.")
+    @Option(name: .long, parsing: .unconditional, help: "Learning rate.")
     var lr: Double = 1e-3
     @Flag(name: .long, help: "Walk the data in file order instead of reshuffling every epoch.")
     var noShuffle = false
+
+    func validate() throws {
+        try NumericFlag.check("--epochs", epochs, FlagRange.epochs, exclusiveLower: true)
+        try NumericFlag.check("--batch-size", batchSize, RunLimits.batchSize)
+        try NumericFlag.check("--lr", lr, FlagRange.rate)
+    }
 
     func run(kind: String, common: CommonTrainingOptions, start: () throws -> Checkpoint) throws {
         let ckpt: Checkpoint
         var config: SFTRunConfig
         var state: TrainerState? = nil
         if let resume = common.resume {
-            let dir = URL(fileURLWithPath: resume)
-            ckpt = try Checkpoint.load(from: dir)
-            let (s, runJSON, _) = try TrainerState.load(from: dir)
-            config = try JSONDecoder().decode(SFTRunConfig.self, from: runJSON)
-            if let steps = common.steps { config.steps = steps }
-            state = s
+            let resumed = try ResumeValidation(directory: URL(fileURLWithPath: resume)).loadSFT(steps: common.steps)
+            ckpt = resumed.checkpoint
+            config = resumed.config
+            state = resumed.state
         } else {
             ckpt = try start()
             guard let data else { throw ValidationError("--data is required") }
             let count = try ExampleFile(url: URL(fileURLWithPath: data)).examples.count
             let perEpoch = (count + batchSize - 1) / batchSize
-            guard let total = common.steps ?? epochs.map({ Int(($0 * Double(perEpoch)).rounded(.up)) }), total >= 1 else {
+            let fromEpochs = epochs.map { ($0 * Double(perEpoch)).rounded(.up) }
+            if let fromEpochs, common.steps == nil, !(1...Double(FlagRange.steps.upperBound)).contains(fromEpochs) {
+                throw ValidationError("--epochs \(epochs!) makes \(fromEpochs) steps of \(batchSize) examples; the range is \(FlagRange.steps.lowerBound)…\(FlagRange.steps.upperBound) steps")
+            }
+            guard let total = common.steps ?? fromEpochs.map({ Int($0) }), total >= 1 else {
                 throw ValidationError("give --steps or --epochs (≥ 1 step)")
             }
             config = SFTRunConfig(steps: total, batchSize: batchSize, optimizer: try common.optimizerConfig(lr: lr, steps: total),
@@ -165,29 +181,29 @@ struct SFTOptions: ParsableArguments {
 
 /// Options every training command shares, and the loop that drives any `Trainer`.
 struct CommonTrainingOptions: ParsableArguments {
-    @Option(name: .long, help: "Total optimizer steps.")
+    @Option(name: .long, parsing: .unconditional, help: "Total optimizer steps.")
     var steps: Int?
     @Option(name: .long, help: "sgd or adamw.")
     var optimizer: String = "adamw"
     @Option(name: .long, help: "constant or cosine (linear warm-up, then cosine to 10%).")
     var schedule: String = "constant"
-    @Option(name: .long, help: "Warm-up steps of the cosine schedule.")
+    @Option(name: .long, parsing: .unconditional, help: "Warm-up steps of the cosine schedule.")
     var warmup: Int = 0
-    @Option(name: .long, help: "Global gradient-norm clipping (off when absent).")
+    @Option(name: .long, parsing: .unconditional, help: "Global gradient-norm clipping (off when absent).")
     var clip: Double?
-    @Option(name: .long, help: "AdamW weight decay on weight matrices.")
+    @Option(name: .long, parsing: .unconditional, help: "AdamW weight decay on weight matrices.")
     var weightDecay: Double = 0
-    @Option(name: .long, help: "Seed of the data order, the samples and a fresh model.")
+    @Option(name: .long, parsing: .unconditional, help: "Seed of the data order, the samples and a fresh model.")
     var seed: UInt64 = 0
-    @Option(name: .long, help: "Write a checkpoint every N steps (0: only at the end).")
+    @Option(name: .long, parsing: .unconditional, help: "Write a checkpoint every N steps (0: only at the end).")
     var checkpointEvery: Int = 0
     @Option(name: .long, help: "Examples to evaluate on periodically (JSONL with truth).")
     var evalData: String?
-    @Option(name: .long, help: "Evaluate (and measure probes) every N steps, and at the end.")
+    @Option(name: .long, parsing: .unconditional, help: "Evaluate (and measure probes) every N steps, and at the end.")
     var evalEvery: Int = 0
     @Option(name: .long, help: "A probe set NAME=FILE (repeatable): its responses' perplexities go to probes.csv at every evaluation.")
     var probe: [String] = []
-    @Option(name: .long, help: "Evaluate on the first N examples of --eval-data.")
+    @Option(name: .long, parsing: .unconditional, help: "Evaluate on the first N examples of --eval-data.")
     var evalLimit: Int = 200
     @Option(name: .long, help: "Continue a run from one of its checkpoints (its settings come from the checkpoint).")
     var resume: String?
@@ -196,6 +212,17 @@ struct CommonTrainingOptions: ParsableArguments {
     var out: String
     @Flag(name: .long, help: "Write into an existing run folder.")
     var force = false
+
+    func validate() throws {
+        try NumericFlag.check("--steps", steps, FlagRange.steps)
+        try NumericFlag.check("--warmup", warmup, RunLimits.warmup)
+        try NumericFlag.check("--clip", clip, FlagRange.rate, exclusiveLower: true)
+        try NumericFlag.check("--weight-decay", weightDecay, FlagRange.rate)
+        try NumericFlag.check("--checkpoint-every", checkpointEvery, FlagRange.period)
+        try NumericFlag.check("--eval-every", evalEvery, FlagRange.period)
+        try NumericFlag.check("--eval-limit", evalLimit, FlagRange.count)
+        try SafeOutput.checkPath(out)
+    }
 
     func optimizerConfig(lr: Double, steps: Int) throws -> OptimizerConfig {
         guard let kind = OptimizerConfig.Kind(rawValue: optimizer) else { throw ValidationError("unknown optimizer '\(optimizer)'; choose sgd or adamw") }
@@ -214,12 +241,17 @@ struct CommonTrainingOptions: ParsableArguments {
     /// checkpoint; Ctrl-C saves a checkpoint and exits with status 130.
     func drive<T: Trainer>(_ trainer: inout T, kind: String, data: String, seed: UInt64) throws {
         let run = try RunDirectory(url: URL(fileURLWithPath: out), force: force)
-        let metrics = try CSVLog(url: run.metrics, header: T.metricsHeader)
+        // A resumed run continues the logs of the folder it writes into (rows up to its step are kept).
+        let continuing = trainer.step > 0 ? trainer.step : nil
+        let metrics = try CSVLog(url: run.metrics, header: T.metricsHeader, continuingAfter: continuing)
         let evaluator = try evalData.map {
-            try PeriodicEvaluation(path: $0, limit: evalLimit, tokenizer: trainer.tokenizer, config: trainer.model.config, log: run.evaluations)
+            try PeriodicEvaluation(path: $0, limit: evalLimit, tokenizer: trainer.tokenizer, config: trainer.model.config, log: run.evaluations,
+                                   continuingAfter: continuing)
         }
         let probes = try probeSets(tokenizer: trainer.tokenizer, config: trainer.model.config)
-        let probeLog = try probes.map { _ in try CSVLog(url: run.url.appendingPathComponent("probes.csv"), header: ProbeSets.header) }
+        let probeLog = try probes.map { _ in
+            try CSVLog(url: run.url.appendingPathComponent("probes.csv"), header: ProbeSets.header, continuingAfter: continuing)
+        }
         // TensorBoard: every row of metrics.csv, eval.csv and probes.csv also goes to an event file in the run folder.
         let events = try TensorBoardEventFile(folder: run.url)
         metrics.mirror = events.mirror(section: "train")
@@ -282,12 +314,12 @@ struct PeriodicEvaluation {
     let tokenizer: Tokenizer
     let log: CSVLog
 
-    init(path: String, limit: Int, tokenizer: Tokenizer, config: ModelConfig, log url: URL) throws {
+    init(path: String, limit: Int, tokenizer: Tokenizer, config: ModelConfig, log url: URL, continuingAfter step: Int?) throws {
         let file = try ExampleFile(url: URL(fileURLWithPath: path))
-        examples = Array(file.examples.prefix(max(1, limit)))
+        examples = Array(file.examples.prefix(limit))
         encoded = try examples.map { try EncodedExample($0, file: file, tokenizer: tokenizer, config: config) }
         self.tokenizer = tokenizer
-        log = try CSVLog(url: url, header: ["step"] + EvaluationReport.summaryTable([]).header)
+        log = try CSVLog(url: url, header: ["step"] + EvaluationReport.summaryTable([]).header, continuingAfter: step)
     }
 
     func evaluate(_ model: Transformer, step: Int, threads: Int) throws {

@@ -64,15 +64,12 @@ static void say(char *message, size_t message_length, const char *text) {
     if (message && message_length > 0) snprintf(message, message_length, "%s", text);
 }
 
-int dynamics_jpeg_read(const char *path, unsigned char **pixels, int *width, int *height, char *message, size_t message_length) {
+/// Decodes from `file` when non-NULL, else from the `size` bytes at `bytes`; see dynamics_jpeg_read.
+static int decode(FILE *file, const unsigned char *bytes, size_t size, long max_pixels, unsigned char **pixels, int *width,
+                  int *height, char *message, size_t message_length) {
     *pixels = NULL;
     *width = 0;
     *height = 0;
-    FILE *file = fopen(path, "rb");
-    if (!file) {
-        say(message, message_length, strerror(errno));
-        return 1;
-    }
     struct jpeg_decompress_struct cinfo;
     struct guarded_error err;
     unsigned char *volatile buffer = NULL;
@@ -81,20 +78,29 @@ int dynamics_jpeg_read(const char *path, unsigned char **pixels, int *width, int
     cinfo.err = guarded(&err, message, message_length);
     if (setjmp(err.escape)) {
         jpeg_destroy_decompress(&cinfo);
-        fclose(file);
         free(buffer);
         return 1;
     }
     jpeg_create_decompress(&cinfo);
-    jpeg_stdio_src(&cinfo, file);
+    if (file) {
+        jpeg_stdio_src(&cinfo, file);
+    } else {
+        if (size == 0) {
+            say(message, message_length, "empty JPEG data");
+            jpeg_destroy_decompress(&cinfo);
+            return 1;
+        }
+        jpeg_mem_src(&cinfo, bytes, (unsigned long)size);
+    }
     jpeg_read_header(&cinfo, TRUE);
+    // The size comes from the header: refuse before any pixel is decoded or allocated.
     if (cinfo.image_width == 0 || cinfo.image_height == 0 || cinfo.image_width > DYNAMICS_JPEG_MAX_SIDE ||
-        cinfo.image_height > DYNAMICS_JPEG_MAX_SIDE) {
+        cinfo.image_height > DYNAMICS_JPEG_MAX_SIDE ||
+        (max_pixels > 0 && (long)cinfo.image_width * (long)cinfo.image_height > max_pixels)) {
         if (message && message_length > 0)
-            snprintf(message, message_length, "unsupported size %u×%u (at most %d per side)", cinfo.image_width,
-                 cinfo.image_height, DYNAMICS_JPEG_MAX_SIDE);
+            snprintf(message, message_length, "unsupported size %u×%u (at most %d per side and %ld pixels)", cinfo.image_width,
+                     cinfo.image_height, DYNAMICS_JPEG_MAX_SIDE, max_pixels);
         jpeg_destroy_decompress(&cinfo);
-        fclose(file);
         return 1;
     }
     // Greyscale and YCbCr convert to RGB; CMYK/YCCK cannot and fail in jpeg_start_decompress with libjpeg's message.
@@ -104,7 +110,6 @@ int dynamics_jpeg_read(const char *path, unsigned char **pixels, int *width, int
         if (message && message_length > 0)
             snprintf(message, message_length, "unsupported JPEG (%d output components)", cinfo.output_components);
         jpeg_destroy_decompress(&cinfo);
-        fclose(file);
         return 1;
     }
     size_t stride = (size_t)cinfo.output_width * 3;
@@ -112,7 +117,6 @@ int dynamics_jpeg_read(const char *path, unsigned char **pixels, int *width, int
     if (!buffer) {
         say(message, message_length, "out of memory");
         jpeg_destroy_decompress(&cinfo);
-        fclose(file);
         return 1;
     }
     while (cinfo.output_scanline < cinfo.output_height) {
@@ -123,9 +127,26 @@ int dynamics_jpeg_read(const char *path, unsigned char **pixels, int *width, int
     *width = (int)cinfo.output_width;
     *height = (int)cinfo.output_height;
     jpeg_destroy_decompress(&cinfo);
-    fclose(file);
     *pixels = buffer;
     return 0;
+}
+
+int dynamics_jpeg_read(const char *path, long max_pixels, unsigned char **pixels, int *width, int *height, char *message,
+                       size_t message_length) {
+    *pixels = NULL;
+    FILE *file = fopen(path, "rb");
+    if (!file) {
+        say(message, message_length, strerror(errno));
+        return 1;
+    }
+    int status = decode(file, NULL, 0, max_pixels, pixels, width, height, message, message_length);
+    fclose(file);
+    return status;
+}
+
+int dynamics_jpeg_decode(const unsigned char *bytes, size_t size, long max_pixels, unsigned char **pixels, int *width,
+                         int *height, char *message, size_t message_length) {
+    return decode(NULL, bytes, size, max_pixels, pixels, width, height, message, message_length);
 }
 
 void dynamics_jpeg_free(unsigned char *pixels) { free(pixels); }

@@ -34,12 +34,18 @@ import Testing
     }
 
     /// Runs the built `analyze` with `arguments`.
-    func analyze(_ arguments: [String]) throws -> Run {
+    /// The built `analyze` beside the test bundle.
+    static func executable() throws -> URL {
         let binary = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent().appendingPathComponent("analyze")
         let candidates = [binary, Bundle.main.bundleURL.deletingLastPathComponent().appendingPathComponent("analyze")]
         guard let exe = candidates.first(where: { FileManager.default.isExecutableFile(atPath: $0.path) }) else {
             throw CocoaError(.fileNoSuchFile, userInfo: [NSFilePathErrorKey: binary.path])
         }
+        return exe
+    }
+
+    func analyze(_ arguments: [String]) throws -> Run {
+        let exe = try Self.executable()
         let process = Process()
         process.executableURL = exe
         process.arguments = arguments
@@ -203,7 +209,7 @@ import Testing
         var tensors = try SafeTensors.read(URL(fileURLWithPath: "\(ckpt)/model.safetensors")).tensors
         let i = tensors.firstIndex { $0.name == "blocks.1.mlp.fc.weight" }!
         tensors[i] = NamedTensor(name: tensors[i].name, shape: tensors[i].shape, values: [.nan] + tensors[i].values.dropFirst())
-        try SafeTensors.write(tensors, to: URL(fileURLWithPath: "\(ckpt)/model.safetensors"))
+        try SafeTensors.write(tensors, metadata: ["format_version": "1"], to: URL(fileURLWithPath: "\(ckpt)/model.safetensors"))
         try expectFailure(["logprobs"] + common + ["--out", path("o.csv")], mentioning: "'blocks.1.mlp.fc.weight' holds a non-finite value")
         #expect(!FileManager.default.fileExists(atPath: path("o.csv")), "a failed run leaves no output")
     }

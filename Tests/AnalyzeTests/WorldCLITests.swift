@@ -66,11 +66,23 @@ import Testing
 
         // The forgetting table over two evaluations.
         run = try cli.analyze(["table", "--eval", "oracle=\(cli.path("oracle.summary.csv"))", "--eval", "fresh=\(cli.path("fresh.summary.csv"))",
-                               "--out", cli.path("table.csv")])
+                               "--steps", "fresh=7", "--out", cli.path("table.csv")])
         #expect(run.status == 0, "\(run.stderr)")
         #expect(run.stdout.contains("oracle") && run.stdout.contains("100.0") && run.stdout.contains("jigsaw"))
         let table = try csvRows(cli.path("table.csv"))
         #expect(table.filter { $0["checkpoint"] == "oracle" && $0["style"] == "all" }.count == TaskKind.world.count)
+        // Each accuracy with its Wilson interval and its change from the first checkpoint (the oracle's 100 %).
+        for row in table where row["style"] == "all" {
+            let accuracy = Double(row["accuracy"]!)!, n = Int(row["n"]!)!
+            let ci = Statistics.wilsonInterval(successes: Int(row["correct"]!)!, n: n)
+            #expect(Double(row["ci_low"]!)! == ci.low && Double(row["ci_high"]!)! == ci.high && ci.low <= accuracy && accuracy <= ci.high, "\(row)")
+            let base = table.first { $0["checkpoint"] == "oracle" && $0["task"] == row["task"] && $0["style"] == "all" }!
+            #expect(abs(Double(row["change"]!)! - (accuracy - Double(base["accuracy"]!)!)) < 1e-12, "\(row)")
+            #expect(row["steps"] == (row["checkpoint"] == "fresh" ? "7" : ""), "\(row)")
+        }
+        #expect(run.stdout.contains("steps") && run.stdout.contains("(−"), "\(run.stdout)")
+        try cli.expectFailure(["table", "--eval", "oracle=\(cli.path("oracle.summary.csv"))", "--steps", "x=-3", "--out", cli.path("t3.csv")],
+                              mentioning: "--steps x=")
         try cli.expectFailure(["table", "--eval", "x=\(file)", "--out", cli.path("t2.csv")], mentioning: "no column 'task'")
 
         // preview

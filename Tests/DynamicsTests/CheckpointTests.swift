@@ -100,22 +100,23 @@ import Testing
         }
         var tensors = ckpt.namedTensors
         let original = tensors
+        let version = ["format_version": Checkpoint.formatVersion]
         tensors[3] = NamedTensor(name: tensors[3].name, shape: tensors[3].shape, values: tensors[3].values.enumerated().map { $0.offset == 5 ? .nan : $0.element })
-        try SafeTensors.write(tensors, to: weights)
+        try SafeTensors.write(tensors, metadata: version, to: weights)
         expectError("'pos_emb.weight' holds a non-finite value")
         tensors = original
         tensors[0] = NamedTensor(name: "tok_emb.weight", shape: [tensors[0].shape[0] * tensors[0].shape[1]], values: tensors[0].values)
-        try SafeTensors.write(tensors, to: weights)
+        try SafeTensors.write(tensors, metadata: version, to: weights)
         expectError("'tok_emb.weight' has shape")
-        try SafeTensors.write(Array(original.dropLast()), to: weights)
+        try SafeTensors.write(Array(original.dropLast()), metadata: version, to: weights)
         expectError("'head.weight' is missing")
-        try SafeTensors.write(original + [NamedTensor(name: "extra", shape: [1], values: [0])], to: weights)
+        try SafeTensors.write(original + [NamedTensor(name: "extra", shape: [1], values: [0])], metadata: version, to: weights)
         expectError("unexpected tensor 'extra'")
-        try SafeTensors.write(original, to: weights)
+        try SafeTensors.write(original, metadata: version, to: weights)
         let bytes = try Data(contentsOf: weights)
         try bytes.prefix(bytes.count / 2).write(to: weights)
         expectError("corrupt safetensors file")
-        try SafeTensors.write(original, to: weights)
+        try SafeTensors.write(original, metadata: version, to: weights)
         var config = ckpt.model.config
         config.dModel = 32
         try AtomicFile.write(config.jsonData(), to: dir.appendingPathComponent("config.json"))

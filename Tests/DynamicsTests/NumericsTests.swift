@@ -37,6 +37,19 @@ import Testing
         #expect((0..<5).map { _ in s.uniform() } == (0..<5).map { _ in t.uniform() })
     }
 
+    @Test func wilsonIntervalMatchesClosedForm() {
+        // 5 of 10: centre 0.5, half-width z/(1+z²/n)·√(1/40 + z²/400) = 0.26340 (Wilson 1927; R's prop.test without
+        // continuity correction gives 0.2366–0.7634).
+        let half = Statistics.wilsonInterval(successes: 5, n: 10)
+        #expect(abs(half.low - 0.236593) < 1e-6 && abs(half.high - 0.763407) < 1e-6, "\(half)")
+        // 0 of 10: the interval starts at 0 and is not empty (the normal interval would be [0, 0]).
+        let none = Statistics.wilsonInterval(successes: 0, n: 10)
+        #expect(none.low == 0 && abs(none.high - 0.277533) < 1e-6, "\(none)")
+        let all = Statistics.wilsonInterval(successes: 200, n: 200)
+        #expect(all.high == 1 && abs(all.low - 0.981155) < 1e-6, "\(all)")
+        #expect(Statistics.wilsonInterval(successes: 0, n: 0) == (0, 1))
+    }
+
     @Test func randomStreamStateRoundTrips() throws {
         let s = RandomStream(seed: 42, name: "sample")
         _ = (0..<10).map { _ in s.uniform() }

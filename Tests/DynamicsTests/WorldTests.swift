@@ -29,6 +29,40 @@ import Testing
         }
     }
 
+    @Test(arguments: [24, 8])
+    func gridLayoutPutsObjectsOnThePatchGrid(size: Int) throws {
+        let generator = try SceneGenerator(size: size, layout: .grid)
+        let cell = SceneGenerator.cell
+        var sides = Set<Int>(), digitScenes = 0
+        for i in 0..<200 {
+            let (scene, image) = generator.generate(RandomStream(seed: 5, name: "grid.\(i)"))
+            for s in scene.shapes {
+                let b = s.box
+                // Whole cells starting on a cell boundary: the box covers exactly the patches the shape is in.
+                #expect(b.x1 % cell == 0 && b.y1 % cell == 0 && (b.x2 + 1) % cell == 0 && (b.y2 + 1) % cell == 0, "\(s)")
+                #expect(b.x2 - b.x1 == b.y2 - b.y1)
+                sides.insert(b.x2 - b.x1 + 1)
+            }
+            if let digits = scene.digits, let box = scene.digitsBox {
+                digitScenes += 1
+                // One glyph per cell column, at the top left of a cell.
+                #expect(box.x1 % cell == 0 && box.y1 % cell == 0 && box.x2 - box.x1 + 1 == 4 * digits.count - 1 && box.y2 - box.y1 == 4)
+                #expect(scene.shapes.allSatisfy { $0.box.iou(box) == 0 })
+                // Each glyph's top row (the digit's first four rows all lie in the cell's patch) holds ink.
+                for g in 0..<digits.count {
+                    let inked = (0..<3).contains { x in [0.05, 0.97].contains(image[box.x1 + 4 * g + x, box.y1, 0]) }
+                    #expect(inked, "glyph \(g) of \(digits)")
+                }
+            }
+        }
+        #expect(sides == [4], "one cell wide")
+        #expect(digitScenes > 40)
+        // The free layout draws sides off the grid.
+        let free = try SceneGenerator(size: 24, layout: .free)
+        let offGrid = (0..<50).contains { i in free.generate(RandomStream(seed: 5, name: "grid.\(i)")).0.shapes.contains { $0.box.x1 % cell != 0 } }
+        #expect(offGrid)
+    }
+
     @Test func digitsAreDrawnWhenAsked() throws {
         let generator = try SceneGenerator(size: 24)
         for i in 0..<20 {

@@ -9,8 +9,15 @@
 /// dynamics_jpeg_free), *width and *height. On failure returns non-zero, leaves *pixels NULL and writes a
 /// readable reason into `message` (NUL-terminated, at most message_length bytes). A file whose image data is cut
 /// short (truncated, or a marker in the middle of the data) is a failure; one missing only its end marker is not.
+/// The size is read from the header first: wider or taller than 16384, or more than `max_pixels` pixels (when
+/// max_pixels > 0), is a failure before any pixel is decoded or allocated.
 /// Never exits the process; the file and the decompressor are released on every path.
-int dynamics_jpeg_read(const char *path, unsigned char **pixels, int *width, int *height, char *message, size_t message_length);
+int dynamics_jpeg_read(const char *path, long max_pixels, unsigned char **pixels, int *width, int *height, char *message,
+                       size_t message_length);
+
+/// The same for a JPEG held in memory (`size` bytes at `bytes`).
+int dynamics_jpeg_decode(const unsigned char *bytes, size_t size, long max_pixels, unsigned char **pixels, int *width,
+                         int *height, char *message, size_t message_length);
 
 /// Frees pixels returned by dynamics_jpeg_read (NULL is allowed).
 void dynamics_jpeg_free(unsigned char *pixels);

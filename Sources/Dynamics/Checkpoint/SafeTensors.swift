@@ -19,7 +19,7 @@ public struct NamedTensor: Equatable, Sendable {
 
 /// The safetensors format (huggingface/safetensors): an 8-byte little-endian header length, a JSON header
 /// mapping each name to `dtype`, `shape` and `data_offsets` (relative to the data section) plus an optional
-/// `__metadata__` string map, then the raw little-endian data. Written as F64; F64 and F32 read.
+/// `__metadata__` string map, then the raw little-endian data. Written as F64; F64, F32 and BF16 read.
 public enum SafeTensors {
     /// Bytes of a safetensors file holding `tensors` in the given order, contiguous, and `metadata`.
     /// Throws when a tensor's value count disagrees with its shape.
@@ -52,26 +52,42 @@ public enum SafeTensors {
         return out
     }
 
-    /// The tensors and metadata of a safetensors file's bytes; `source` names the file in errors.
-    /// Validates the header length, the JSON, every dtype, shape and offset, and that the data section is
-    /// exactly covered without overlaps (as the reference implementation requires).
-    public static func decode(_ data: Data, source: String) throws -> (tensors: [NamedTensor], metadata: [String: String]) {
+    /// One tensor's entry in a header: what it claims, before any value is read.
+    public struct Entry: Equatable, Sendable {
+        public let name: String
+        public let dtype: String
+        public let shape: [Int]
+        /// Byte range in the data section.
+        public let begin: Int, end: Int
+        /// Number of values (the product of `shape`).
+        public var count: Int { shape.reduce(1, *) }
+    }
+
+    /// Bytes per value of each dtype this reader accepts; any other dtype is "unsupported dtype X".
+    public static let dtypeWidths: [String: Int] = ["F64": 8, "F32": 4, "BF16": 2]
+
+    /// The header of a safetensors file's bytes: tensor entries sorted by offset, the metadata, and where the data
+    /// section starts. Validates the header length, the JSON (no key twice in one object: `StrictJSON`), every
+    /// dtype, shape and offset, and that the data section is exactly covered without overlaps (as the reference
+    /// implementation requires). Reads no tensor values, so a caller can check sizes before allocating anything.
+    public static func header(_ data: Data, source: String) throws -> (entries: [Entry], metadata: [String: String], dataStart: Int) {
         func fail(_ reason: String) -> SafeTensorsError { .corrupt(path: source, reason: reason) }
         guard data.count >= 8 else { throw fail("file has \(data.count) bytes, fewer than the 8-byte header length") }
         let headerLength = data.withUnsafeBytes { UInt64(littleEndian: $0.loadUnaligned(as: UInt64.self)) }
         guard headerLength <= UInt64(data.count - 8), headerLength <= 100_000_000 else {
             throw fail("header length \(headerLength) exceeds the file (\(data.count) bytes): truncated or not safetensors")
         }
-        let headerBytes = data.subdata(in: 8..<(8 + Int(headerLength)))
+        let headerBytes = data.subdata(in: (data.startIndex + 8)..<(data.startIndex + 8 + Int(headerLength)))
         let json: Any
         do { json = try JSONSerialization.jsonObject(with: headerBytes) } catch {
             throw fail("header is not valid JSON")
         }
+        if let key = StrictJSON.duplicateKey(in: headerBytes) { throw fail("header names '\(key)' twice") }
         guard let header = json as? [String: Any] else { throw fail("header is not a JSON object") }
         let dataStart = 8 + Int(headerLength)
         let dataLength = data.count - dataStart
         var metadata: [String: String] = [:]
-        var parsed: [(name: String, dtype: String, shape: [Int], begin: Int, end: Int)] = []
+        var parsed: [Entry] = []
         for (name, value) in header {
             if name == "__metadata__" {
                 guard let map = value as? [String: Any] else { throw fail("__metadata__ is not an object") }
@@ -92,20 +108,18 @@ public enum SafeTensors {
             guard offsets[1] <= dataLength else {
                 throw fail("tensor '\(name)' data_offsets [\(offsets[0]), \(offsets[1])] run past the end of the data (\(dataLength) bytes)")
             }
-            let width: Int
-            switch dtype {
-            case "F64": width = 8
-            case "F32": width = 4
-            default: throw fail("tensor '\(name)' has dtype \(dtype); only F64 and F32 are supported")
+            guard let width = dtypeWidths[dtype] else {
+                throw SafeTensorsError.unsupportedDType(path: source, tensor: name, dtype: dtype)
             }
             let (count, overflow) = shape.reduce((1, false)) { acc, n in
                 let (p, o) = acc.0.multipliedReportingOverflow(by: n)
                 return (p, acc.1 || o)
             }
-            guard !overflow, count * width == offsets[1] - offsets[0] else {
-                throw fail("tensor '\(name)' shape \(shape) (\(dtype)) needs \(count * width) bytes, data_offsets give \(offsets[1] - offsets[0])")
+            let (bytes, overflow2) = count.multipliedReportingOverflow(by: width)
+            guard !overflow, !overflow2, bytes == offsets[1] - offsets[0] else {
+                throw fail("tensor '\(name)' shape \(shape) (\(dtype)) does not fill data_offsets [\(offsets[0]), \(offsets[1])]")
             }
-            parsed.append((name, dtype, shape, offsets[0], offsets[1]))
+            parsed.append(Entry(name: name, dtype: dtype, shape: shape, begin: offsets[0], end: offsets[1]))
         }
         parsed.sort { $0.begin < $1.begin || ($0.begin == $1.begin && $0.end < $1.end) }
         var covered = 0
@@ -116,16 +130,36 @@ public enum SafeTensors {
             covered = p.end
         }
         guard covered == dataLength else { throw fail("the data section has \(dataLength) bytes but tensors cover \(covered)") }
-        let tensors = data.withUnsafeBytes { raw -> [NamedTensor] in
-            parsed.map { p in
-                let base = raw.baseAddress! + dataStart + p.begin
-                let n = (p.end - p.begin) / (p.dtype == "F64" ? 8 : 4)
-                let values: [Double] = p.dtype == "F64"
-                    ? (0..<n).map { Double(bitPattern: UInt64(littleEndian: base.loadUnaligned(fromByteOffset: 8 * $0, as: UInt64.self))) }
-                    : (0..<n).map { Double(Float(bitPattern: UInt32(littleEndian: base.loadUnaligned(fromByteOffset: 4 * $0, as: UInt32.self)))) }
-                return NamedTensor(name: p.name, shape: p.shape, values: values, storedDType: p.dtype)
+        return (parsed, metadata, dataStart)
+    }
+
+    /// The values of header entry `entry` of `data` (whose data section starts at `dataStart`), as Float64.
+    public static func values(_ entry: Entry, in data: Data, dataStart: Int) -> [Double] {
+        data.withUnsafeBytes { raw -> [Double] in
+            let base = raw.baseAddress! + dataStart + entry.begin
+            let n = entry.count
+            return [Double](unsafeUninitializedCapacity: n) { out, initialized in
+                switch entry.dtype {
+                case "F64":
+                    for i in 0..<n { out[i] = Double(bitPattern: UInt64(littleEndian: base.loadUnaligned(fromByteOffset: 8 * i, as: UInt64.self))) }
+                case "F32":
+                    for i in 0..<n { out[i] = Double(Float(bitPattern: UInt32(littleEndian: base.loadUnaligned(fromByteOffset: 4 * i, as: UInt32.self)))) }
+                default: // BF16: the top half of a Float32
+                    for i in 0..<n {
+                        out[i] = Double(Float(bitPattern: UInt32(UInt16(littleEndian: base.loadUnaligned(fromByteOffset: 2 * i, as: UInt16.self))) << 16))
+                    }
+                }
+                initialized = n
             }
         }
+    }
+
+    /// The tensors and metadata of a safetensors file's bytes; `source` names the file in errors. Validates as
+    /// `header` does, then converts every tensor to Float64 (F64, F32 and BF16 are read).
+    public static func decode(_ data: Data, source: String) throws -> (tensors: [NamedTensor], metadata: [String: String]) {
+        let data = data.startIndex == 0 ? data : Data(data)
+        let (entries, metadata, dataStart) = try header(data, source: source)
+        let tensors = entries.map { NamedTensor(name: $0.name, shape: $0.shape, values: values($0, in: data, dataStart: dataStart), storedDType: $0.dtype) }
         return (tensors, metadata)
     }
 
@@ -170,10 +204,13 @@ public enum SafeTensors {
 /// A safetensors file that cannot be read as one.
 public enum SafeTensorsError: Error, Equatable, CustomStringConvertible {
     case corrupt(path: String, reason: String)
+    case unsupportedDType(path: String, tensor: String, dtype: String)
 
     public var description: String {
         switch self {
         case let .corrupt(path, reason): "corrupt safetensors file \(path): \(reason)"
+        case let .unsupportedDType(path, tensor, dtype):
+            "safetensors file \(path): tensor '\(tensor)' has unsupported dtype \(dtype) (F64, F32 and BF16 are read)"
         }
     }
 }

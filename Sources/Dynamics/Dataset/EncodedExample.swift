@@ -40,10 +40,7 @@ public struct EncodedExample: Sendable {
     public init(_ example: Example, file: ExampleFile, tokenizer: Tokenizer, config: ModelConfig) throws {
         var patches: Matrix? = nil
         if let url = file.imageURL(example) {
-            let image = try PNGCodec.read(url)
-            guard image.width == config.imageSize, image.height == config.imageSize else {
-                throw ImageError.wrongSize(path: url.path, expected: config.imageSize, width: image.width, height: image.height)
-            }
+            let image = try PNGCodec.read(url, expectedSide: config.imageSize)
             patches = try Patchifier.patches(pixels: image.pixels, config: config)
         }
         let prompt: [Int], response: [Int]

@@ -56,24 +56,36 @@ public struct ExampleFile: Sendable {
     public let url: URL
     public let examples: [Example]
 
-    /// Reads `url`: one JSON object per non-blank line. Errors name the file, the line and the field;
-    /// duplicate ids and empty files are errors.
+    /// Reads `url`: one JSON object per non-blank line (LF or CRLF line ends; JSONLines). Errors name the file, the
+    /// line and the field; duplicate ids, a key given twice in one object, malformed ground truth
+    /// (`Example.validateTruth`) and empty files are errors.
     public init(url: URL) throws {
-        let data = try AtomicFile.read(url, what: "examples file")
-        guard let text = String(data: data, encoding: .utf8) else {
+        try self.init(data: AtomicFile.read(url, what: "examples file"), url: url)
+    }
+
+    /// The same from the file's bytes; `url` names it and anchors its image paths.
+    public init(data: Data, url: URL) throws {
+        guard String(data: data, encoding: .utf8) != nil else {
             throw ExampleError.malformed(path: url.path, line: 0, reason: "not UTF-8 text")
         }
         var examples: [Example] = []
         var seen = Set<String>()
         let decoder = JSONDecoder()
-        for (index, line) in text.split(separator: "\n", omittingEmptySubsequences: false).enumerated() {
-            guard !line.allSatisfy(\.isWhitespace) else { continue }
+        for (number, line) in JSONLines.lines(data) {
             let example: Example
-            do { example = try decoder.decode(Example.self, from: Data(line.utf8)) } catch {
-                throw ExampleError.malformed(path: url.path, line: index + 1, reason: JSONErrorText.describe(error))
+            do {
+                try StrictJSON.checkNoDuplicateKeys(line)
+                example = try decoder.decode(Example.self, from: line)
+                try example.validateTruth()
+            } catch let error as ExampleError {
+                throw ExampleError.malformed(path: url.path, line: number, reason: "\(error)")
+            } catch let error as StrictJSONError {
+                throw ExampleError.malformed(path: url.path, line: number, reason: "\(error)")
+            } catch {
+                throw ExampleError.malformed(path: url.path, line: number, reason: JSONErrorText.describe(error))
             }
             guard seen.insert(example.id).inserted else {
-                throw ExampleError.malformed(path: url.path, line: index + 1, reason: "duplicate id '\(example.id)'")
+                throw ExampleError.malformed(path: url.path, line: number, reason: "duplicate id '\(example.id)'")
             }
             examples.append(example)
         }
@@ -101,6 +113,7 @@ public enum ExampleError: Error, Equatable, CustomStringConvertible {
     case tooLong(id: String, length: Int, max: Int)
     case badReference(String)
     case badPosition(id: String, position: Int, valid: ClosedRange<Int>)
+    case malformedTruth(id: String, reason: String)
 
     public var description: String {
         switch self {
@@ -110,6 +123,7 @@ public enum ExampleError: Error, Equatable, CustomStringConvertible {
         case let .badReference(text): "'\(text)' is not an ID:POSITION reference (e.g. ex3:41)"
         case let .badPosition(id, position, valid):
             "position \(position) of example '\(id)' is not a predicted text position; valid: \(valid.lowerBound)…\(valid.upperBound)"
+        case let .malformedTruth(id, reason): "example '\(id)': \(reason)"
         }
     }
 }

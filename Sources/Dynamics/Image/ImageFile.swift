@@ -2,6 +2,16 @@ import Foundation
 
 /// Image files of either format, recognised by their first bytes rather than their names.
 public enum ImageFile {
+    /// Largest image accepted, in pixels (2^25 ≈ 33.5 million, e.g. 8192 × 4096): checked from the header before
+    /// any pixel is decoded. Its Float64 RGB copy is 805 MB.
+    public static let maxPixels = 1 << 25
+
+    /// The message for an image whose header declares a size this reader refuses.
+    static func sizeRefusal(width: Int, height: Int) -> String {
+        String(format: "unsupported size %d×%d (%.1f megapixels): at most 16384 per side and %.1f megapixels are read",
+               width, height, Double(width) * Double(height) / 1e6, Double(maxPixels) / 1e6)
+    }
+
     /// Reads a PNG (first bytes 89 50 4E 47) or a JPEG (FF D8 FF) file as RGB with values byte/255, whatever its
     /// name says. A missing file, any other content, or a corrupt image is an `ImageError` naming the file.
     public static func read(_ url: URL) throws -> RGBImage {

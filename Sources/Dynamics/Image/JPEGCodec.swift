@@ -5,16 +5,39 @@ import Foundation
 /// into return codes). Pixels are 8-bit: a byte b reads as b / 255, a value v ∈ [0, 1] is written as round(255·v).
 public enum JPEGCodec {
     /// Reads a JPEG file as RGB with values byte/255 (greyscale files come back grey in all three channels).
-    /// A missing, truncated, corrupt or CMYK file, or one wider or taller than 16384 pixels, is an `ImageError`
-    /// naming it.
-    public static func read(_ url: URL) throws -> RGBImage {
+    /// A missing, truncated, corrupt or CMYK file, or one wider or taller than 16384 pixels or larger than
+    /// `ImageFile.maxPixels`, is an `ImageError` naming it (the size is checked from the header, before decoding).
+    public static func read(_ url: URL) throws -> RGBImage { try read(url, expectedSide: nil) }
+
+    /// The same, refusing from the header alone an image that is not expectedSide × expectedSide (when given).
+    public static func read(_ url: URL, expectedSide: Int?) throws -> RGBImage {
+        try decoded(source: url.path, expectedSide: expectedSide) { pixels, width, height, message, length in
+            dynamics_jpeg_read(url.path, ImageFile.maxPixels, pixels, width, height, message, length)
+        }
+    }
+
+    /// Decodes JPEG bytes; `source` names them in errors. See `read`.
+    public static func decode(_ data: Data, source: String, expectedSide: Int? = nil, maxPixels: Int = ImageFile.maxPixels) throws -> RGBImage {
+        try data.withUnsafeBytes { raw in
+            try decoded(source: source, expectedSide: expectedSide) { pixels, width, height, message, length in
+                dynamics_jpeg_decode(raw.bindMemory(to: UInt8.self).baseAddress, raw.count, maxPixels, pixels, width, height, message, length)
+            }
+        }
+    }
+
+    private static func decoded(source: String, expectedSide: Int?,
+                                _ call: (UnsafeMutablePointer<UnsafeMutablePointer<UInt8>?>, UnsafeMutablePointer<Int32>, UnsafeMutablePointer<Int32>,
+                                         UnsafeMutablePointer<CChar>, Int) -> Int32) throws -> RGBImage {
         var pixels: UnsafeMutablePointer<UInt8>? = nil
         var width: Int32 = 0, height: Int32 = 0
         var message = [CChar](repeating: 0, count: 256)
-        let status = dynamics_jpeg_read(url.path, &pixels, &width, &height, &message, message.count)
+        let status = message.withUnsafeMutableBufferPointer { call(&pixels, &width, &height, $0.baseAddress!, $0.count) }
         defer { dynamics_jpeg_free(pixels) }
         guard status == 0, let pixels, width > 0, height > 0 else {
-            throw ImageError.unreadable(path: url.path, reason: text(message, otherwise: "not a readable JPEG"))
+            throw ImageError.unreadable(path: source, reason: text(message, otherwise: "not a readable JPEG"))
+        }
+        if let side = expectedSide, width != side || height != side {
+            throw ImageError.wrongSize(path: source, expected: side, width: Int(width), height: Int(height))
         }
         let bytes = UnsafeBufferPointer(start: pixels, count: Int(width) * Int(height) * 3)
         return try RGBImage(width: Int(width), height: Int(height), pixels: bytes.map { Double($0) / 255 })

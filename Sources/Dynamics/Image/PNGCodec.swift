@@ -5,31 +5,51 @@ import Foundation
 /// and read back as byte / 255. Grey inputs are expanded to RGB; an alpha channel is ignored (the colour bytes are
 /// read as stored, not composited), so a pixel is always its stored byte / 255 for 8-bit sRGB files.
 public enum PNGCodec {
-    /// Reads a PNG file; an unreadable or corrupt file is an `ImageError` naming it.
-    public static func read(_ url: URL) throws -> RGBImage {
+    /// Reads a PNG file; an unreadable or corrupt file is an `ImageError` naming it. The size is read from the
+    /// header first: more than `ImageFile.maxPixels` pixels, or (with `expectedSide`) not expectedSide × expectedSide,
+    /// is refused before any pixel is decoded.
+    public static func read(_ url: URL) throws -> RGBImage { try read(url, expectedSide: nil) }
+
+    /// The same, refusing from the header alone an image that is not expectedSide × expectedSide (when given).
+    public static func read(_ url: URL, expectedSide: Int?) throws -> RGBImage {
         guard FileManager.default.isReadableFile(atPath: url.path) else {
             throw ImageError.unreadable(path: url.path, reason: "no such file or not readable")
         }
+        let data = try AtomicFile.read(url, what: "image")
+        return try decode(data, source: url.path, expectedSide: expectedSide)
+    }
+
+    /// Decodes PNG bytes; `source` names them in errors. See `read`.
+    public static func decode(_ data: Data, source: String, expectedSide: Int? = nil, maxPixels: Int = ImageFile.maxPixels) throws -> RGBImage {
         var image = png_image()
         image.version = UInt32(PNG_IMAGE_VERSION)
-        guard png_image_begin_read_from_file(&image, url.path) != 0 else {
-            let reason = message(of: &image)
+        let begun = data.withUnsafeBytes { raw in
+            raw.count == 0 ? 0 : png_image_begin_read_from_memory(&image, raw.baseAddress, raw.count)
+        }
+        guard begun != 0 else {
+            let reason = data.isEmpty ? "empty file" : message(of: &image)
             png_image_free(&image)
-            throw ImageError.unreadable(path: url.path, reason: reason)
+            throw ImageError.unreadable(path: source, reason: reason)
         }
         // Read as RGBA, so that libpng never composites alpha onto a background; the alpha bytes are dropped below.
         image.format = UInt32(PNG_FORMAT_FLAG_COLOR | PNG_FORMAT_FLAG_ALPHA)
         let width = Int(image.width), height = Int(image.height)
-        guard width > 0, height > 0, width <= 1 << 14, height <= 1 << 14 else {
+        guard width > 0, height > 0, width <= 1 << 14, height <= 1 << 14, width * height <= maxPixels else {
             png_image_free(&image)
-            throw ImageError.unreadable(path: url.path, reason: "unsupported size \(width)×\(height)")
+            throw ImageError.unreadable(path: source, reason: ImageFile.sizeRefusal(width: width, height: height))
+        }
+        if let side = expectedSide, width != side || height != side {
+            png_image_free(&image)
+            throw ImageError.wrongSize(path: source, expected: side, width: width, height: height)
         }
         var bytes = [UInt8](repeating: 0, count: width * height * 4)
-        let ok = bytes.withUnsafeMutableBytes { png_image_finish_read(&image, nil, $0.baseAddress, Int32(width * 4), nil) }
+        let ok = data.withUnsafeBytes { raw in
+            bytes.withUnsafeMutableBytes { png_image_finish_read(&image, nil, $0.baseAddress, Int32(width * 4), nil) }
+        }
         guard ok != 0 else {
             let reason = message(of: &image)
             png_image_free(&image)
-            throw ImageError.unreadable(path: url.path, reason: reason)
+            throw ImageError.unreadable(path: source, reason: reason)
         }
         var pixels = [Double](repeating: 0, count: width * height * 3)
         for p in 0..<(width * height) {

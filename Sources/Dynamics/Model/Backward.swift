@@ -49,9 +49,13 @@ extension Transformer {
     static func firstActiveRow(_ cot: ConstPtr, batch B: Int, rows T: Int, width V: Int) -> Int {
         var first = T
         for b in 0..<B {
-            for t in 0..<first where (0..<V).contains(where: { cot[(b * T + t) * V + $0] != 0 }) {
-                first = t
-                break
+            var row = cot + b * T * V
+            rows: for t in 0..<first {
+                for o in 0..<V where row[o] != 0 {
+                    first = t
+                    break rows
+                }
+                row += V
             }
         }
         return first

@@ -118,7 +118,13 @@ func geluForward(_ out: Ptr, _ inp: ConstPtr, count: Int) {
 func geluBackward(_ dinp: Ptr, _ dout: ConstPtr, _ inp: ConstPtr, batch: Int, count: Int) {
     for i in 0..<count {
         let slope = gelu(inp[i]).slope
-        for bi in 0..<batch { dinp[bi * count + i] = dout[bi * count + i] * slope }
+        // Walk the B copies by pointer: no index arithmetic (nor its overflow check) in the inner loop.
+        var d = dinp + i, g = dout + i
+        for _ in 0..<batch {
+            d.pointee = g.pointee * slope
+            d += count
+            g += count
+        }
     }
 }
 

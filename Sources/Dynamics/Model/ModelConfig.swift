@@ -69,6 +69,7 @@ public struct ModelConfig: Codable, Equatable, Sendable {
         guard sizes.allSatisfy({ $0 <= 1 << 20 }) else {
             throw ConfigError.invalid(field: "config", reason: "a dimension exceeds 2^20")
         }
+        try checkSize()
     }
 
     /// Named presets: only a config; `vocabSize` comes from the tokenizer.
@@ -91,15 +92,23 @@ public struct ModelConfig: Codable, Equatable, Sendable {
         }
     }
 
-    /// Reads and validates `config.json`.
+    /// Reads and validates `config.json` (a key given twice is an error, as in every JSON the project reads).
     public static func load(from url: URL) throws -> ModelConfig {
         let data: Data
         do { data = try Data(contentsOf: url) } catch {
             throw ConfigError.unreadable(path: url.path, reason: error.localizedDescription)
         }
+        return try decode(data, source: url.path)
+    }
+
+    /// Decodes and validates the bytes of a `config.json`; `source` names them in errors.
+    public static func decode(_ data: Data, source: String) throws -> ModelConfig {
+        if let key = StrictJSON.duplicateKey(in: data) {
+            throw ConfigError.malformed(path: source, reason: "key '\(key)' appears twice")
+        }
         let config: ModelConfig
         do { config = try JSONDecoder().decode(ModelConfig.self, from: data) } catch {
-            throw ConfigError.malformed(path: url.path, reason: JSONErrorText.describe(error))
+            throw ConfigError.malformed(path: source, reason: JSONErrorText.describe(error))
         }
         try config.validate()
         return config

@@ -76,4 +76,14 @@ extension Statistics {
             gsl_stats_spearman(xp.baseAddress, 1, yp.baseAddress, 1, x.count, &work)
         } }
     }
+
+    /// The Wilson score interval of a binomial proportion: `successes` of `n` at the normal quantile `z` (1.96 for
+    /// 95 %). Unlike p ± z·√(p(1−p)/n) it stays inside [0, 1] and is not empty at p = 0 or 1. n = 0 gives (0, 1).
+    public static func wilsonInterval(successes: Int, n: Int, z: Double = 1.959963984540054) -> (low: Double, high: Double) {
+        guard n > 0 else { return (0, 1) }
+        let p = Double(successes) / Double(n), nn = Double(n), z2 = z * z
+        let centre = (p + z2 / (2 * nn)) / (1 + z2 / nn)
+        let half = z / (1 + z2 / nn) * (p * (1 - p) / nn + z2 / (4 * nn * nn)).squareRoot()
+        return (max(0, centre - half), min(1, centre + half))
+    }
 }

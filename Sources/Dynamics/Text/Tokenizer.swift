@@ -118,6 +118,9 @@ public struct Tokenizer: Equatable, Sendable {
         do { data = try Data(contentsOf: url) } catch {
             throw TokenizerError.unreadable(path: url.path, reason: error.localizedDescription)
         }
+        if let key = StrictJSON.duplicateKey(in: data) {
+            throw TokenizerError.malformed(path: url.path, reason: "key '\(key)' appears twice")
+        }
         let file: File
         do { file = try JSONDecoder().decode(File.self, from: data) } catch {
             throw TokenizerError.malformed(path: url.path, reason: JSONErrorText.describe(error))

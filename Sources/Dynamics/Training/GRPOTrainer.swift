@@ -35,15 +35,7 @@ public struct GRPORunConfig: Codable, Equatable, Sendable {
     /// Prompts per update.
     public var promptsPerStep: Int { batchSize * accumulation }
 
-    public func validate() throws {
-        guard steps >= 0, groupSize >= 2, batchSize >= 1, accumulation >= 1, updatesPerBatch >= 1 else {
-            throw TrainingError.invalid("GRPO needs steps ≥ 0, G ≥ 2, batch, accumulation and μ ≥ 1")
-        }
-        guard temperature > 0, temperature.isFinite, beta >= 0, clipEpsilon > 0, restartEvery >= 0 else {
-            throw TrainingError.invalid("GRPO needs a temperature > 0, β ≥ 0, ε > 0 and a restart period ≥ 0")
-        }
-        try optimizer.validate()
-    }
+    // validate(): ResumeValidation.swift, with the limits every run setting shares.
 }
 
 /// One GRPO update's record: a row of `metrics.csv`.
@@ -104,6 +96,7 @@ public struct GRPOTrainer: Sendable {
     public init(model: Transformer, tokenizer: Tokenizer, examples: [Example], prompts: [EncodedExample], config: GRPORunConfig,
                 state: TrainerState, referenceParameters: [Double]) throws {
         try self.init(model: model, tokenizer: tokenizer, examples: examples, prompts: prompts, config: config)
+        guard (0...config.steps).contains(state.step) else { throw TrainingError.invalid("saved step \(state.step) is outside the run's 0…\(config.steps)") }
         try optimizer.restore(step: state.optimizerStep, firstMoment: state.firstMoment, secondMoment: state.secondMoment)
         reference = try Transformer(config: model.config, parameters: referenceParameters)
         step = state.step
@@ -169,7 +162,7 @@ public struct GRPOTrainer: Sendable {
             guard r.gradient.allSatisfy(\.isFinite) else { throw TrainingError.nonFinite(step: step + 1, what: "gradient") }
             (loss, kl, clipFraction) = (r.loss, r.kl, r.clipFraction)
             report = optimizer.apply(r.gradient, to: &theta)
-            guard theta.allSatisfy(\.isFinite) else { throw TrainingError.nonFinite(step: step + 1, what: "parameters") }
+            try RunLimits.checkParameters(theta, step: step + 1)
             candidate.parameters = theta
         }
         model = candidate

@@ -53,9 +53,10 @@ public struct OptimizerConfig: Codable, Equatable, Sendable {
     public func validate() throws {
         guard learningRate.isFinite, learningRate >= 0 else { throw TrainingError.invalid("learning rate must be finite and ≥ 0") }
         guard clipNorm.map({ $0 > 0 && $0.isFinite }) ?? true else { throw TrainingError.invalid("clip norm must be positive") }
-        guard weightDecay >= 0, (0..<1).contains(beta1), (0..<1).contains(beta2), epsilon > 0 else {
-            throw TrainingError.invalid("AdamW needs weight decay ≥ 0, betas in [0, 1) and epsilon > 0")
+        guard weightDecay >= 0, weightDecay.isFinite, (0..<1).contains(beta1), (0..<1).contains(beta2), epsilon > 0, epsilon.isFinite else {
+            throw TrainingError.invalid("AdamW needs a finite weight decay ≥ 0, betas in [0, 1) and a finite epsilon > 0")
         }
+        try schedule.validate()
     }
 }
 
@@ -96,7 +97,8 @@ public struct Optimizer: Sendable {
 
     /// Restores moments and step count saved by `state`; throws when sizes disagree.
     public mutating func restore(step: Int, firstMoment m: [Double], secondMoment v: [Double]) throws {
-        guard m.count == firstMoment.count, v.count == secondMoment.count, step >= 0 else {
+        guard m.count == firstMoment.count, v.count == secondMoment.count, step >= 0, step < Int.max,
+              m.allSatisfy(\.isFinite), v.allSatisfy({ $0.isFinite && $0 >= 0 }) else {
             throw TrainingError.invalid("optimizer state has \(m.count)/\(v.count) moments, expected \(firstMoment.count)")
         }
         self.step = step
@@ -118,20 +120,35 @@ public struct Optimizer: Sendable {
         let norm = BLAS.norm2(gradient)
         var scale = 1.0
         if let c = config.clipNorm, norm > c { scale = c / norm }
+        let n = theta.count
+        // The loops run over raw buffers: every buffer has n elements (checked above and in init/restore), so
+        // the bounds are proven once here instead of per element.
         switch config.kind {
         case .sgd:
-            for i in theta.indices { theta[i] -= lr * scale * gradient[i] }
+            theta.withUnsafeMutableBufferPointer { t in gradient.withUnsafeBufferPointer { gp in
+                for i in 0..<n { t[i] -= lr * scale * gp[i] }
+            } }
         case .adamw:
+            precondition(firstMoment.count == n && secondMoment.count == n && (decayMask.isEmpty || decayMask.count == n),
+                         "optimizer state and θ sizes differ (internal error)")
             let b1 = config.beta1, b2 = config.beta2
             let c1 = 1 - pow(b1, Double(step)), c2 = 1 - pow(b2, Double(step))
-            let wd = config.weightDecay
-            for i in theta.indices {
-                let g = scale * gradient[i]
-                firstMoment[i] = b1 * firstMoment[i] + (1 - b1) * g
-                secondMoment[i] = b2 * secondMoment[i] + (1 - b2) * g * g
-                let update = (firstMoment[i] / c1) / ((secondMoment[i] / c2).squareRoot() + config.epsilon)
-                theta[i] -= lr * (update + (decayMask.isEmpty ? 0 : wd * decayMask[i] * theta[i]))
-            }
+            let wd = config.weightDecay, eps = config.epsilon
+            let decays = !decayMask.isEmpty
+            theta.withUnsafeMutableBufferPointer { t in gradient.withUnsafeBufferPointer { gp in
+                firstMoment.withUnsafeMutableBufferPointer { m in secondMoment.withUnsafeMutableBufferPointer { v in
+                    decayMask.withUnsafeBufferPointer { mask in
+                        let t = t.baseAddress!, gp = gp.baseAddress!, m = m.baseAddress!, v = v.baseAddress!
+                        for i in 0..<n {
+                            let g = scale * gp[i]
+                            m[i] = b1 * m[i] + (1 - b1) * g
+                            v[i] = b2 * v[i] + (1 - b2) * g * g
+                            let update = (m[i] / c1) / ((v[i] / c2).squareRoot() + eps)
+                            t[i] -= lr * (update + (decays ? wd * mask[i] * t[i] : 0))
+                        }
+                    }
+                } }
+            } }
         }
         return StepReport(learningRate: lr, gradientNorm: norm, clipped: scale < 1)
     }
@@ -141,11 +158,14 @@ public struct Optimizer: Sendable {
 public enum TrainingError: Error, Equatable, CustomStringConvertible {
     case invalid(String)
     case nonFinite(step: Int, what: String)
+    case diverged(step: Int, magnitude: Double)
 
     public var description: String {
         switch self {
         case let .invalid(reason): reason
         case let .nonFinite(step, what): "non-finite \(what) at step \(step); the run stopped, the last good checkpoint is kept"
+        case let .diverged(step, magnitude):
+            "the run diverged at step \(step): a parameter would reach \(String(format: "%.3g", magnitude)), beyond ±\(String(format: "%g", RunLimits.maxParameterMagnitude)) (lower the learning rate or clip gradients); the run stopped before θ changed, the last good checkpoint is kept"
         }
     }
 }

@@ -4,13 +4,18 @@ import Foundation
 public struct RunDirectory: Sendable {
     public let url: URL
 
-    /// Creates the folder; an existing one is an error unless `force` (then its contents are replaced as written).
+    /// Creates the folder; an existing one is an error unless `force` (then the files the run writes are replaced
+    /// as they are written, and nothing else in it is touched). Staging leftovers of a killed earlier run in it
+    /// (`.step-N.new-…`, `.final.new-…`) are removed (`SafeOutput.removeLeftovers`).
     public init(url: URL, force: Bool) throws {
+        try SafeOutput.checkPath(url.path)
         if FileManager.default.fileExists(atPath: url.path) && !force { throw FileError.exists(path: url.path) }
         do { try FileManager.default.createDirectory(at: url, withIntermediateDirectories: true) } catch {
             throw FileError.cannotWrite(path: url.path, reason: error.localizedDescription)
         }
         self.url = url
+        SafeOutput.removeLeftovers(in: url)
+        SafeOutput.removeLeftovers(in: url.appendingPathComponent("checkpoints"))
     }
 
     public func checkpoint(step: Int) -> URL { url.appendingPathComponent(String(format: "checkpoints/step-%06d", step)) }
@@ -26,10 +31,30 @@ public final class CSVLog {
     /// Called with the header and each appended row after it is written (e.g. to log it to TensorBoard too).
     public var mirror: (([String], [CSVCell]) throws -> Void)?
 
-    public init(url: URL, header: [String]) throws {
-        guard FileManager.default.createFile(atPath: url.path, contents: Data((header.joined(separator: ",") + "\n").utf8)),
-              let handle = FileHandle(forWritingAtPath: url.path) else {
-            throw FileError.cannotWrite(path: url.path, reason: "cannot create the file")
+    /// Starts the file with `header`. With `continuingAfter: k` (a resumed run at step k) an existing file with
+    /// the same header is continued instead: its rows up to step k (first column) are kept and later ones — which
+    /// the resumed run writes again — dropped, so a resume into the same run folder keeps the history.
+    public init(url: URL, header: [String], continuingAfter step: Int? = nil) throws {
+        let headerLine = header.joined(separator: ",")
+        var contents = headerLine + "\n"
+        if let step, FileManager.default.fileExists(atPath: url.path) {
+            let text = String(decoding: try AtomicFile.read(url, what: "run log"), as: UTF8.self)
+            var lines = text.split(separator: "\n", omittingEmptySubsequences: true).map(String.init)
+            guard lines.first == headerLine else {
+                throw FileError.cannotWrite(path: url.path, reason: "it exists with other columns than this run's; cannot continue it")
+            }
+            lines.removeFirst()
+            // Rows are in step order; a row whose step is not a number (a torn last line) ends the kept part.
+            let kept = lines.prefix { line in line.split(separator: ",", maxSplits: 1).first.flatMap { Int($0) }.map { $0 <= step } ?? false }
+            contents += kept.map { $0 + "\n" }.joined()
+            try AtomicFile.write(Data(contents.utf8), to: url)
+        } else {
+            guard FileManager.default.createFile(atPath: url.path, contents: Data(contents.utf8)) else {
+                throw FileError.cannotWrite(path: url.path, reason: "cannot create the file")
+            }
+        }
+        guard let handle = FileHandle(forWritingAtPath: url.path) else {
+            throw FileError.cannotWrite(path: url.path, reason: "cannot open the file")
         }
         handle.seekToEndOfFile()
         self.handle = handle

@@ -52,7 +52,7 @@ public struct SFTTrainer: Sendable {
 
     public init(model: Transformer, tokenizer: Tokenizer, data: [EncodedExample], config: SFTRunConfig) throws {
         guard !data.isEmpty else { throw TrainingError.invalid("no training examples") }
-        guard config.batchSize >= 1, config.steps >= 0 else { throw TrainingError.invalid("batch size must be ≥ 1 and steps ≥ 0") }
+        try config.validate()
         self.model = model
         self.tokenizer = tokenizer
         self.data = data
@@ -64,6 +64,7 @@ public struct SFTTrainer: Sendable {
     /// Continues from a saved state (the checkpoint's θ is `model`).
     public init(model: Transformer, tokenizer: Tokenizer, data: [EncodedExample], config: SFTRunConfig, state: TrainerState) throws {
         try self.init(model: model, tokenizer: tokenizer, data: data, config: config)
+        guard (0...config.steps).contains(state.step) else { throw TrainingError.invalid("saved step \(state.step) is outside the run's 0…\(config.steps)") }
         try optimizer.restore(step: state.optimizerStep, firstMoment: state.firstMoment, secondMoment: state.secondMoment)
         step = state.step
     }
@@ -92,7 +93,7 @@ public struct SFTTrainer: Sendable {
         guard gradient.allSatisfy(\.isFinite) else { throw TrainingError.nonFinite(step: step + 1, what: "gradient") }
         var theta = model.parameters
         let report = optimizer.apply(gradient, to: &theta)
-        guard theta.allSatisfy(\.isFinite) else { throw TrainingError.nonFinite(step: step + 1, what: "parameters") }
+        try RunLimits.checkParameters(theta, step: step + 1)
         model.parameters = theta
         step += 1
         return SFTStepRecord(step: step, epoch: Double(step * config.batchSize) / Double(data.count), loss: loss,
@@ -129,20 +130,33 @@ public struct TrainerState: Equatable, Sendable {
     }
 
     /// Reads `trainer.safetensors` of a checkpoint directory: the state, the run config JSON and any extra tensors.
+    /// Checks the file's own consistency (format version, integer fields, tensors present); `ResumeValidation`
+    /// checks it against the model and the run.
     public static func load(from dir: URL) throws -> (state: TrainerState, run: Data, extra: [String: [Double]]) {
         let url = dir.appendingPathComponent("trainer.safetensors")
         guard FileManager.default.fileExists(atPath: url.path) else {
             throw CheckpointError.invalid(path: url.path, reason: "missing: this checkpoint was not written by a training run")
         }
-        let (tensors, metadata) = try SafeTensors.read(url)
+        return try decode(AtomicFile.read(url, what: "trainer state"), file: url)
+    }
+
+    /// The same from the bytes of a `trainer.safetensors`; `file` names it in errors.
+    public static func decode(_ data: Data, file url: URL) throws -> (state: TrainerState, run: Data, extra: [String: [Double]]) {
+        let (tensors, metadata) = try SafeTensors.decode(data, source: url.path)
+        try Checkpoint.checkFormatVersion(metadata, file: url)
         func tensor(_ name: String) throws -> [Double] {
             guard let t = tensors.first(where: { $0.name == name }) else { throw CheckpointError.invalid(path: url.path, reason: "tensor '\(name)' is missing") }
             return t.values
         }
-        guard let step = metadata["step"].flatMap(Int.init), let optimizerStep = metadata["optimizer_step"].flatMap(Int.init),
-              let run = metadata["run"] else {
-            throw CheckpointError.invalid(path: url.path, reason: "__metadata__ lacks step, optimizer_step or run")
+        func integer(_ key: String) throws -> Int {
+            guard let text = metadata[key] else { throw CheckpointError.invalid(path: url.path, reason: "__metadata__ lacks \(key)") }
+            guard let value = Int(text), value >= 0 else {
+                throw CheckpointError.invalid(path: url.path, reason: "__metadata__.\(key) is '\(text)', not a whole number ≥ 0")
+            }
+            return value
         }
+        let step = try integer("step"), optimizerStep = try integer("optimizer_step")
+        guard let run = metadata["run"] else { throw CheckpointError.invalid(path: url.path, reason: "__metadata__ lacks run") }
         var extra: [String: [Double]] = [:]
         for t in tensors where !t.name.hasPrefix("optimizer.") { extra[t.name] = t.values }
         return (TrainerState(step: step, optimizerStep: optimizerStep, firstMoment: try tensor("optimizer.first_moment"),

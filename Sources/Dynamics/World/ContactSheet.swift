@@ -25,6 +25,27 @@ public struct ContactSheet {
         }
     }
 
+    /// Largest sheet drawn, in pixels (as for images read: `ImageFile.maxPixels`).
+    public static var maxPixels: Int { ImageFile.maxPixels }
+
+    /// Width and height of the sheet for `cells`, computed without overflow (nil when it would not fit an Int).
+    public func size(_ cells: [Cell]) -> (width: Int, height: Int)? {
+        let largest = cells.compactMap { $0.image.map { max($0.width, $0.height) } }.max() ?? 24
+        guard largest <= 1 << 14 else { return nil }
+        let side = largest * scale
+        let cellWidth = max(2 * side + 12, 216), textHeight = 14 * (PixelFont.glyphHeight + 2)
+        let rows = (cells.count + columns - 1) / columns
+        let (height, overflow) = max(1, rows).multipliedReportingOverflow(by: side + 8 + textHeight)
+        return overflow ? nil : (columns * cellWidth + 8, height + 8)
+    }
+
+    /// Throws unless the sheet for `cells` has at most `maxPixels` pixels: checked before anything is drawn.
+    public func checkSize(_ cells: [Cell]) throws {
+        guard let (w, h) = size(cells), w.multipliedReportingOverflow(by: h).overflow == false, w * h <= Self.maxPixels else {
+            throw WorldError.invalid("a contact sheet of \(cells.count) examples at scale \(scale) would exceed \(Self.maxPixels) pixels; show fewer examples or lower --scale")
+        }
+    }
+
     /// The sheet for `cells`, laid out row-major.
     public func render(_ cells: [Cell]) -> RGBImage {
         let side = (cells.compactMap { $0.image?.width }.max() ?? 24) * scale

@@ -36,7 +36,7 @@ public struct Jigsaw: Equatable, Sendable {
     /// Parses a grid such as "3x3" or "2x4" (rows x columns).
     public static func parseGrid(_ text: String) throws -> (rows: Int, columns: Int) {
         let parts = text.lowercased().split(separator: "x")
-        guard parts.count == 2, let m = Int(parts[0]), let n = Int(parts[1]), m >= 1, n >= 1, m * n >= 2, m * n <= 100 else {
+        guard parts.count == 2, let m = Int(parts[0]), let n = Int(parts[1]), (1...100).contains(m), (1...100).contains(n), m * n >= 2, m * n <= 100 else {
             throw WorldError.invalid("grid '\(text)' is not ROWSxCOLUMNS with 2 to 100 pieces (e.g. 2x2, 3x3)")
         }
         return (m, n)

@@ -7,15 +7,23 @@ public enum OutputsFile {
         public let output: String
     }
 
-    /// Reads the file; errors name the file and line.
+    /// Reads the file (JSON Lines, LF or CRLF); errors name the file and line.
     public static func read(_ url: URL) throws -> [Entry] {
-        let data = try AtomicFile.read(url, what: "outputs file")
+        try decode(AtomicFile.read(url, what: "outputs file"), url: url)
+    }
+
+    /// The same from the file's bytes; `url` names it in errors.
+    public static func decode(_ data: Data, url: URL) throws -> [Entry] {
         let decoder = JSONDecoder()
         var out: [Entry] = []
-        for (i, line) in String(decoding: data, as: UTF8.self).split(separator: "\n", omittingEmptySubsequences: false).enumerated() {
-            guard !line.allSatisfy(\.isWhitespace) else { continue }
-            do { out.append(try decoder.decode(Entry.self, from: Data(line.utf8))) } catch {
-                throw ExampleError.malformed(path: url.path, line: i + 1, reason: JSONErrorText.describe(error))
+        for (number, line) in JSONLines.lines(data) {
+            do {
+                try StrictJSON.checkNoDuplicateKeys(line)
+                out.append(try decoder.decode(Entry.self, from: line))
+            } catch let error as StrictJSONError {
+                throw ExampleError.malformed(path: url.path, line: number, reason: "\(error)")
+            } catch {
+                throw ExampleError.malformed(path: url.path, line: number, reason: JSONErrorText.describe(error))
             }
         }
         guard !out.isEmpty else { throw ExampleError.malformed(path: url.path, line: 0, reason: "no outputs") }

@@ -51,14 +51,30 @@ public struct Scene: Codable, Equatable, Sendable {
     public var digitsBox: PixelBox?
 }
 
+/// Where a scene's shapes and digits may go.
+public enum SceneLayout: String, CaseIterable, Codable, Sendable {
+    /// On the 4-pixel grid of the presets' image patches: every shape fills exactly one cell (its box is the
+    /// patch), and each digit glyph sits at the top left of its own cell column, so which patch holds an object
+    /// determines the answer, and one patch's pixels say what the object is. The default: what a linear patch
+    /// front end can learn. (Measured: a shape over 2×2 cells was no easier to ground; `notebooks-md/03-training.md`.)
+    case grid
+    /// Anywhere, at any pixel: shape sides from S/5 to 3S/8, digits at any offset (the harder world).
+    case free
+}
+
 /// Draws scenes from a random stream: a smooth background (colour gradient plus mild noise), shapes, digits.
 public struct SceneGenerator: Sendable {
     /// S: image side in pixels.
     public let size: Int
+    /// Where shapes and digits go.
+    public let layout: SceneLayout
+    /// The grid layout's cell side in pixels: the patch size P of the `tiny` and `small` presets.
+    public static let cell = 4
 
-    public init(size: Int) throws {
+    public init(size: Int, layout: SceneLayout = .grid) throws {
         guard size >= 8 && size <= 512 else { throw WorldError.invalid("image size \(size) must lie in 8…512") }
         self.size = size
+        self.layout = layout
     }
 
     /// Smallest and largest shape side in pixels for this image size.
@@ -67,8 +83,28 @@ public struct SceneGenerator: Sendable {
         return lo...max(lo, size * 3 / 8)
     }
 
+    /// Cells across the image in the grid layout.
+    var cells: Int { size / Self.cell }
+    /// Shape sides in cells in the grid layout: one.
+    var shapeCells: ClosedRange<Int> { 1...1 }
+
     /// The most digits that fit across the image with the 3×5 font (4 px advance) and a 1 px margin.
     var maxDigits: Int { max(1, min(3, (size - 1) / 4)) }
+
+    /// A candidate box for a shape: any pixel offset and side (free), or whole cells (grid).
+    private func shapeBox(_ rng: RandomStream) -> PixelBox {
+        switch layout {
+        case .free:
+            let side = shapeSides.lowerBound + rng.uniformInt(shapeSides.count)
+            let x = rng.uniformInt(size - side + 1), y = rng.uniformInt(size - side + 1)
+            return PixelBox(x1: x, y1: y, x2: x + side - 1, y2: y + side - 1)
+        case .grid:
+            let n = shapeCells.lowerBound + rng.uniformInt(shapeCells.count)
+            let cx = rng.uniformInt(cells - n + 1), cy = rng.uniformInt(cells - n + 1)
+            let side = n * Self.cell
+            return PixelBox(x1: cx * Self.cell, y1: cy * Self.cell, x2: cx * Self.cell + side - 1, y2: cy * Self.cell + side - 1)
+        }
+    }
 
     /// A scene and its image. `digits`: nil draws digits with probability 0.4, true always, false never.
     /// Digits go on the background first (they always fit there); shapes are then placed around them.
@@ -83,11 +119,11 @@ public struct SceneGenerator: Sendable {
             tries += 1
             let kind = ShapeKind.allCases[rng.uniformInt(3)]
             let colour = ShapeColour.allCases[rng.uniformInt(4)]
-            let side = shapeSides.lowerBound + rng.uniformInt(shapeSides.count)
-            let x = rng.uniformInt(size - side + 1), y = rng.uniformInt(size - side + 1)
-            let box = PixelBox(x1: x, y1: y, x2: x + side - 1, y2: y + side - 1)
+            let box = shapeBox(rng)
             let taken = scene.shapes.map(\.box) + [scene.digitsBox].compactMap { $0 }
-            guard !used.contains("\(colour) \(kind)"), !taken.contains(where: { $0.touches(box, margin: 1) }) else { continue }
+            // Free shapes keep a pixel of background between them; grid shapes may fill neighbouring cells.
+            let margin = layout == .grid ? 0 : 1
+            guard !used.contains("\(colour) \(kind)"), !taken.contains(where: { $0.touches(box, margin: margin) }) else { continue }
             used.insert("\(colour) \(kind)")
             var shape = SceneShape(kind: kind, colour: colour, box: box)
             shape.box = paint(shape, into: &image)
@@ -142,7 +178,17 @@ public struct SceneGenerator: Sendable {
         let text = (0..<count).map { i in String(i == 0 && count > 1 ? 1 + rng.uniformInt(9) : rng.uniformInt(10)) }.joined()
         let width = 4 * count - 1, height = 5
         for _ in 0..<100 {
-            let x = rng.uniformInt(size - width + 1), y = rng.uniformInt(size - height + 1)
+            let x: Int, y: Int
+            switch layout {
+            case .free:
+                x = rng.uniformInt(size - width + 1)
+                y = rng.uniformInt(size - height + 1)
+            case .grid:
+                // One glyph per cell column, at the top of a cell row: its first four rows (which tell every digit
+                // apart) in that row's patches, the fifth in the row below.
+                x = Self.cell * rng.uniformInt(cells - count + 1)
+                y = Self.cell * rng.uniformInt((size - height) / Self.cell + 1)
+            }
             let box = PixelBox(x1: x, y1: y, x2: x + width - 1, y2: y + height - 1)
             guard !scene.shapes.contains(where: { $0.box.touches(box, margin: 1) }) else { continue }
             var luminance = 0.0

@@ -70,12 +70,16 @@ public enum TaskScorer {
         s.split(whereSeparator: \.isWhitespace).joined(separator: " ")
     }
 
+    /// Largest box coordinate an answer or a truth may give (2^20 pixels).
+    public static let maxBoxCoordinate = 1 << 20
+
     /// `{ bbox : [ x1 , y1 , x2 , y2 ] }` → the box, or nil.
     public static func parseBox(_ answer: String) -> PixelBox? {
         let compact = answer.filter { !$0.isWhitespace }
         guard compact.hasPrefix("{bbox:"), compact.hasSuffix("}") else { return nil }
         let list = String(compact.dropFirst("{bbox:".count).dropLast())
-        guard let v = JigsawReward.parseList(list), v.count == 4 else { return nil }
+        // Coordinates beyond maxBoxCoordinate are no box (their areas would overflow an Int).
+        guard let v = JigsawReward.parseList(list), v.count == 4, v.allSatisfy({ $0 <= maxBoxCoordinate }) else { return nil }
         return PixelBox(x1: v[0], y1: v[1], x2: v[2], y2: v[3])
     }
 }

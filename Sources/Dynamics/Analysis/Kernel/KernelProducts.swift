@@ -19,7 +19,9 @@ public enum KernelProducts {
         for index in layout.tensors.indices {
             var part = Matrix(rows: V, cols: V)
             accumulateBlock(index, v, u, layout: layout, into: &part)
-            for i in k.storage.indices { k.storage[i] += part.storage[i] }
+            k.storage.withUnsafeMutableBufferPointer { kp in part.storage.withUnsafeBufferPointer { pp in
+                for i in 0..<min(kp.count, pp.count) { kp[i] += pp[i] }
+            } }
             parts?.append(part)
         }
         return (k, parts)
@@ -96,7 +98,9 @@ public enum KernelProducts {
             product(a, ca..<(ca + n), b, cb..<(cb + n), into: &part, beta: 0)
             return part
         }
-        for i in k.storage.indices { k.storage[i] = beta * k.storage[i] + parts[0].storage[i] + parts[1].storage[i] }
+        k.storage.withUnsafeMutableBufferPointer { kp in parts[0].storage.withUnsafeBufferPointer { p0 in parts[1].storage.withUnsafeBufferPointer { p1 in
+            for i in 0..<min(kp.count, p0.count, p1.count) { kp[i] = beta * kp[i] + p0[i] + p1[i] }
+        } } }
     }
 
     /// Inner dimensions from which `gemmNT` splits.

@@ -46,7 +46,8 @@ public struct ProbeKernel: Sendable {
         public let index: Int, count: Int
 
         public init(index: Int, count: Int) throws {
-            guard count >= 1, (1...count).contains(index) else { throw KernelError.badShard("\(index)/\(count)") }
+            // At most 2^20 shards, so that a slice's bounds (index · pairs / count) never overflow.
+            guard (1...(1 << 20)).contains(count), (1...count).contains(index) else { throw KernelError.badShard("\(index)/\(count)") }
             self.init(checked: index, count)
         }
 
