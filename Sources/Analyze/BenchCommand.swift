@@ -18,6 +18,13 @@ struct BenchCommand: ParsableCommand {
 
     @OptionGroup var threads: ThreadsOption
 
+    @Option(name: .long, help: "Probe examples N of the N × N kernel figures.")
+    var probes: Int = 16
+
+    @Option(name: .long, parsing: .upToNextOption,
+            help: "Only these groups of figures (\(Benchmark.Section.allCases.map(\.rawValue).joined(separator: ", "))); the roofs always run.")
+    var only: [String] = []
+
     @Option(name: .long, help: "Also write the figures as CSV (name,value,unit,detail).")
     var out: String?
 
@@ -36,16 +43,31 @@ struct BenchCommand: ParsableCommand {
         let config = ModelConfig.preset(p, vocabSize: try Tokenizer.standard().count)
         let bench = try Benchmark(config: config, length: length, repeats: repeats)
         note("bench: preset \(preset), \(bench.model.layout.count) parameters, sequence of \(bench.input.length) positions, best of \(repeats)")
-        let figures = try bench.run(threads: threads.threads)
-        var table = CSVTable(header: ["name", "value", "unit", "detail"])
-        let width = figures.map(\.name.count).max() ?? 0
-        for f in figures {
-            print("\(f.name.padding(toLength: width, withPad: " ", startingAt: 0))  \(String(format: "%12.2f", f.value)) \(f.unit.padding(toLength: 9, withPad: " ", startingAt: 0))  \(f.detail)")
-            table.append([.string(f.name), .double(f.value), .string(f.unit), .string(f.detail)])
+        let sections = try only.map { name in
+            guard let s = Benchmark.Section(rawValue: name) else { throw ValidationError("unknown --only group '\(name)'") }
+            return s
+        }
+        let report = try bench.run(threads: threads.threads, sections: sections.isEmpty ? Set(Benchmark.Section.allCases) : Set(sections), probes: probes)
+        let roofs = report.roofs.keys.sorted().map { String(format: "%.1f GFLOP/s at %d thread%@", report.roofs[$0]!, $0, $0 == 1 ? "" : "s") }
+        note("roofs (512³ dgemm): \(roofs.joined(separator: ", ")); each figure's share is against the roof at its own thread count")
+        var table = CSVTable(header: ["name", "value", "unit", "threads", "flop", "gflops", "roof_share", "detail"])
+        let width = report.figures.map(\.name.count).max() ?? 0
+        print("\("figure".padding(toLength: width, withPad: " ", startingAt: 0))  \("value".leftPad(12)) \("unit".padding(toLength: 13, withPad: " ", startingAt: 0)) thr  \("FLOP".leftPad(9))  \("GFLOP/s".leftPad(8))  \("roof".leftPad(5))  detail")
+        for f in report.figures {
+            let flop = f.flops.map { String(format: "%.3g", $0) } ?? "—"
+            let gflops = f.gflops.map { String(format: "%.2f", $0) } ?? "—"
+            let share = report.share(f).map { String(format: "%.0f%%", 100 * $0) } ?? "—"
+            print("\(f.name.padding(toLength: width, withPad: " ", startingAt: 0))  \(String(format: "%12.2f", f.value)) \(f.unit.padding(toLength: 13, withPad: " ", startingAt: 0)) \(String(f.threads).leftPad(3))  \(flop.leftPad(9))  \(gflops.leftPad(8))  \(share.leftPad(5))  \(f.detail)")
+            table.append([.string(f.name), .double(f.value), .string(f.unit), .int(f.threads), f.flops.map { .double($0) } ?? .string(""),
+                          f.gflops.map { .double($0) } ?? .string(""), report.share(f).map { .double($0) } ?? .string(""), .string(f.detail)])
         }
         if let out {
             try table.write(to: URL(fileURLWithPath: out))
             note("wrote \(out)")
         }
     }
+}
+
+private extension String {
+    func leftPad(_ n: Int) -> String { count >= n ? self : String(repeating: " ", count: n - count) + self }
 }

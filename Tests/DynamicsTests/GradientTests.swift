@@ -131,4 +131,26 @@ import Testing
         // Causality: the first position's output depends on nothing after it.
         #expect((0..<dim).allSatisfy { out[$0] == qkv[2 * dim + $0] }, "position 0 attends only to itself")
     }
+
+    /// More cotangents than one chunk: the chunks run on the BLAS threads, the bytes do not depend on their count,
+    /// and each row equals its cotangent's backward pass alone.
+    @Test func chunkedCotangentsHaveTheSameBytesForAnyThreadCount() throws {
+        let model = try randomTinyModel(seed: 8, vocab: 2 * Transformer.cotangentChunk + 5)
+        let input = randomInput(model, seed: 8, textLength: 6)
+        let T = input.length - 1, V = model.config.vocabSize, d = model.layout.count
+        let acts = try model.forward(input.prefix(T))
+        var cot = [Double](repeating: 0, count: V * T * V)
+        for o in 0..<V { cot[(o * T + T - 1) * V + o] = 1 }
+        var one = Matrix(rows: V, cols: d), three = Matrix(rows: V, cols: d)
+        try model.backward(acts, cotangents: cot, into: &one.storage, threads: 1)
+        try model.backward(acts, cotangents: cot, into: &three.storage, threads: 3)
+        #expect(one.storage.map(\.bitPattern) == three.storage.map(\.bitPattern))
+        for o in [0, Transformer.cotangentChunk, V - 1] {
+            var cot = [Double](repeating: 0, count: T * V)
+            cot[(T - 1) * V + o] = 1
+            var g = [Double](repeating: 0, count: d)
+            try model.backward(acts, cotangents: cot, into: &g)
+            expectClose(Array(one.storage[(o * d)..<((o + 1) * d)]), g, tolerance: 1e-13, "Jacobian row \(o)")
+        }
+    }
 }

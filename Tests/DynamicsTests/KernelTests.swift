@@ -113,4 +113,35 @@ import Testing
         #expect(throws: KernelError.self) { try ProbeKernel.merge([shards[0], shards[0], shards[1]]) }
         #expect(throws: KernelError.self) { try ProbeKernel.Shard(parsing: "4/3") }
     }
+
+    /// Traces-only kernels come from per-tensor Gram products over tiles of probes: equal to the pairwise traces of
+    /// the blocks path, the same bytes for any thread count, and shards merge into the whole run bit for bit.
+    @Test(arguments: [KernelStrategy.explicit, .structured, .automatic])
+    func tracesFromTileGramsMatchPairwiseTracesForAnyThreadsAndShards(strategy: KernelStrategy) throws {
+        let model = try randomTinyModel(seed: 22)
+        let n = TileGram.probes + 3
+        let set = (0..<n).map { k in
+            let input = randomInput(model, seed: 60 + UInt64(k), textLength: 3 + k % 6, image: k % 4 != 2)
+            return ProbeToken(reference: TokenReference(id: "q\(k)", position: input.length - 1 - k % 2), task: "t", input: input)
+        }
+        let traces = try ProbeKernel(model: model, probes: set, strategy: strategy, blocks: false, threads: 1)
+        let pairwise = try ProbeKernel(model: model, probes: set, strategy: strategy, blocks: true, threads: 2)
+        #expect(traces.entries.map(\.pair) == pairwise.entries.map(\.pair))
+        let reference = try ProbeKernel(model: model, probes: set, strategy: .explicit, blocks: true, threads: 2)
+        for (e, r) in zip(traces.entries, reference.entries) {
+            #expect(abs(e.trace - r.trace) <= 1e-10 * abs(r.trace), "trace of \(e.pair)")
+            #expect(abs(e.influence - r.influence) <= 1e-10 * max(abs(r.influence), 1e-300), "influence of \(e.pair)")
+            expectClose(e.tensorTraces, r.tensorTraces, tolerance: 1e-10, "per-tensor traces of \(e.pair)")
+        }
+        let threaded = try ProbeKernel(model: model, probes: set, strategy: strategy, blocks: false, threads: 3)
+        #expect(threaded.entries.map(\.trace.bitPattern) == traces.entries.map(\.trace.bitPattern))
+        #expect(threaded.entries.map(\.influence.bitPattern) == traces.entries.map(\.influence.bitPattern))
+        #expect(threaded.entries.flatMap(\.tensorTraces) == traces.entries.flatMap(\.tensorTraces))
+        let shards = try (1...4).map { try ProbeKernel(model: model, probes: set, strategy: strategy, blocks: false,
+                                                        shard: try .init(index: $0, count: 4), threads: 2) }
+        let merged = try ProbeKernel.merge(shards)
+        #expect(merged.entries.map(\.trace.bitPattern) == traces.entries.map(\.trace.bitPattern))
+        #expect(merged.entries.map(\.influence.bitPattern) == traces.entries.map(\.influence.bitPattern))
+        #expect(merged.entries.flatMap(\.tensorTraces) == traces.entries.flatMap(\.tensorTraces))
+    }
 }

@@ -27,7 +27,8 @@ public final class Activations: @unchecked Sendable {
     init(config c: ModelConfig, length T: Int) {
         let D = c.dModel, F = c.dFF, H = c.nHeads
         let perBlock = T * D * 6 + T * 4 + T * 3 * D + H * T * T + 2 * T * F
-        arena = Arena(capacity: (c.nLayers + 1) * T * D + c.nLayers * perBlock + T * D + 2 * T + T * c.vocabSize)
+        // Not zeroed: the forward pass writes every value (probs included, zeros above the diagonal) before any read.
+        arena = Arena(capacity: (c.nLayers + 1) * T * D + c.nLayers * perBlock + T * D + 2 * T + T * c.vocabSize, zeroed: false)
         let a = arena
         length = T
         vocabSize = c.vocabSize

@@ -7,12 +7,13 @@ final class Arena {
     private let capacity: Int
     private var used = 0
 
-    init(capacity: Int) {
+    /// `zeroed: false` skips the memset for callers that write every value before reading it (a forward pass's activations).
+    init(capacity: Int, zeroed: Bool = true) {
         let size = max(capacity, 1)
         let (pointer, allocated) = ArenaPool.shared.take(size)
         base = pointer
         self.capacity = allocated
-        base.update(repeating: 0, count: size)
+        if zeroed { base.update(repeating: 0, count: size) }
     }
 
     deinit { ArenaPool.shared.give(base, capacity: capacity) }

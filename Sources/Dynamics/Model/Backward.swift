@@ -6,7 +6,13 @@ extension Transformer {
     /// - `grad`: B × d row-major (d = `layout.count`); gradients are **added** to what it holds.
     /// All B cotangents travel backward together: activation gradients are (B·T)-row matrices, so each layer
     /// costs one large product instead of B small ones.
+    /// More than `cotangentChunk` cotangents are cut into fixed chunks spread over the BLAS threads.
     public func backward(_ acts: Activations, cotangents: [Double], into grad: inout [Double]) throws {
+        try backward(acts, cotangents: cotangents, into: &grad, threads: BLAS.threads)
+    }
+
+    /// `backward` with the chunks spread over `threads` workers (the bytes do not depend on it).
+    func backward(_ acts: Activations, cotangents: [Double], into grad: inout [Double], threads: Int) throws {
         let tv = acts.length * config.vocabSize
         guard tv > 0, cotangents.count % tv == 0, cotangents.count > 0 else {
             throw ModelError.cotangentShape(expected: [-1, acts.length, config.vocabSize], found: cotangents.count)
@@ -15,14 +21,29 @@ extension Transformer {
         guard grad.count == batch * layout.count else {
             throw ShapeError.mismatch(what: "gradient buffer", expected: [batch, layout.count], found: [grad.count])
         }
+        let d = layout.count, chunks = (batch + Self.cotangentChunk - 1) / Self.cotangentChunk
         parameters.withUnsafeBufferPointer { theta in
             cotangents.withUnsafeBufferPointer { cot in
                 grad.withUnsafeMutableBufferPointer { g in
-                    backward(acts, theta: theta.baseAddress!, cotangents: cot.baseAddress!, batch: batch, grad: g.baseAddress!)
+                    let (theta, cot, g) = (theta.baseAddress!, cot.baseAddress!, g.baseAddress!)
+                    guard chunks > 1 else {
+                        backward(acts, theta: theta, cotangents: cot, batch: batch, grad: g)
+                        return
+                    }
+                    // Fixed chunks of cotangents, spread over the BLAS threads (each chunk on one core with
+                    // single-threaded BLAS): a logit Jacobian uses every core, and its bytes do not depend on the
+                    // thread count.
+                    Parallel.forEach(chunks, threads: threads) { k in
+                        let b0 = k * Self.cotangentChunk, n = min(Self.cotangentChunk, batch - b0)
+                        backward(acts, theta: theta, cotangents: cot + b0 * tv, batch: n, grad: g + b0 * d)
+                    }
                 }
             }
         }
     }
+
+    /// Cotangents per backward pass when many travel together (V = 92 makes three chunks).
+    static let cotangentChunk = 32
 
     /// The first row on which any of the B cotangents (B × T × V) is non-zero; T when all are zero.
     static func firstActiveRow(_ cot: ConstPtr, batch B: Int, rows T: Int, width V: Int) -> Int {

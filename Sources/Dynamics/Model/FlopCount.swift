@@ -20,3 +20,26 @@ public enum FlopCount {
         return layers + 4 * b * r * d * Double(c.vocabSize) + 2 * b * Double(n) * Double(c.patchDim) * d
     }
 }
+
+extension FlopCount {
+    /// One KV-cache step: the token at `position` attends to positions 0 … position.
+    public static func decode(_ c: ModelConfig, position i: Int) -> Double {
+        let d = Double(c.dModel), f = Double(c.dFF), keys = Double(i + 1)
+        let perLayer = 2 * d * 3 * d + 4 * keys * d + 2 * d * d + 4 * d * f
+        return Double(c.nLayers) * perLayer + 2 * d * Double(c.vocabSize)
+    }
+
+    /// `generate` from a prompt of `promptLength` positions emitting `newTokens` tokens: the prompt's forward pass,
+    /// then one cached step per token after the first.
+    public static func generation(_ c: ModelConfig, promptLength T: Int, imagePositions n: Int, newTokens: Int) -> Double {
+        var total = forward(c, length: T, imagePositions: n)
+        if newTokens > 1 { for i in T..<(T + newTokens - 1) { total += decode(c, position: i) } }
+        return total
+    }
+
+    /// A training step's forward and backward passes over whole sequences (every row carries gradient).
+    public static func trainingStep(_ c: ModelConfig, inputs: [ModelInput]) -> Double {
+        inputs.reduce(0) { $0 + forward(c, length: $1.length, imagePositions: $1.imagePositions)
+            + backward(c, length: $1.length, imagePositions: $1.imagePositions, batch: 1) }
+    }
+}

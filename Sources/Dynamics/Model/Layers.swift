@@ -94,20 +94,30 @@ func layerNormBackward(_ dinp: Ptr, _ grad: Ptr, gradStride: Int, wOffset: Int, 
 
 private let geluScale = (2.0 / Double.pi).squareRoot()
 
-/// out = 0.5·u·(1 + tanh(√(2/π)·(u + 0.044715·u³))), elementwise over n values.
+/// GELU's value and slope at u. With z = √(2/π)·(u + 0.044715·u³), 0.5·(1 + tanh z) = 1/(1 + e^(−2z)) = σ, so
+/// gelu(u) = u·σ and gelu′(u) = σ + 2u·e^(−2z)·σ²·√(2/π)·(1 + 3·0.044715·u²) (as 1 − tanh² z = 4·e^(−2z)·σ²):
+/// one exp per value instead of a tanh (three to four times dearer), and no cancellation in 1 + tanh z for u ≪ 0.
+@inline(__always)
+func gelu(_ u: Double) -> (value: Double, slope: Double) {
+    let e = exp(-2 * geluScale * (u + 0.044715 * u * u * u))
+    let s = 1 / (1 + e)
+    // e = ∞ (u ≪ 0): σ = 0 and the slope's limit is 0.
+    let slope = e.isFinite ? s + 2 * u * e * s * s * geluScale * (1 + 3 * 0.044715 * u * u) : 0
+    return (u * s, slope)
+}
+
+/// out = 0.5·u·(1 + tanh(√(2/π)·(u + 0.044715·u³))), elementwise over n values (computed as `gelu` does).
 func geluForward(_ out: Ptr, _ inp: ConstPtr, count: Int) {
     for i in 0..<count {
         let u = inp[i]
-        out[i] = 0.5 * u * (1 + tanh(geluScale * (u + 0.044715 * u * u * u)))
+        out[i] = u * (1 / (1 + exp(-2 * geluScale * (u + 0.044715 * u * u * u))))
     }
 }
 
 /// dinp = dout · gelu′(u) for B stacked copies of the same pre-activation `inp` (count values each).
 func geluBackward(_ dinp: Ptr, _ dout: ConstPtr, _ inp: ConstPtr, batch: Int, count: Int) {
     for i in 0..<count {
-        let u = inp[i]
-        let th = tanh(geluScale * (u + 0.044715 * u * u * u))
-        let slope = 0.5 * (1 + th) + 0.5 * u * (1 - th * th) * geluScale * (1 + 3 * 0.044715 * u * u)
+        let slope = gelu(inp[i]).slope
         // Walk the B copies by pointer: no index arithmetic (nor its overflow check) in the inner loop.
         var d = dinp + i, g = dout + i
         for _ in 0..<batch {

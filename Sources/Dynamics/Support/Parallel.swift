@@ -32,6 +32,49 @@ public enum Parallel {
     }
 }
 
+extension Parallel {
+    /// `body(i)` for i in 0 ..< count on up to `threads` threads, each index claimed by the next free thread, with
+    /// OpenBLAS single-threaded. For fixed work tiles that write disjoint memory: each tile's result is the same
+    /// whichever thread runs it, so a split into tiles that does not depend on `threads` gives the same bytes for
+    /// any thread count.
+    public static func forEach(_ count: Int, threads: Int, _ body: (Int) -> Void) {
+        let workers = max(1, min(threads, count))
+        SingleThreadedBLAS.enter()
+        defer { SingleThreadedBLAS.leave() }
+        if workers == 1 {
+            for i in 0..<count { body(i) }
+            return
+        }
+        withoutActuallyEscaping(body) { body in
+            let shared = TileQueue(body: body, count: count)
+            DispatchQueue.concurrentPerform(iterations: workers) { _ in
+                while let i = shared.next() { shared.body(i) }
+            }
+        }
+    }
+}
+
+/// The tiles not yet claimed, and the work to run on each (workers only touch disjoint memory).
+private final class TileQueue: @unchecked Sendable {
+    let body: (Int) -> Void
+    private let count: Int
+    private var claimed = 0
+    private let lock = NSLock()
+
+    init(body: @escaping (Int) -> Void, count: Int) {
+        self.body = body
+        self.count = count
+    }
+
+    func next() -> Int? {
+        lock.lock()
+        defer { lock.unlock() }
+        guard claimed < count else { return nil }
+        claimed += 1
+        return claimed - 1
+    }
+}
+
 /// A pointer handed to workers that write disjoint slots.
 private struct SendablePointer<T>: @unchecked Sendable {
     let pointer: UnsafeMutablePointer<T>

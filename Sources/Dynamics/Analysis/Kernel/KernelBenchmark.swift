@@ -23,16 +23,16 @@ extension Benchmark {
             seconds[strategy] = total
             let factored = plan.decisions.filter { $0.method == .factor }.count
             figures.append(Figure(name: "eNTK pair, \(strategy.rawValue)", value: total * 1e3, unit: "ms",
-                                  detail: "\(threads) BLAS threads, V×V block from scratch (both Jacobians), \(factored) dense weights structured"))
+                                  detail: "V×V block from scratch (both Jacobians), \(factored) dense weights structured; plan estimate",
+                                  threads: threads, flops: plan.estimatedFlops, seconds: total))
             let productFlops = plan.decisions.reduce(0.0) { sum, d in
                 sum + (d.method == .factor ? d.structuredFlops! : 2 * Double(V * V) * Double(d.tensor.count))
             }
             figures.append(Figure(name: "eNTK pair products, \(strategy.rawValue)", value: products * 1e3, unit: "ms",
-                                  detail: String(format: "%d BLAS threads, features given; %.2f GFLOP/s on %.3g FLOP", threads,
-                                                 productFlops / products / 1e9, productFlops)))
+                                  detail: "features given", threads: threads, flops: productFlops, seconds: products))
         }
         figures.append(Figure(name: "eNTK pair, automatic speed-up", value: seconds[.explicit]! / seconds[.automatic]!, unit: "×",
-                              detail: "explicit time / automatic time, whole pair"))
+                              detail: "explicit time / automatic time, whole pair", threads: threads))
 
         // A probe set of `count` token examples of varied lengths, as `analyze kernel` runs it.
         let rng = RandomStream(seed: 7, name: "bench.probes")
@@ -46,8 +46,8 @@ extension Benchmark {
             let t = try time { plan = try ProbeKernel(model: model, probes: probes, strategy: .automatic, blocks: blocks, threads: threads).plan }
             let what = blocks ? "with V×V blocks" : "traces"
             figures.append(Figure(name: "N×N kernel, \(what)", value: Double(pairs) / t, unit: "pairs/s",
-                                  detail: String(format: "%d threads, N=%d (%d pairs) in %.2f s, automatic; %.2f GFLOP/s (plan estimate)", threads,
-                                                 count, pairs, t, plan!.estimatedFlops / t / 1e9)))
+                                  detail: String(format: "N=%d (%d pairs) in %.3f s, automatic; plan estimate", count, pairs, t),
+                                  threads: threads, flops: plan!.estimatedFlops, seconds: t))
         }
         return figures
     }
