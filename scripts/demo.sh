@@ -3,7 +3,7 @@
 # (and the jigsaw answer format) → SFT on 2×2 jigsaw ground truth, GRPO on 2×2 jigsaw, and SFT on GRPO's correct
 # rollouts on the training prompts → evaluate each checkpoint on jigsaw and the prior tasks (≥ 200 examples per
 # task, Wilson 95 % intervals) → the forgetting table (printed, and written to OUT/summary.csv).
-# About 30 minutes on 2 cores with the defaults; the DEMO_* variables scale it (DEMO_PRETRAIN_STEPS=50 for a smoke
+# Sized for about 30 minutes on 2 idle cores (not yet timed end to end); the DEMO_* variables scale it (DEMO_PRETRAIN_STEPS=50 for a smoke
 # test). `make paper` (scripts/paper.sh) runs the long version through this script.
 set -euo pipefail
 A=${ANALYZE:-.build/release/analyze}
