@@ -25,3 +25,6 @@ echo
   --eval "grpo-no-restart=$out/eval/grpo-no-restart-prior.summary.csv" --eval "grpo-no-restart=$out/eval/grpo-no-restart-jigsaw.summary.csv" \
   --steps "base=$DEMO_PRETRAIN_STEPS" --steps "grpo=$DEMO_GRPO_STEPS" --steps "grpo-no-restart=$DEMO_GRPO_STEPS" \
   --out "$out/restart.csv" --force
+# The report again, now with the run without restart overlaid on Fig. 6.
+"$A" report --run "$out" --force > /dev/null
+echo "report with the no-restart run: $out/report.md"
