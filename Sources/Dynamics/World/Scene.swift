@@ -85,8 +85,6 @@ public struct SceneGenerator: Sendable {
 
     /// Cells across the image in the grid layout.
     var cells: Int { size / Self.cell }
-    /// Shape sides in cells in the grid layout: one.
-    var shapeCells: ClosedRange<Int> { 1...1 }
 
     /// The most digits that fit across the image with the 3×5 font (4 px advance) and a 1 px margin.
     var maxDigits: Int { max(1, min(3, (size - 1) / 4)) }
@@ -99,10 +97,11 @@ public struct SceneGenerator: Sendable {
             let x = rng.uniformInt(size - side + 1), y = rng.uniformInt(size - side + 1)
             return PixelBox(x1: x, y1: y, x2: x + side - 1, y2: y + side - 1)
         case .grid:
-            let n = shapeCells.lowerBound + rng.uniformInt(shapeCells.count)
-            let cx = rng.uniformInt(cells - n + 1), cy = rng.uniformInt(cells - n + 1)
-            let side = n * Self.cell
-            return PixelBox(x1: cx * Self.cell, y1: cy * Self.cell, x2: cx * Self.cell + side - 1, y2: cy * Self.cell + side - 1)
+            // The side is one cell; its draw (from a range of one) stays in the stream so that generated sets keep
+            // the bytes of the runs measured in notebook 03.
+            _ = rng.uniformInt(1)
+            let cx = rng.uniformInt(cells), cy = rng.uniformInt(cells)
+            return PixelBox(x1: cx * Self.cell, y1: cy * Self.cell, x2: cx * Self.cell + Self.cell - 1, y2: cy * Self.cell + Self.cell - 1)
         }
     }
 
