@@ -27,7 +27,9 @@ let package = Package(
             name: "Analyze",
             dependencies: ["Dynamics", .product(name: "ArgumentParser", package: "swift-argument-parser")]
         ),
-        .testTarget(name: "DynamicsTests", dependencies: ["Dynamics"]),
-        .testTarget(name: "AnalyzeTests", dependencies: ["Dynamics", "Analyze"]),
+        // Inputs the test targets share (not part of the products).
+        .target(name: "TestSupport", path: "Tests/Support"),
+        .testTarget(name: "DynamicsTests", dependencies: ["Dynamics", "TestSupport"]),
+        .testTarget(name: "AnalyzeTests", dependencies: ["Dynamics", "Analyze", "TestSupport"]),
     ]
 )

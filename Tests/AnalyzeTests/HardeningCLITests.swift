@@ -1,6 +1,7 @@
 import Dynamics
 import Foundation
 import Testing
+import TestSupport
 
 /// Issue 13 through the `analyze` program: each reproducer of the issue ends in a clear error naming what is
 /// wrong (or, for valid input, the right result), never a crash, a lost file or a silent wrong result.
@@ -163,7 +164,7 @@ import Testing
         // A PNG declaring 16384×16384 in a photo folder: refused from its header at once.
         let photos = cli.dir.appendingPathComponent("photos")
         try FileManager.default.createDirectory(at: photos, withIntermediateDirectories: true)
-        try HardeningPNG.header(width: 16384, height: 16384).write(to: photos.appendingPathComponent("huge.png"))
+        try TestPNG.header(width: 16384, height: 16384).write(to: photos.appendingPathComponent("huge.png"))
         try cli.expectFailure(["data", "jigsaw", "--images", photos.path, "--test-percent", "0", "--out", cli.path("j")], mentioning: "unsupported size 16384×16384")
         // CRLF line ends: the same examples as LF.
         let lf = try String(contentsOfFile: cli.path("jig/train.jsonl"), encoding: .utf8)
@@ -187,24 +188,5 @@ import Testing
         try SafeTensors.write(tensors.map { NamedTensor(name: $0.name, shape: $0.shape, values: $0.values.map { _ in 1e200 }) }, metadata: metadata, to: weights)
         try cli.expectFailure(["logprobs", "--checkpoint", ckpt, "--examples", cli.path("jig/train.jsonl"), "--out", cli.path("lp.csv")], mentioning: "log π of example")
         #expect(!FileManager.default.fileExists(atPath: cli.path("lp.csv")))
-    }
-}
-
-/// A PNG that declares a size and holds no pixels: enough for a reader that checks the header first.
-enum HardeningPNG {
-    static func header(width: UInt32, height: UInt32) -> Data {
-        func crc32(_ bytes: [UInt8]) -> UInt32 {
-            var c: UInt32 = 0xFFFF_FFFF
-            for b in bytes {
-                c ^= UInt32(b)
-                for _ in 0..<8 { c = (c >> 1) ^ (c & 1 == 1 ? 0xEDB8_8320 : 0) }
-            }
-            return ~c
-        }
-        func be(_ v: UInt32) -> [UInt8] { [UInt8(v >> 24), UInt8(v >> 16 & 0xFF), UInt8(v >> 8 & 0xFF), UInt8(v & 0xFF)] }
-        let ihdr: [UInt8] = Array("IHDR".utf8) + be(width) + be(height) + [8, 2, 0, 0, 0]
-        let idat: [UInt8] = Array("IDAT".utf8), iend: [UInt8] = Array("IEND".utf8)
-        return Data([0x89, 0x50, 0x4E, 0x47, 0x0D, 0x0A, 0x1A, 0x0A] + be(13) + ihdr + be(crc32(ihdr))
-                    + be(0) + idat + be(crc32(idat)) + be(0) + iend + be(crc32(iend)))
     }
 }

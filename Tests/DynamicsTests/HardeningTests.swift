@@ -1,6 +1,7 @@
 @testable import Dynamics
 import Foundation
 import Testing
+import TestSupport
 
 /// Issue 13: every bad input is a clear error (never a trap, never a silent wrong result), and `--force` never
 /// replaces what a command did not write. Each test fails on the code before the issue.
@@ -123,28 +124,11 @@ import Testing
 
     // MARK: 5. Image sizes from the header
 
-    /// A PNG that declares `width`×`height` and ends after its header chunk.
-    func pngHeader(width: UInt32, height: UInt32) -> Data {
-        func crc32(_ bytes: [UInt8]) -> UInt32 {
-            var c: UInt32 = 0xFFFF_FFFF
-            for b in bytes {
-                c ^= UInt32(b)
-                for _ in 0..<8 { c = (c >> 1) ^ (c & 1 == 1 ? 0xEDB8_8320 : 0) }
-            }
-            return ~c
-        }
-        func be(_ v: UInt32) -> [UInt8] { [UInt8(v >> 24), UInt8(v >> 16 & 0xFF), UInt8(v >> 8 & 0xFF), UInt8(v & 0xFF)] }
-        let ihdr: [UInt8] = Array("IHDR".utf8) + be(width) + be(height) + [8, 2, 0, 0, 0]
-        let idat: [UInt8] = Array("IDAT".utf8), iend: [UInt8] = Array("IEND".utf8)
-        return Data([0x89, 0x50, 0x4E, 0x47, 0x0D, 0x0A, 0x1A, 0x0A] + be(13) + ihdr + be(crc32(ihdr))
-                    + be(0) + idat + be(crc32(idat)) + be(0) + iend + be(crc32(iend)))
-    }
-
     @Test func imageSizesAreCheckedFromTheHeaderBeforeDecoding() throws {
         let dir = scratch()
         defer { try? FileManager.default.removeItem(at: dir) }
         let huge = dir.appendingPathComponent("huge.png")
-        try pngHeader(width: 16384, height: 16384).write(to: huge)
+        try TestPNG.header(width: 16384, height: 16384).write(to: huge)
         expectError("unsupported size 16384×16384") { _ = try ImageFile.read(huge) }
         let small = dir.appendingPathComponent("small.png")
         try PNGCodec.write(RGBImage(width: 5, height: 8), to: small)
