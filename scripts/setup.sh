@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Installs the Debian packages the workbench links against, when any is missing (idempotent).
 set -euo pipefail
-packages=(pkg-config libopenblas-dev liblapacke-dev libgsl-dev libpng-dev libjpeg-dev gnuplot-nox)
+packages=(pkg-config libopenblas-dev liblapacke-dev libgsl-dev libpng-dev libjpeg-dev gnuplot-nox libopenmpi-dev openmpi-bin)
 missing=()
 for p in "${packages[@]}"; do
   dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p")

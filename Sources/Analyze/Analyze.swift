@@ -1,5 +1,6 @@
 import ArgumentParser
 import Dynamics
+import Foundation
 
 /// `analyze`: drives the Dynamics library from the command line. Results go to files, a short summary to
 /// stdout, progress to stderr; every failure is a message naming what is wrong and a non-zero exit.
@@ -14,9 +15,45 @@ struct Analyze: ParsableCommand {
                       DecomposeCommand.self, SymmetryCommand.self, InfluenceCommand.self, PerplexityCommand.self, PlotCommand.self, ReportCommand.self, BenchCommand.self]
     )
 
-    /// Sets the allocator policy for large arrays (see `MemoryPolicy`), then parses and runs the subcommand.
+    /// Sets the allocator policy for large arrays (see `MemoryPolicy`), then parses and runs the subcommand. Under an
+    /// MPI launcher (see `ProcessGroup`) only rank 0 prints, every rank finalizes MPI, and a failure no collective saw
+    /// ends the whole job (MPI_Abort) rather than leaving other ranks waiting.
     static func main() {
         MemoryPolicy.retainFreedMemory()
-        main(nil)
+        let group = ProcessGroup.world
+        guard group.usesMPI else { return main(nil) }
+        var command: ParsableCommand
+        do {
+            command = try parseAsRoot()
+            if group.size > 1 && !(command is DistributedCommand) {
+                throw ValidationError("this command does not run under MPI: run it as one process (without mpirun/srun)")
+            }
+        } catch {
+            // Every rank parsed the same arguments, so every rank is here: rank 0 speaks, all end cleanly.
+            if group.isRoot { printError(error) }
+            group.finalize()
+            Foundation.exit(exitCode(for: error).rawValue)
+        }
+        do {
+            try command.run()
+        } catch let error as DistributedError {
+            // Raised on every rank at once by `ProcessGroup.agree`.
+            if group.isRoot { printError(error) }
+            group.finalize()
+            Foundation.exit(exitCode(for: error).rawValue)
+        } catch {
+            FileHandle.standardError.write(Data("Error (rank \(group.rank) of \(group.size)): \(fullMessage(for: error))\n".utf8))
+            group.abort(code: exitCode(for: error).rawValue == 0 ? 1 : exitCode(for: error).rawValue)
+        }
+        group.finalize()
+    }
+
+    private static func printError(_ error: Error) {
+        let message = fullMessage(for: error)
+        let code = exitCode(for: error)
+        if code == .success { print(message) } else { FileHandle.standardError.write(Data("\(message)\n".utf8)) }
     }
 }
+
+/// A subcommand that runs under `mpirun`/`srun` with several ranks (the others refuse to).
+protocol DistributedCommand {}

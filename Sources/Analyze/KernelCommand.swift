@@ -63,7 +63,7 @@ final class SharedProgress: @unchecked Sendable {
     }
 }
 
-struct KernelCommand: ParsableCommand {
+struct KernelCommand: ParsableCommand, DistributedCommand {
     static let configuration = CommandConfiguration(
         commandName: "kernel",
         abstract: "The eNTK over a probe set: trace kernel Θ (N × N), influences, per-tensor traces and optionally every V × V block.",
@@ -93,22 +93,26 @@ struct KernelCommand: ParsableCommand {
 
     func run() throws {
         let outputs = [output.url, output.sibling("csv"), output.sibling("tensors.csv"), output.sibling("meta.json")]
-        try output.checkWritable(outputs)
-        let ckpt = try checkpoint.load()
-        let set = try probes.load(for: ckpt)
+        let group = ProcessGroup.world
+        let (ckpt, set) = try group.agree {
+            if group.isRoot { try output.checkWritable(outputs) }
+            let ckpt = try checkpoint.load()
+            return (ckpt, try probes.load(for: ckpt))
+        }
         let slice = try ProbeKernel.Shard(parsing: shard)
         let total = slice.range(of: set.count * (set.count + 1) / 2).count
-        let progress = SharedProgress("kernel", total: total, unit: "pairs")
+        let display = group.isRoot ? Progress("kernel", total: total, unit: "pairs") : nil
+        let progress = DistributedProgress(group: group) { done in display?.advance(by: done - display!.done) }
         let start = Date()
-        let kernel = try ProbeKernel(model: ckpt.model, probes: set, strategy: strategy.value, blocks: blocks, shard: slice,
-                                     threads: threads.threads) { _, _ in progress.advance() }
+        guard let kernel = try ProbeKernel.distributed(model: ckpt.model, probes: set, strategy: strategy.value, blocks: blocks, shard: slice,
+                                                       group: group, threads: threads.threads, progress: progress) else { return }
         let seconds = Date().timeIntervalSince(start)
         let extra = KernelFileKeys.extra(checkpoint: ckpt, selection: probes.select, strategy: strategy.strategy, examples: probes.examples)
         try KernelFileKeys.writeAll(kernel, extra: extra, output: output)
         let plan = kernel.plan!
         try RunRecord(command: commandLine, inputs: ["checkpoint": checkpoint.checkpoint, "examples": probes.examples],
                       outputs: outputs.dropLast().map(\.path),
-                      details: ["strategy": strategy.strategy, "shard": shard, "probes": String(set.count), "pairs": String(total),
+                      details: ["strategy": strategy.strategy, "shard": shard, "probes": String(set.count), "pairs": String(total), "ranks": String(group.size),
                                 "seconds": String(format: "%.3f", seconds), "plan": plan.report.joined(separator: "; "),
                                 "estimated_gflop": String(format: "%.3f", plan.estimatedFlops / 1e9)]).write(to: output.sibling("meta.json"))
         let factored = plan.decisions.filter { $0.method == .factor }.count

@@ -77,7 +77,7 @@ public struct ProbeKernel: Sendable {
     public let tasks: [String]
     public let tensorNames: [String]
     public let vocabSize: Int
-    public private(set) var shard: Shard
+    public internal(set) var shard: Shard
     /// The plan this shard ran (nil for a kernel read from a file or merged).
     public private(set) var plan: KernelPlan?
     /// This shard's pairs, in order.
@@ -121,6 +121,8 @@ public struct ProbeKernel: Sendable {
                 progress?(counter.increment(), pairs.count)
                 return Entry(pair: pair, trace: trace, tensorTraces: perTensor, influence: BLAS.dot(gi, gj), block: block)
             }
+        } else if pairs.isEmpty {
+            entries = []  // an empty slice (more slices than pairs)
         } else {
             // Materialised tensors and influences: one Gram product per tensor and tile pair, from the stacked
             // features; factored weights: their structured trace per pair.
