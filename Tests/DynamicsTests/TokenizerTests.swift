@@ -45,4 +45,39 @@ import Testing
         #expect(throws: TokenizerError.self) { try Tokenizer.load(from: url) }
         try? FileManager.default.removeItem(at: dir)
     }
+
+    @Test func fileIsHuggingFaceWordLevelAndOldSchemaStillLoads() throws {
+        let t = try Tokenizer.standard()
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("tok-\(UUID().uuidString)")
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let url = dir.appendingPathComponent("tokenizer.json")
+        try AtomicFile.write(t.jsonData(), to: url)
+        let object = try #require(try JSONSerialization.jsonObject(with: Data(contentsOf: url)) as? [String: Any])
+        let model = try #require(object["model"] as? [String: Any])
+        #expect(model["type"] as? String == "WordLevel" && model["unk_token"] as? String == "[UNK]")
+        let vocab = try #require(model["vocab"] as? [String: Int])
+        #expect(vocab.count == t.count && vocab["<bos>"] == 1 && vocab["circle"] == t.id(of: "circle"))
+        let pre = try #require(object["pre_tokenizer"] as? [String: Any])
+        #expect(pre["type"] as? String == "Split" && pre["invert"] as? Bool == true && pre["behavior"] as? String == "Removed")
+        #expect((object["added_tokens"] as? [[String: Any]])?.count == Tokenizer.specials.count)
+        // The old schema (checkpoints written before the Hugging Face format) still loads to the same tokenizer.
+        let legacy = "{\"format\": \"dynamics-word-tokenizer\", \"version\": 1, \"tokens\": [" + t.tokens.map { "\"\($0.replacingOccurrences(of: "\"", with: "\\\""))\"" }.joined(separator: ", ") + "]}"
+        try AtomicFile.write(Data(legacy.utf8), to: url)
+        #expect(try Tokenizer.load(from: url) == t)
+        // A Hugging Face file whose splitting differs from ours is refused, not silently misread.
+        let changed = String(decoding: try t.jsonData(), as: UTF8.self).replacingOccurrences(of: "\"Removed\"", with: "\"Isolated\"")
+        try AtomicFile.write(Data(changed.utf8), to: url)
+        #expect(throws: TokenizerError.self) { try Tokenizer.load(from: url) }
+    }
+
+    @Test func splitPatternMatchesArePieces() throws {
+        let regex = try NSRegularExpression(pattern: Tokenizer.splitPattern)
+        let texts = ["<answer> [2,10, 1] </answer>", "{ bbox : [3,4] }", "  where is the\tred circle?\n", "a<b c>", "a<b>c", "<>x<y",
+                     "x<<bos>y", "<think> i see 3 squares . </think>\u{00A0}yes!", "it's \"a\" (b)/c*d+e-f=g;h", "ab<c d>e"]
+        for text in texts {
+            let ns = text as NSString
+            let matches = regex.matches(in: text, range: NSRange(location: 0, length: ns.length)).map { ns.substring(with: $0.range) }
+            #expect(matches == Tokenizer.pieces(of: text), "\(text)")
+        }
+    }
 }
