@@ -81,3 +81,47 @@ import Testing
         }
     }
 }
+
+@Suite struct RunRecordTests {
+    @Test func sha256MatchesFIPSVectors() {
+        #expect(SHA256.hex(Array("abc".utf8)) == "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad")
+        #expect(SHA256.hex([UInt8]()) == "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855")
+        #expect(SHA256.hex(Array("abcdbcdecdefdefgefghfghighijhijkijkljklmklmnlmnomnopnopq".utf8))
+                == "248d6a61d20638b8e5c026930c3e6039a33ce45964ff2167f6ecedd419db06c1")
+        var h = SHA256()
+        for _ in 0..<1000 { h.update(Array(repeating: UInt8(ascii: "a"), count: 1000)) }
+        #expect(h.hexDigest() == "cdc76e5c9914fb9281a1c7e284d73e67f1809a48a497200e046d39ccc7112cd0")
+    }
+
+    @Test func metaJSONIsTypedHashedAndTimedAndOldFilesStillRead() throws {
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("meta-\(UUID().uuidString)")
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let input = dir.appendingPathComponent("in.txt"), folder = dir.appendingPathComponent("ck")
+        try AtomicFile.write(Data("abc".utf8), to: input)
+        try AtomicFile.write(Data("abc".utf8), to: folder.appendingPathComponent("a.txt"))
+        try AtomicFile.write(Data().self, to: folder.appendingPathComponent("sub/b.txt"))
+        let record = RunRecord(command: ["analyze", "x"], inputs: ["data": input.path, "checkpoint": folder.path, "parent": "(sft start)"],
+                               outputs: ["o.csv"], details: ["steps": "12", "lr": "0.001", "grid": "3x3", "shuffle": "true", "seed": "007", "slope": "nan"],
+                               time: Date(timeIntervalSince1970: 1_800_000_000))
+        let url = dir.appendingPathComponent("o.meta.json")
+        try record.write(to: url)
+        let text = String(decoding: try Data(contentsOf: url), as: UTF8.self)
+        #expect(text.contains("\"steps\" : 12") && text.contains("\"lr\" : 0.001") && text.contains("\"shuffle\" : true")
+                && text.contains("\"grid\" : \"3x3\"") && text.contains("\"seed\" : \"007\"") && text.contains("\"time\" : \"2027-01-15T08:00:00Z\""))
+        let read = try RunRecord.read(from: url)
+        #expect(read.metaVersion == 2 && read.time == Date(timeIntervalSince1970: 1_800_000_000))
+        #expect(read.details["steps"] == .int(12) && read.details["lr"] == .double(0.001) && read.details["shuffle"] == .bool(true)
+                && read.details["grid"] == .string("3x3") && read.details["slope"] == .string("nan"))
+        // sha256 of "abc"; the folder's digest is that of its sha256sum manifest (paths in byte order).
+        #expect(read.inputSHA256["data"] == ["ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"])
+        let manifest = "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad  a.txt\n"
+            + "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855  sub/b.txt\n"
+        #expect(read.inputSHA256["checkpoint"] == [SHA256.hex(Array(manifest.utf8))] && read.inputSHA256["parent"] == nil)
+        // An earlier build's all-string file reads to the same typed values.
+        let old = #"{"command": ["analyze", "x"], "details": {"steps": "12", "lr": "0.001", "shuffle": "true", "grid": "3x3"}, "inputs": {}, "outputs": [], "tool": "analyze", "version": "0.1.0"}"#
+        try AtomicFile.write(Data(old.utf8), to: url)
+        let legacy = try RunRecord.read(from: url)
+        #expect(legacy.metaVersion == 1 && legacy.time == nil && legacy.inputSHA256.isEmpty)
+        #expect(legacy.details["steps"] == .int(12) && legacy.details["lr"] == .double(0.001) && legacy.details["shuffle"] == .bool(true))
+    }
+}
