@@ -26,6 +26,7 @@ TRL = {
     "fmt_mean": "rewards/format/mean", "fmt_std": "rewards/format/std", "hit_mean": "rewards/hit/mean", "hit_std": "rewards/hit/std",
     "acc_mean": "rewards/accuracy/mean", "acc_std": "rewards/accuracy/std",
     "kl": "kl", "completion_length": "completion_length", "zero_std_fraction": "frac_reward_zero_std", "clip_fraction": "clip_ratio",
+    "entropy": "entropy", "clipped_ratio": "completions/clipped_ratio", "token_accuracy": "mean_token_accuracy",
 }
 
 
