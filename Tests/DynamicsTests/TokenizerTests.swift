@@ -70,6 +70,23 @@ import Testing
         #expect(throws: TokenizerError.self) { try Tokenizer.load(from: url) }
     }
 
+    @Test func aCheckpointWithTheOldTokenizerFileStillLoads() throws {
+        let t = try Tokenizer.standard()
+        let model = try Transformer(config: .preset(.tiny, vocabSize: t.count), seed: 1)
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("old-ckpt-\(UUID().uuidString)")
+        defer { try? FileManager.default.removeItem(at: dir) }
+        try Checkpoint(model: model, tokenizer: t).save(to: dir)
+        // What builds before the Hugging Face format wrote (JSONEncoder, sorted keys).
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
+        struct Legacy: Encodable { let format = "dynamics-word-tokenizer", version = 1; let tokens: [String] }
+        try AtomicFile.write(encoder.encode(Legacy(tokens: t.tokens)) + Data("\n".utf8), to: dir.appendingPathComponent("tokenizer.json"))
+        #expect(String(decoding: try Data(contentsOf: dir.appendingPathComponent("tokenizer.json")), as: UTF8.self).contains("dynamics-word-tokenizer"))
+        let loaded = try Checkpoint.load(from: dir)
+        #expect(loaded.tokenizer == t && loaded.model.parameters == model.parameters)
+        #expect(try loaded.tokenizer.encode("is there a red circle ?") == t.encode("is there a red circle ?"))
+    }
+
     @Test func splitPatternMatchesArePieces() throws {
         let regex = try NSRegularExpression(pattern: Tokenizer.splitPattern)
         let texts = ["<answer> [2,10, 1] </answer>", "{ bbox : [3,4] }", "  where is the\tred circle?\n", "a<b c>", "a<b>c", "<>x<y",
@@ -123,5 +140,11 @@ import Testing
         let legacy = try RunRecord.read(from: url)
         #expect(legacy.metaVersion == 1 && legacy.time == nil && legacy.inputSHA256.isEmpty)
         #expect(legacy.details["steps"] == .int(12) && legacy.details["lr"] == .double(0.001) && legacy.details["shuffle"] == .bool(true))
+        // The repository's own data/sample/train.meta.json, written by an earlier build.
+        let sample = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+            .appendingPathComponent("data/sample/train.meta.json")
+        let shipped = try RunRecord.read(from: sample)
+        #expect(shipped.command.prefix(3) == ["analyze", "data", "generate"] && shipped.details["count"] == .int(12)
+                && shipped.details["grid"] == .string("3x3") && shipped.details["image_size"] == .int(24))
     }
 }
