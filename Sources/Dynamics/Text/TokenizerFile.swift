@@ -149,6 +149,11 @@ extension Tokenizer {
         do { data = try Data(contentsOf: url) } catch {
             throw TokenizerError.unreadable(path: url.path, reason: error.localizedDescription)
         }
+        return try decode(data, url: url)
+    }
+
+    /// The same from the file's bytes; `url` names it in errors.
+    public static func decode(_ data: Data, url: URL) throws -> Tokenizer {
         if let key = StrictJSON.duplicateKey(in: data) {
             throw TokenizerError.malformed(path: url.path, reason: "key '\(key)' appears twice")
         }
