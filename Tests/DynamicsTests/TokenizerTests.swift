@@ -91,7 +91,11 @@ import Testing
         let regex = try NSRegularExpression(pattern: Tokenizer.splitPattern)
         let texts = ["<answer> [2,10, 1] </answer>", "{ bbox : [3,4] }", "  where is the\tred circle?\n", "a<b c>", "a<b>c", "<>x<y",
                      "x<<bos>y", "<think> i see 3 squares . </think>\u{00A0}yes!", "it's \"a\" (b)/c*d+e-f=g;h", "ab<c d>e"]
-        for text in texts {
+        // And 2000 random strings over the characters that matter (tags, digits, punctuation, whitespace kinds).
+        let alphabet = Array("ab<>< >0912[],.?'\"\t\n\u{00A0}\u{2003}xyz")
+        let rng = RandomStream(seed: 11, name: "test.pieces")
+        let random = (0..<2000).map { _ in String((0..<(1 + rng.uniformInt(16))).map { _ in alphabet[rng.uniformInt(alphabet.count)] }) }
+        for text in texts + random {
             let ns = text as NSString
             let matches = regex.matches(in: text, range: NSRange(location: 0, length: ns.length)).map { ns.substring(with: $0.range) }
             #expect(matches == Tokenizer.pieces(of: text), "\(text)")

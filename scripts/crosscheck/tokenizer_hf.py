@@ -15,12 +15,14 @@ the 2x2, 2x3 and 3x3 jigsaw grids, train and test splits. For every example it c
   - decode(ids) (special tokens kept) re-encoded with the ids, and decode's text with the workbench's rule
     (single spaces, none between digits),
 
-and then checks that an unknown word is an error on both sides (`analyze tokenize` exits non-zero naming the
+then runs the pre-tokenizer alone on 20000 random strings over tags, digits, punctuation and kinds of whitespace
+against a Python port of the workbench's splitting rule, and checks that an unknown word is an error on both sides (`analyze tokenize` exits non-zero naming the
 word; tokenizers raises "Missing [UNK] token"). Prints one summary line; exits 1 on any mismatch.
 """
 import argparse
 import json
 import os
+import random
 import subprocess
 import sys
 import tempfile
@@ -44,6 +46,42 @@ def workbench_decode(tokens):
             out += " "
         out += t
         prev_digit = digit
+    return out
+
+
+WHITE_SPACE = set("\t\n\v\f\r \x85\xa0\u1680\u2028\u2029\u202f\u205f\u3000") | {chr(c) for c in range(0x2000, 0x200B)}
+PUNCTUATION = set("[]{}(),:;?.!=+-/*'\"")
+
+
+def workbench_pieces(text):
+    """Tokenizer.pieces(of:) of Sources/Dynamics/Text/Tokenizer.swift, for texts without combining marks (Swift
+    walks grapheme clusters, Python code points): whitespace (Unicode White_Space) separates; a tag <...> without
+    whitespace, up to the first '>', is one piece; every ASCII digit and punctuation character is one piece; a
+    maximal run of anything else is a word."""
+    out, word, i = [], "", 0
+    while i < len(text):
+        ch = text[i]
+        close = text.find(">", i) if ch == "<" else -1
+        if ch in WHITE_SPACE:
+            if word:
+                out.append(word)
+                word = ""
+        elif close >= 0 and not any(c in WHITE_SPACE for c in text[i:close + 1]):
+            if word:
+                out.append(word)
+                word = ""
+            out.append(text[i:close + 1])
+            i = close
+        elif ch in "0123456789" or ch in PUNCTUATION:
+            if word:
+                out.append(word)
+                word = ""
+            out.append(ch)
+        else:
+            word += ch
+        i += 1
+    if word:
+        out.append(word)
     return out
 
 
@@ -103,6 +141,18 @@ def main():
             check(f"{path}:{e['id']}:prompt", e["prompt"], t[1:s])
             check(f"{path}:{e['id']}:response", e["response"], t[s:-1])
 
+    # The pre-tokenizer alone on random strings over the characters that matter, against the workbench's rule.
+    rng = random.Random(0)
+    alphabet = "ab<>< >0912[],.?'\"\t\n\xa0\u2003xyz"
+    random_mismatches = 0
+    for _ in range(20000):
+        text = "".join(rng.choice(alphabet) for _ in range(rng.randint(1, 16)))
+        got = [piece for piece, _ in tok.pre_tokenizer.pre_tokenize_str(text)]
+        if got != workbench_pieces(text):
+            random_mismatches += 1
+            if random_mismatches <= 5:
+                mismatches.append(f"pre-tokenizer on {text!r}: {got} != {workbench_pieces(text)}")
+
     # Unknown words: an error on both sides.
     unknown = {"id": "unknown-0", "prompt": "is there a purple circle ?", "response": "yes"}
     upath = os.path.join(work, "unknown.jsonl")
@@ -122,8 +172,8 @@ def main():
     for m in mismatches[:20]:
         print(m, file=sys.stderr)
     verdict = "all equal" if not mismatches else f"{len(mismatches)} MISMATCHES"
-    print(f"tokenizer_hf: {texts} texts ({tokens_compared} tokens) from {len(data)} files; {verdict}; "
-          f"unknown word rejected by both: {swift_rejects and hf_rejects}")
+    print(f"tokenizer_hf: {texts} texts ({tokens_compared} tokens) from {len(data)} files and 20000 random strings "
+          f"through the pre-tokenizer ({random_mismatches} differ); {verdict}; unknown word rejected by both: {swift_rejects and hf_rejects}")
     sys.exit(1 if mismatches else 0)
 
 
