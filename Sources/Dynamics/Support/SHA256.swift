@@ -6,6 +6,8 @@ public struct SHA256 {
     private var state: [UInt32] = [0x6a09_e667, 0xbb67_ae85, 0x3c6e_f372, 0xa54f_f53a, 0x510e_527f, 0x9b05_688c, 0x1f83_d9ab, 0x5be0_cd19]
     private var buffer: [UInt8] = []
     private var length: UInt64 = 0
+    /// The message schedule, kept so that no block allocates.
+    private var w = [UInt32](repeating: 0, count: 64)
 
     private static let k: [UInt32] = [
         0x428a_2f98, 0x7137_4491, 0xb5c0_fbcf, 0xe9b5_dba5, 0x3956_c25b, 0x59f1_11f1, 0x923f_82a4, 0xab1c_5ed5,
@@ -24,12 +26,13 @@ public struct SHA256 {
     public mutating func update<C: Collection>(_ bytes: C) where C.Element == UInt8 {
         length &+= UInt64(bytes.count)
         buffer.append(contentsOf: bytes)
-        var offset = 0
-        while buffer.count - offset >= 64 {
-            compress(buffer, at: offset)
-            offset += 64
+        let blocks = buffer.count / 64
+        guard blocks > 0 else { return }
+        let message = buffer
+        message.withUnsafeBufferPointer { p in
+            for b in 0..<blocks { compress(p, at: 64 * b) }
         }
-        if offset > 0 { buffer.removeFirst(offset) }
+        buffer.removeFirst(64 * blocks)
     }
 
     /// The digest as 64 lowercase hex digits.
@@ -38,8 +41,10 @@ public struct SHA256 {
         var tail: [UInt8] = [0x80]
         while (buffer.count + tail.count) % 64 != 56 { tail.append(0) }
         for i in (0..<8).reversed() { tail.append(UInt8(truncatingIfNeeded: bits >> (8 * UInt64(i)))) }
-        buffer += tail
-        for offset in stride(from: 0, to: buffer.count, by: 64) { compress(buffer, at: offset) }
+        let message = buffer + tail
+        message.withUnsafeBufferPointer { p in
+            for offset in stride(from: 0, to: message.count, by: 64) { compress(p, at: offset) }
+        }
         buffer = []
         return state.map { String(format: "%08x", $0) }.joined()
     }
@@ -64,9 +69,8 @@ public struct SHA256 {
         return h.hexDigest()
     }
 
-    private mutating func compress(_ bytes: [UInt8], at offset: Int) {
+    private mutating func compress(_ bytes: UnsafeBufferPointer<UInt8>, at offset: Int) {
         @inline(__always) func rotr(_ x: UInt32, _ n: UInt32) -> UInt32 { (x >> n) | (x << (32 - n)) }
-        var w = [UInt32](repeating: 0, count: 64)
         for i in 0..<16 {
             let j = offset + 4 * i
             w[i] = UInt32(bytes[j]) << 24 | UInt32(bytes[j + 1]) << 16 | UInt32(bytes[j + 2]) << 8 | UInt32(bytes[j + 3])
