@@ -6,7 +6,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/../Fuzz"
 seconds="${1:-60}"
-targets=(safetensors config trainer jsonl png jpeg)
+targets=(safetensors config trainer jsonl tokenizer png jpeg)
 flags=(-c release -Xswiftc -sanitize=fuzzer,address -Xswiftc -parse-as-library -Xcc -fsanitize=fuzzer-no-link,address)
 swift build "${flags[@]}" --product FuzzDynamics
 binary="$(swift build "${flags[@]}" --product FuzzDynamics --show-bin-path)/FuzzDynamics"

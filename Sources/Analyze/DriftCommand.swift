@@ -92,9 +92,9 @@ struct DriftCommand: ParsableCommand {
                                 "effective_ranks": spectra.map { String(format: "%.4f", $0.effectiveRank) }.joined(separator: ",")])
             .write(to: output.sibling("meta.json"))
         print("wrote \(output.out): \(computed.count) kernels over \(computed[0].probes.count) probes")
-        for line in lines { print(line) }
+        for line in lines { note(line) }
         for (name, s) in zip(names, spectra) {
-            print(String(format: "  %@: effective rank %.3f, top eigenvalues %@", name, s.effectiveRank,
+            note(String(format: "  %@: effective rank %.3f, top eigenvalues %@", name, s.effectiveRank,
                          s.eigenvalues.prefix(3).map { String(format: "%.4g", $0) }.joined(separator: ", ")))
         }
     }

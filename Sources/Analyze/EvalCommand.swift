@@ -5,7 +5,7 @@ import Foundation
 struct EvalCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "eval", abstract: "Generate answers with a checkpoint and score them with each task's metric and the jigsaw rewards.",
-        discussion: "Writes OUT (one row per output: id,task,style,output,correct,score,reward_fmt,reward_hit,reward_acc), OUT.summary.csv (per task and style: n, accuracy, mean score, answer-block rate, POPE F1, mean rewards, and for permutation tasks the fraction of answers that are a permutation of 0…k−1 in either style) and OUT.meta.json. Greedy by default; --sample N draws N outputs per example at --temperature. --oracle scores the ground-truth responses instead (no checkpoint needed).")
+        discussion: "Writes OUT (one row per output: id,task,style,output,correct,score,reward_fmt,reward_hit,reward_acc,sample), OUT.summary.csv (per task and style, then style=all over both: n, accuracy, mean score, answer-block rate, POPE F1, mean rewards, and for permutation tasks permutation_rate, the fraction of answers that are a permutation of 0…k−1 in either style) and OUT.meta.json; stdout gets one summary line, the per-task figures go to stderr. Greedy by default; --sample N draws N outputs per example at --temperature. --oracle scores the ground-truth responses instead (no checkpoint needed).")
 
     @Option(name: .long, help: "Checkpoint directory.")
     var checkpoint: String?
@@ -94,8 +94,10 @@ enum EvaluationWriter {
             if let f1 = s.f1 { line += String(format: "  F1 %.3f", f1) }
             if let r = s.meanRewards { line += String(format: "  rewards fmt %.3f hit %.3f acc %.3f", r.format, r.hit, r.accuracy) }
             if let p = s.permutationRate { line += String(format: "  permutation %.3f", p) }
-            print(line)
+            note(line)
         }
-        print("wrote \(output.out) and \(output.siblingPath("summary.csv"))")
+        let all = summary.filter { $0.style == "all" }
+        print("wrote \(output.out) and \(output.siblingPath("summary.csv")): \(scored.count) outputs, \(all.count) task(s), "
+              + String(format: "mean accuracy over tasks %.3f", all.map(\.accuracy).reduce(0, +) / Double(max(all.count, 1))))
     }
 }

@@ -70,11 +70,11 @@ func slopeText(_ fit: PooledSlope?) -> String {
     fit.map { String(format: "%.3f ± %.3f", $0.slope, $0.slopeError) } ?? "—"
 }
 
-/// Prints `rows` (the first is the header) as columns separated by " | ".
+/// Writes `rows` (the first is the header) to stderr as columns separated by " | " (stdout keeps one summary line).
 func printTable(_ rows: [[String]]) {
     guard let columns = rows.first?.count else { return }
     let widths = (0..<columns).map { c in rows.map { $0[c].count }.max() ?? 0 }
     for r in rows {
-        print(zip(r.dropLast(), widths).map { $0.padding(toLength: $1, withPad: " ", startingAt: 0) }.joined(separator: " | ") + " | " + r[columns - 1])
+        note(zip(r.dropLast(), widths).map { $0.padding(toLength: $1, withPad: " ", startingAt: 0) }.joined(separator: " | ") + " | " + r[columns - 1])
     }
 }

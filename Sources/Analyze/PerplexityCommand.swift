@@ -74,16 +74,16 @@ struct PerplexityCommand: ParsableCommand {
             .write(to: files[4])
         let t = verdict.test
         let median = { (source: PerplexitySource) in (try? Statistics.median(rows.filter { $0.source == source }.map(\.perplexity))) ?? .nan }
-        print(String(format: "wrote %@ (%d responses, %d questions × (3×%d rollouts + ground truth)) and its gaps, summary, histogram, test",
-                     output.out, rows.count, encoded.count, samples))
-        print(String(format: "median PPL under the base: base reasoning %.4g, policy reasoning %.4g, base plain %.4g, ground truth %.4g",
+        print(String(format: "wrote %@ (%d responses, %d questions × (3×%d rollouts + ground truth)) and its gaps, summary, histogram, test; g_R < g_GT: p = %.3g",
+                     output.out, rows.count, encoded.count, samples, t.pValue))
+        note(String(format: "median PPL under the base: base reasoning %.4g, policy reasoning %.4g, base plain %.4g, ground truth %.4g",
                      median(.baseReasoning), median(.policyReasoning), median(.basePlain), median(.groundTruth)))
-        print("claim g_R < g_GT, paired by question")
-        print(String(format: "  Wilcoxon signed-rank (one-sided, %@)   n = %d   V = %g   z = %.3f   p = %.3g   → %@", t.method.rawValue, t.n, t.statistic,
+        note("claim g_R < g_GT, paired by question")
+        note(String(format: "  Wilcoxon signed-rank (one-sided, %@)   n = %d   V = %g   z = %.3f   p = %.3g   → %@", t.method.rawValue, t.n, t.statistic,
                      t.z, t.pValue, t.pValue < 0.05 ? "supported at 5 %" : "not supported at 5 %"))
-        print(String(format: "  median(g_GT − g_R) = %.4g   95 %% bootstrap CI [%.4g, %.4g] (%d resamples)   g_R < g_GT in %.0f %% of questions",
+        note(String(format: "  median(g_GT − g_R) = %.4g   95 %% bootstrap CI [%.4g, %.4g] (%d resamples)   g_R < g_GT in %.0f %% of questions",
                      verdict.medianDifference, verdict.interval.lower, verdict.interval.upper, verdict.resamples, 100 * verdict.fractionLess))
-        print(String(format: "  ground-truth PPL percentile among base rollouts: median %.0f (IQR %.0f–%.0f; 50 = at their median)",
+        note(String(format: "  ground-truth PPL percentile among base rollouts: median %.0f (IQR %.0f–%.0f; 50 = at their median)",
                      verdict.percentileQuartiles[1], verdict.percentileQuartiles[0], verdict.percentileQuartiles[2]))
     }
 }

@@ -23,7 +23,7 @@ struct ReportCommand: ParsableCommand {
         let shown = out ?? (folder as NSString).appendingPathComponent("report.md")
         print("wrote \(shown) with \(result.figures.count) figures in \((folder as NSString).appendingPathComponent("figures"))/: "
               + result.figures.map(\.lastPathComponent).joined(separator: ", "))
-        for s in result.skipped { print("skipped: " + s) }
-        print(result.verdict)
+        for s in result.skipped { note("skipped: " + s) }
+        note(result.verdict)
     }
 }

@@ -35,7 +35,7 @@ struct TableCommand: ParsableCommand {
         try RunRecord(command: commandLine, inputs: Dictionary(pairs.enumerated().map { ("eval.\($0.offset)", "\($0.element.name)=\($0.element.url.path)") },
                                                                 uniquingKeysWith: { a, _ in a }),
                       outputs: [output.out]).write(to: output.sibling("meta.json"))
-        print(table.text)
-        print("wrote \(output.out)")
+        note(table.text)
+        print("wrote \(output.out): \(pairs.count) evaluation(s) of \(Set(pairs.map(\.name)).count) checkpoint(s)")
     }
 }

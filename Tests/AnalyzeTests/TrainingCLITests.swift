@@ -75,9 +75,10 @@ import Testing
         let out = cli.path("roll/fresh.jsonl")
         let r = try cli.analyze(["rollouts", "--checkpoint", ckpt, "--data", cli.path("prior/train.jsonl"), "--samples", "4", "--as-examples", "--out", out])
         #expect(r.status == 0, "\(r.stderr)")
-        let meta = try #require(try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: cli.path("roll/fresh.meta.json")))) as? [String: Any])
-        let details = try #require(meta["details"] as? [String: String])
-        let written = try #require(Int(details["written"] ?? "")), cut = try #require(Int(details["cut"] ?? ""))
+        let details = try RunRecord.read(from: URL(fileURLWithPath: cli.path("roll/fresh.meta.json"))).details
+        guard case let .int(written)? = details["written"], case let .int(cut)? = details["cut"] else {
+            Issue.record("written and cut are not numbers in \(details)"); return
+        }
         #expect(cut > 0 && written > 0 && written + cut == 64, "a fresh model runs some samples to max_seq_len: \(written) written, \(cut) cut")
         #expect(r.stdout.contains("\(cut) cut at max_seq_len left out"))
         // Every written sample is a whole response that fits the model again.

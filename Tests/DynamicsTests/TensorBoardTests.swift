@@ -31,7 +31,8 @@ import Testing
     @Test func trlNamesForTrainingRows() {
         let header = GRPOTrainer.metricsHeader
         let row: [CSVCell] = [.int(7), .double(0.5), .double(0.25), .double(1e-3), .double(2), .double(1.5), .double(0.1), .double(1), .double(0),
-                              .double(0.4), .double(0.2), .double(0.1), .double(0.3), .double(0.02), .double(30), .double(0.5), .double(0), .int(1)]
+                              .double(0.4), .double(0.2), .double(0.1), .double(0.3), .double(0.02), .double(30), .double(0.5), .double(0), .int(1),
+                              .double(1.75), .double(0.125)]
         let (step, scalars) = TrainingScalars.scalars(section: "train", header: header, row: row)
         #expect(step == 7)
         let tags = Dictionary(uniqueKeysWithValues: scalars.map { ($0.tag, $0.value) })
@@ -39,6 +40,7 @@ import Testing
         #expect(tags["train/rewards/format/mean"] == 1 && tags["train/rewards/hit/std"] == 0.2 && tags["train/rewards/accuracy/mean"] == 0.1)
         #expect(tags["train/kl"] == 0.02 && tags["train/completion_length"] == 30 && tags["train/frac_reward_zero_std"] == 0.5)
         #expect(tags["train/clip_ratio"] == 0 && tags["train/restarted"] == 1 && tags.count == header.count - 1)
+        #expect(tags["train/entropy"] == 1.75 && tags["train/completions/clipped_ratio"] == 0.125)
         let (s, probe) = TrainingScalars.scalars(section: "probes", header: ProbeSets.header,
                                                  row: [.int(3), .string("jigsaw"), .int(4), .double(-1), .double(2.7), .double(2.5)])
         #expect(s == 3 && probe.map(\.tag) == ["probes/jigsaw/n", "probes/jigsaw/mean_logprob", "probes/jigsaw/mean_ppl", "probes/jigsaw/median_ppl"])

@@ -46,7 +46,7 @@ import Testing
     @Test func lossIsTheMeanOfPerResponseMeanNegativeLogLikelihoods() throws {
         let model = try tinyModel()
         let data = try examples(model, count: 3)
-        let (loss, _, tokens) = try SFTObjective.lossAndGradient(model, batch: data, threads: 1)
+        let (loss, _, tokens, _) = try SFTObjective.lossAndGradient(model, batch: data, threads: 1)
         let expected = try data.map { e in try TokenGradients.responseLogProbs(model, e).map(\.logProb).reduce(0, +) / Double(e.responseLength) }
             .reduce(0, +) / -3
         #expect(abs(loss - expected) < 1e-13)

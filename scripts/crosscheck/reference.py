@@ -144,9 +144,18 @@ def pre_tokenize(text):
 class Tokenizer:
     def __init__(self, path):
         doc = json.load(open(path))
-        if doc.get("format") != "dynamics-word-tokenizer" or doc.get("version") != 1:
-            fail(f"{path}: not a dynamics-word-tokenizer v1 file")
-        self.tokens = doc["tokens"]
+        if isinstance(doc.get("model"), dict):  # the Hugging Face `tokenizers` format (WordLevel) written since 2026-12
+            model = doc["model"]
+            if model.get("type") != "WordLevel":
+                fail(f"{path}: model type {model.get('type')!r} is not WordLevel")
+            vocab = model["vocab"]
+            self.tokens = sorted(vocab, key=vocab.get)
+            if [vocab[t] for t in self.tokens] != list(range(len(self.tokens))):
+                fail(f"{path}: vocab ids are not 0..V-1")
+        elif doc.get("format") == "dynamics-word-tokenizer" and doc.get("version") == 1:  # the earlier schema
+            self.tokens = doc["tokens"]
+        else:
+            fail(f"{path}: neither a Hugging Face WordLevel tokenizer nor a dynamics-word-tokenizer v1 file")
         if self.tokens[:len(SPECIALS)] != SPECIALS:
             fail(f"{path}: the vocabulary must start with {SPECIALS}")
         self.ids = {t: i for i, t in enumerate(self.tokens)}

@@ -8,7 +8,8 @@ and checks it against the run's CSVs.
 For each folder: exactly one events.out.tfevents.* file; its first event is the file version "brain.Event:2";
 every record's CRCs check (the reader raises DataLossError otherwise); and every number of metrics.csv, eval.csv and
 probes.csv is a scalar at the row's step under the TRL-style tag the workbench promises (train/loss,
-train/learning_rate, train/rewards/accuracy/mean, ..., eval/<task>/<style>/<column>, probes/<probe>/<column>),
+train/learning_rate, train/rewards/accuracy/mean, train/entropy, train/completions/clipped_ratio,
+train/mean_token_accuracy, ..., eval/<task>/<style>/<column>, probes/<probe>/<column>),
 equal to the CSV value rounded to float32. Exits 1 on the first folder with a mismatch.
 """
 import csv
@@ -26,6 +27,7 @@ TRL = {
     "fmt_mean": "rewards/format/mean", "fmt_std": "rewards/format/std", "hit_mean": "rewards/hit/mean", "hit_std": "rewards/hit/std",
     "acc_mean": "rewards/accuracy/mean", "acc_std": "rewards/accuracy/std",
     "kl": "kl", "completion_length": "completion_length", "zero_std_fraction": "frac_reward_zero_std", "clip_fraction": "clip_ratio",
+    "entropy": "entropy", "clipped_ratio": "completions/clipped_ratio", "token_accuracy": "mean_token_accuracy",
 }
 
 

@@ -29,6 +29,8 @@ enum FuzzMain {
 ///   state against a micro model (`FuzzTarget.micro`), then the optimizer's `restore`, as `train --resume` does.
 /// - `jsonl`: `ExampleFile(data:url:)` (JSON Lines, strict JSON, ground-truth checks), every example scored
 ///   against its own response as `eval --oracle` does, and `OutputsFile.decode`.
+/// - `tokenizer`: `Tokenizer.decode` of a `tokenizer.json` (the Hugging Face WordLevel format or the earlier
+///   schema); a tokenizer that loads must write a file that loads back to itself.
 /// - `png`, `jpeg`: `PNGCodec.decode`, `JPEGCodec.decode` (size from the header, at most 2^20 pixels here so that
 ///   each input stays fast under AddressSanitizer; the readers' own limit is `ImageFile.maxPixels`).
 @_cdecl("LLVMFuzzerTestOneInput")
@@ -39,6 +41,7 @@ public func fuzzOneInput(_ bytes: UnsafePointer<UInt8>, _ size: Int) -> Int32 {
     case .config: FuzzTarget.config(data)
     case .trainer: FuzzTarget.trainer(data)
     case .jsonl: FuzzTarget.jsonl(data)
+    case .tokenizer: FuzzTarget.tokenizer(data)
     case .png: _ = try? PNGCodec.decode(data, source: "fuzz.png", maxPixels: 1 << 20)
     case .jpeg: _ = try? JPEGCodec.decode(data, source: "fuzz.jpg", maxPixels: 1 << 20)
     }
@@ -46,7 +49,7 @@ public func fuzzOneInput(_ bytes: UnsafePointer<UInt8>, _ size: Int) -> Int32 {
 }
 
 enum FuzzTarget: String, CaseIterable {
-    case safetensors, config, trainer, jsonl, png, jpeg
+    case safetensors, config, trainer, jsonl, tokenizer, png, jpeg
 
     nonisolated(unsafe) static let current: FuzzTarget = {
         let name = ProcessInfo.processInfo.environment["FUZZ_TARGET"] ?? ""
@@ -94,6 +97,12 @@ enum FuzzTarget: String, CaseIterable {
            var optimizer = try? Optimizer(config: config.optimizer, layout: layout) {
             try! optimizer.restore(step: state.optimizerStep, firstMoment: state.firstMoment, secondMoment: state.secondMoment)
         }
+    }
+
+    static func tokenizer(_ data: Data) {
+        let url = URL(fileURLWithPath: "/fuzz/tokenizer.json")
+        guard let t = try? Tokenizer.decode(data, url: url) else { return }
+        precondition((try? Tokenizer.decode(try t.jsonData(), url: url)) == t, "a tokenizer that loads does not round-trip")
     }
 
     static func jsonl(_ data: Data) {

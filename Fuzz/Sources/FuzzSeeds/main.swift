@@ -32,6 +32,12 @@ try put("config", "tiny.json", try ModelConfig.preset(.tiny, vocabSize: tokenize
 try put("config", "small.json", try ModelConfig.preset(.small, vocabSize: tokenizer.count).jsonData())
 try put("config", "partial.json", text(#"{"d_model": 128, "n_layers": 4}"#))
 
+// tokenizer.json: the Hugging Face format this build writes, the earlier schema, and a WordLevel file whose
+// pre-tokenizer is not ours (refused).
+try put("tokenizer", "hf.json", try tokenizer.jsonData())
+try put("tokenizer", "legacy.json", text(#"{"format": "dynamics-word-tokenizer", "version": 1, "tokens": ["<pad>", "<bos>", "<eos>", "<think>", "</think>", "<answer>", "</answer>", "0", "1", "a", "[", "]"]}"#))
+try put("tokenizer", "other.json", text(#"{"version": "1.0", "added_tokens": [], "normalizer": null, "pre_tokenizer": {"type": "Whitespace"}, "model": {"type": "WordLevel", "vocab": {"<pad>": 0, "a": 1}, "unk_token": "[UNK]"}}"#))
+
 // trainer.safetensors for the micro model the harness checks against: SFT (AdamW, cosine) and GRPO (SGD).
 let micro = ModelConfig(vocabSize: 3, dModel: 2, nLayers: 1, nHeads: 1, dFF: 2, maxSeqLen: 5, imageSize: 2, patchSize: 2, channels: 1)
 let layout = ParameterLayout(micro)

@@ -150,7 +150,8 @@ public final class TensorBoardEventFile {
 /// The scalars of a training run's CSV rows under the names TRL's trainers log, so a TensorBoard view of a TRL run
 /// and of a workbench run read alike: metrics.csv → `train/loss`, `train/learning_rate`, `train/grad_norm`,
 /// `train/reward`, `train/reward_std`, `train/rewards/<format|hit|accuracy>/<mean|std>`, `train/kl`,
-/// `train/completion_length`, `train/frac_reward_zero_std`, `train/clip_ratio`, `train/epoch` (other columns as
+/// `train/completion_length`, `train/frac_reward_zero_std`, `train/clip_ratio`, `train/entropy`,
+/// `train/completions/clipped_ratio`, `train/mean_token_accuracy`, `train/epoch` (other columns as
 /// `train/<column>`); probes.csv → `probes/<probe>/<column>`; eval.csv → `eval/<task>/<style>/<column>`. A row's
 /// text cells make the tag's path, its numbers the values; the `step` column is the step; empty cells are skipped.
 public enum TrainingScalars {
@@ -161,6 +162,7 @@ public enum TrainingScalars {
         "fmt_mean": "rewards/format/mean", "fmt_std": "rewards/format/std", "hit_mean": "rewards/hit/mean", "hit_std": "rewards/hit/std",
         "acc_mean": "rewards/accuracy/mean", "acc_std": "rewards/accuracy/std",
         "kl": "kl", "completion_length": "completion_length", "zero_std_fraction": "frac_reward_zero_std", "clip_fraction": "clip_ratio",
+        "entropy": "entropy", "clipped_ratio": "completions/clipped_ratio", "token_accuracy": "mean_token_accuracy",
     ]
 
     /// The step and the tagged values of one row of a CSV with `header`, under `section` (`train`, `probes`, `eval`).

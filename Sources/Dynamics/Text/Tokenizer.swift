@@ -95,41 +95,7 @@ public struct Tokenizer: Equatable, Sendable {
         return out
     }
 
-    // MARK: - tokenizer.json
-
-    private struct File: Codable {
-        var format: String
-        var version: Int
-        var tokens: [String]
-    }
-
-    static let formatName = "dynamics-word-tokenizer"
-
-    /// The bytes of `tokenizer.json`.
-    public func jsonData() throws -> Data {
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
-        return try encoder.encode(File(format: Tokenizer.formatName, version: 1, tokens: tokens)) + Data("\n".utf8)
-    }
-
-    /// Reads and validates `tokenizer.json`.
-    public static func load(from url: URL) throws -> Tokenizer {
-        let data: Data
-        do { data = try Data(contentsOf: url) } catch {
-            throw TokenizerError.unreadable(path: url.path, reason: error.localizedDescription)
-        }
-        if let key = StrictJSON.duplicateKey(in: data) {
-            throw TokenizerError.malformed(path: url.path, reason: "key '\(key)' appears twice")
-        }
-        let file: File
-        do { file = try JSONDecoder().decode(File.self, from: data) } catch {
-            throw TokenizerError.malformed(path: url.path, reason: JSONErrorText.describe(error))
-        }
-        guard file.format == formatName, file.version == 1 else {
-            throw TokenizerError.malformed(path: url.path, reason: "format '\(file.format)' version \(file.version) is not \(formatName) version 1")
-        }
-        return try Tokenizer(tokens: file.tokens)
-    }
+    // tokenizer.json: TokenizerFile.swift.
 }
 
 /// Failures of tokenization and of vocabulary files.

@@ -76,22 +76,24 @@ public enum GRPOObjective {
     }
 
     /// L and ∇θ L for `groups` (each a prompt's G rollouts with their advantages), averaged over the groups.
-    /// Returns the mean k3 KL per token and the fraction of clipped tokens too.
+    /// Returns the mean k3 KL per token, the fraction of clipped tokens and the mean entropy (nats) of π_θ(·|o_<t)
+    /// per completion token (TRL's `entropy`; every token of every rollout weighs the same) too.
     public static func lossAndGradient(_ model: Transformer, groups: [[(rollout: Rollout, advantage: Double)]], beta: Double,
-                                       clipEpsilon: Double, threads: Int) throws -> (loss: Double, gradient: [Double], kl: Double, clipFraction: Double) {
+                                       clipEpsilon: Double, threads: Int) throws -> (loss: Double, gradient: [Double], kl: Double, clipFraction: Double, entropy: Double) {
         let items = groups.flatMap { g in g.map { (rollout: $0.rollout, advantage: $0.advantage, groupSize: g.count) } }
         guard !items.isEmpty else { throw TrainingError.invalid("no rollouts") }
-        let parts = try Parallel.map(items.count, threads: threads) { i -> (Double, [Double], Double, Int, Int) in
+        let parts = try Parallel.map(items.count, threads: threads) { i -> (Double, [Double], Double, Int, Int, Double) in
             let item = items[i]
             let r = item.rollout
-            guard !r.tokens.isEmpty else { return (0, [], 0, 0, 0) }
+            guard !r.tokens.isEmpty else { return (0, [], 0, 0, 0, 0) }
             let seq = r.sequence
             let acts = try model.forward(seq)
             let V = model.config.vocabSize, start = r.prompt.length
             var cot = [Double](repeating: 0, count: seq.length * V)
-            var loss = 0.0, kl = 0.0, clipped = 0
+            var loss = 0.0, kl = 0.0, clipped = 0, entropy = 0.0
             for (t, token) in r.tokens.enumerated() {
                 let lp = acts.logProbabilities(at: start + t - 1)
+                entropy += TokenStatistics.entropy(logProbabilities: lp)
                 let terms = tokenTerms(logProb: lp[token], oldLogProb: r.oldLogProbs[t], referenceLogProb: r.referenceLogProbs[t],
                                        advantage: item.advantage, beta: beta, clipEpsilon: clipEpsilon, groupSize: item.groupSize,
                                        length: r.tokens.count)
@@ -104,18 +106,20 @@ public enum GRPOObjective {
             }
             var g = [Double](repeating: 0, count: model.layout.count)
             try model.backward(acts, cotangents: cot, into: &g)
-            return (loss, g, kl, clipped, r.tokens.count)
+            return (loss, g, kl, clipped, r.tokens.count, entropy)
         }
         var gradient = [Double](repeating: 0, count: model.layout.count)
-        var loss = 0.0, kl = 0.0, clipped = 0, tokens = 0
+        var loss = 0.0, kl = 0.0, clipped = 0, tokens = 0, entropy = 0.0
         let groupsCount = Double(groups.count)
-        for (l, g, k, c, n) in parts {
+        for (l, g, k, c, n, h) in parts {
             loss += l / groupsCount
             kl += k
+            entropy += h
             clipped += c
             tokens += n
             if !g.isEmpty { for i in gradient.indices { gradient[i] += g[i] / groupsCount } }
         }
-        return (loss, gradient, tokens > 0 ? kl / Double(tokens) : 0, tokens > 0 ? Double(clipped) / Double(tokens) : 0)
+        return (loss, gradient, tokens > 0 ? kl / Double(tokens) : 0, tokens > 0 ? Double(clipped) / Double(tokens) : 0,
+                tokens > 0 ? entropy / Double(tokens) : 0)
     }
 }

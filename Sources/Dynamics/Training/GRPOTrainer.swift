@@ -58,6 +58,10 @@ public struct GRPOStepRecord: Equatable, Sendable {
     public let clipFraction: Double
     /// True when this update began with a periodic restart.
     public let restarted: Bool
+    /// Mean entropy (nats) of π_θ per completion token, from the loss's forward pass (TRL's `entropy`).
+    public var entropy: Double = 0
+    /// Fraction of the update's completions cut at max_seq_len without `<eos>` (TRL's `completions/clipped_ratio`).
+    public var clippedRatio: Double = 0
 
     public static func == (a: GRPOStepRecord, b: GRPOStepRecord) -> Bool {
         a.step == b.step && a.loss == b.loss && a.report == b.report && a.reward == b.reward && a.kl == b.kl
@@ -152,7 +156,7 @@ public struct GRPOTrainer: Sendable {
         }
         let groups = try sampleGroups(threads: threads)
         let withAdvantages = groups.map { g in zip(g, GRPOObjective.advantages(g.map(\.reward))).map { (rollout: $0, advantage: $1) } }
-        var loss = 0.0, kl = 0.0, clipFraction = 0.0
+        var loss = 0.0, kl = 0.0, clipFraction = 0.0, entropy = 0.0
         var report = StepReport(learningRate: 0, gradientNorm: 0, clipped: false)
         var theta = model.parameters
         var candidate = model
@@ -160,7 +164,7 @@ public struct GRPOTrainer: Sendable {
             let r = try GRPOObjective.lossAndGradient(candidate, groups: withAdvantages, beta: config.beta, clipEpsilon: config.clipEpsilon, threads: threads)
             guard r.loss.isFinite else { throw TrainingError.nonFinite(step: step + 1, what: "loss") }
             guard r.gradient.allSatisfy(\.isFinite) else { throw TrainingError.nonFinite(step: step + 1, what: "gradient") }
-            (loss, kl, clipFraction) = (r.loss, r.kl, r.clipFraction)
+            (loss, kl, clipFraction, entropy) = (r.loss, r.kl, r.clipFraction, r.entropy)
             report = optimizer.apply(r.gradient, to: &theta)
             try RunLimits.checkParameters(theta, step: step + 1)
             candidate.parameters = theta
@@ -176,7 +180,8 @@ public struct GRPOTrainer: Sendable {
             reward: stats(all.map(\.reward)), format: stats(all.map(\.rewards.format)), hit: stats(all.map(\.rewards.hit)),
             accuracy: stats(all.map(\.rewards.accuracy)), kl: kl, completionLength: stats(all.map { Double($0.tokens.count) }).mean,
             zeroStdFraction: Double(groups.filter { Set($0.map(\.reward)).count == 1 }.count) / Double(groups.count),
-            clipFraction: clipFraction, restarted: restart)
+            clipFraction: clipFraction, restarted: restart, entropy: entropy,
+            clippedRatio: Double(all.filter { $0.tokens.last != Tokenizer.eos }.count) / Double(all.count))
     }
 
     /// The optimizer state to save beside θ (the reference θ is saved as well).
@@ -187,12 +192,12 @@ public struct GRPOTrainer: Sendable {
     /// The metrics.csv columns.
     public static let metricsHeader = ["step", "epoch", "loss", "lr", "grad_norm", "reward_mean", "reward_std", "fmt_mean", "fmt_std",
                                        "hit_mean", "hit_std", "acc_mean", "acc_std", "kl", "completion_length", "zero_std_fraction",
-                                       "clip_fraction", "restarted"]
+                                       "clip_fraction", "restarted", "entropy", "clipped_ratio"]
 
     public static func metricsRow(_ r: GRPOStepRecord) -> [CSVCell] {
         [.int(r.step), .double(r.epoch), .double(r.loss), .double(r.report.learningRate), .double(r.report.gradientNorm),
          .double(r.reward.mean), .double(r.reward.std), .double(r.format.mean), .double(r.format.std), .double(r.hit.mean),
          .double(r.hit.std), .double(r.accuracy.mean), .double(r.accuracy.std), .double(r.kl), .double(r.completionLength),
-         .double(r.zeroStdFraction), .double(r.clipFraction), .int(r.restarted ? 1 : 0)]
+         .double(r.zeroStdFraction), .double(r.clipFraction), .int(r.restarted ? 1 : 0), .double(r.entropy), .double(r.clippedRatio)]
     }
 }

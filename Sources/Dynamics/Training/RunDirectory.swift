@@ -40,13 +40,16 @@ public final class CSVLog {
         if let step, FileManager.default.fileExists(atPath: url.path) {
             let text = String(decoding: try AtomicFile.read(url, what: "run log"), as: UTF8.self)
             var lines = text.split(separator: "\n", omittingEmptySubsequences: true).map(String.init)
-            guard lines.first == headerLine else {
+            // A log of an earlier build may lack the columns added since at the end: its rows get them empty.
+            let old = lines.first.map { $0.split(separator: ",", omittingEmptySubsequences: false).map(String.init) } ?? []
+            guard !old.isEmpty, old.count <= header.count, Array(header.prefix(old.count)) == old else {
                 throw FileError.cannotWrite(path: url.path, reason: "it exists with other columns than this run's; cannot continue it")
             }
+            let padding = String(repeating: ",", count: header.count - old.count)
             lines.removeFirst()
             // Rows are in step order; a row whose step is not a number (a torn last line) ends the kept part.
             let kept = lines.prefix { line in line.split(separator: ",", maxSplits: 1).first.flatMap { Int($0) }.map { $0 <= step } ?? false }
-            contents += kept.map { $0 + "\n" }.joined()
+            contents += kept.map { $0 + padding + "\n" }.joined()
             try AtomicFile.write(Data(contents.utf8), to: url)
         } else {
             guard FileManager.default.createFile(atPath: url.path, contents: Data(contents.utf8)) else {
@@ -91,12 +94,12 @@ extension SFTTrainer {
     }
 
     /// The metrics.csv columns.
-    public static let metricsHeader = ["step", "epoch", "loss", "lr", "grad_norm", "clipped", "tokens"]
+    public static let metricsHeader = ["step", "epoch", "loss", "lr", "grad_norm", "clipped", "tokens", "token_accuracy"]
 
     /// A metrics.csv row.
     public static func metricsRow(_ r: SFTStepRecord) -> [CSVCell] {
         [.int(r.step), .double(r.epoch), .double(r.loss), .double(r.report.learningRate), .double(r.report.gradientNorm),
-         .int(r.report.clipped ? 1 : 0), .int(r.tokens)]
+         .int(r.report.clipped ? 1 : 0), .int(r.tokens), .double(r.tokenAccuracy)]
     }
 }
 

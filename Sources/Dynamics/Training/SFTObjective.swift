@@ -5,36 +5,40 @@ import Foundation
 public enum SFTObjective {
     /// L and ∇θ L over `batch`, one example per worker; per-example gradients are added in the batch's order,
     /// so the result does not depend on the thread count.
-    public static func lossAndGradient(_ model: Transformer, batch: [EncodedExample], threads: Int) throws -> (loss: Double, gradient: [Double], tokens: Int) {
+    /// `correct` counts the scored tokens that are the argmax of π (the first maximum on ties, as `torch.argmax`):
+    /// TRL's `mean_token_accuracy` is correct / tokens.
+    public static func lossAndGradient(_ model: Transformer, batch: [EncodedExample], threads: Int) throws -> (loss: Double, gradient: [Double], tokens: Int, correct: Int) {
         guard !batch.isEmpty else { throw TrainingError.invalid("empty batch") }
         let parts = try Parallel.map(batch.count, threads: threads) { i in try exampleTerm(model, batch[i]) }
         var gradient = [Double](repeating: 0, count: model.layout.count)
-        var loss = 0.0, tokens = 0
+        var loss = 0.0, tokens = 0, correct = 0
         let n = Double(batch.count)
         for p in parts {
             loss -= p.meanLogLikelihood / n
             tokens += p.tokens
+            correct += p.correct
             gradient.withUnsafeMutableBufferPointer { g in p.gradient.withUnsafeBufferPointer { BLAS.axpy(g.count, -1 / n, $0.baseAddress!, g.baseAddress!) } }
         }
-        return (loss, gradient, tokens)
+        return (loss, gradient, tokens, correct)
     }
 
     /// One example's ℓ̄ = (1/|o|) Σ_t log π(o_t) and ∇θ ℓ̄.
-    static func exampleTerm(_ model: Transformer, _ e: EncodedExample) throws -> (meanLogLikelihood: Double, gradient: [Double], tokens: Int) {
+    static func exampleTerm(_ model: Transformer, _ e: EncodedExample) throws -> (meanLogLikelihood: Double, gradient: [Double], tokens: Int, correct: Int) {
         let acts = try model.forward(e.input)
         let V = model.config.vocabSize, n = Double(e.responseLength)
         var cot = [Double](repeating: 0, count: e.input.length * V)
-        var total = 0.0
+        var total = 0.0, correct = 0
         for p in e.responsePositions {
             let lp = acts.logProbabilities(at: p - 1)
             let target = e.token(at: p)
             total += lp[target]
+            if TokenStatistics.argmax(lp) == target { correct += 1 }
             let row = (p - 1) * V
             for o in 0..<V { cot[row + o] = -exp(lp[o]) / n }
             cot[row + target] += 1 / n
         }
         var g = [Double](repeating: 0, count: model.layout.count)
         try model.backward(acts, cotangents: cot, into: &g)
-        return (total / n, g, e.responseLength)
+        return (total / n, g, e.responseLength, correct)
     }
 }

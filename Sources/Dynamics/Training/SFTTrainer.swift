@@ -34,6 +34,11 @@ public struct SFTStepRecord: Equatable, Sendable {
     public let report: StepReport
     /// Response tokens in the batch.
     public let tokens: Int
+    /// Of those, the tokens that are π's argmax before the step (TRL's `mean_token_accuracy` is the ratio).
+    public var correctTokens: Int = 0
+
+    /// correct / tokens: TRL's `mean_token_accuracy` (0 without tokens).
+    public var tokenAccuracy: Double { tokens > 0 ? Double(correctTokens) / Double(tokens) : 0 }
 }
 
 /// Supervised fine-tuning (Eq. 10) — and pretraining, which is the same objective on the prior tasks.
@@ -88,7 +93,7 @@ public struct SFTTrainer: Sendable {
     /// Takes the next step. A non-finite loss or gradient stops before θ changes.
     public mutating func trainStep(threads: Int) throws -> SFTStepRecord {
         let batch = batchIndices(step).map { data[$0] }
-        let (loss, gradient, tokens) = try SFTObjective.lossAndGradient(model, batch: batch, threads: threads)
+        let (loss, gradient, tokens, correct) = try SFTObjective.lossAndGradient(model, batch: batch, threads: threads)
         guard loss.isFinite else { throw TrainingError.nonFinite(step: step + 1, what: "loss") }
         guard gradient.allSatisfy(\.isFinite) else { throw TrainingError.nonFinite(step: step + 1, what: "gradient") }
         var theta = model.parameters
@@ -97,7 +102,7 @@ public struct SFTTrainer: Sendable {
         model.parameters = theta
         step += 1
         return SFTStepRecord(step: step, epoch: Double(step * config.batchSize) / Double(data.count), loss: loss,
-                             report: report, tokens: tokens)
+                             report: report, tokens: tokens, correctTokens: correct)
     }
 
     /// The optimizer state to save beside θ.

@@ -141,11 +141,16 @@ public struct TaskSummary: Equatable, Sendable {
 
 /// The evaluation CSVs: per output and per task.
 public enum EvaluationReport {
+    /// One row per output; `sample` (last, so readers by position keep working) numbers the outputs of one id
+    /// 0, 1, … in order: `eval --sample N`'s draws, or the k-th line of an id in a `score` outputs file (0 for greedy).
     public static func outputsTable(_ outputs: [ScoredOutput]) -> CSVTable {
-        var t = CSVTable(header: ["id", "task", "style", "output", "correct", "score", "reward_fmt", "reward_hit", "reward_acc"])
+        var t = CSVTable(header: ["id", "task", "style", "output", "correct", "score", "reward_fmt", "reward_hit", "reward_acc", "sample"])
+        var seen: [String: Int] = [:]
         for o in outputs {
             let r: [CSVCell] = o.rewards.map { [.double($0.format), .double($0.hit), .double($0.accuracy)] } ?? ["", "", ""]
-            t.append([.string(o.id), .string(o.task), .string(o.style), .string(o.output), .int(o.correct ? 1 : 0), .double(o.score)] + r)
+            let sample = seen[o.id, default: 0]
+            seen[o.id] = sample + 1
+            t.append([.string(o.id), .string(o.task), .string(o.style), .string(o.output), .int(o.correct ? 1 : 0), .double(o.score)] + r + [.int(sample)])
         }
         return t
     }
