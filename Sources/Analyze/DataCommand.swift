@@ -28,6 +28,8 @@ struct DataCommand: ParsableCommand {
         var imageSize: Int = 24
         @Option(name: .long, help: "Where shapes and digits go: grid (whole 4-pixel cells, the patch grid; default) or free (any pixel, the harder world).")
         var layout: String = "grid"
+        @Option(name: .long, help: "What lies behind the objects: dark (black with a faint red and blue light across it, the jigsaw's cue; default), black (zero pixels: background patches carry only their position) or gradient (a random colour with gradients and noise, the older world).")
+        var background: String = "dark"
         @OptionGroup var threads: ThreadsOption
         @Option(name: .long, help: "Output folder.")
         var out: String
@@ -43,8 +45,11 @@ struct DataCommand: ParsableCommand {
         func run() throws {
             guard let split = Split(rawValue: split) else { throw ValidationError("unknown split '\(self.split)'; choose train or test") }
             guard let layout = SceneLayout(rawValue: layout) else { throw ValidationError("unknown layout '\(self.layout)'; choose grid or free") }
+            guard let background = SceneBackground(rawValue: background) else {
+                throw ValidationError("unknown background '\(self.background)'; choose black, dark or gradient")
+            }
             let spec = DatasetSpec(tasks: try TaskKind.parseList(tasks), split: split, count: count, styles: try PromptStyle.parseList(style),
-                                   grid: try Jigsaw.parseGrid(grid), seed: seed, imageSize: imageSize, layout: layout)
+                                   grid: try Jigsaw.parseGrid(grid), seed: seed, imageSize: imageSize, layout: layout, background: background)
             let generator = try DatasetGenerator(spec)
             let folder = URL(fileURLWithPath: out)
             try DatasetOutput.check(folder: folder, split: split, force: force)
@@ -59,7 +64,7 @@ struct DataCommand: ParsableCommand {
             try DatasetWriter.write(examples, folder: folder, fileName: generator.fileName)
             try RunRecord(command: commandLine, outputs: [(out as NSString).appendingPathComponent(generator.fileName)],
                           details: ["tasks": tasks, "split": split.rawValue, "count": String(count), "style": style, "grid": grid,
-                                    "seed": String(seed), "image_size": String(imageSize), "layout": layout.rawValue])
+                                    "seed": String(seed), "image_size": String(imageSize), "layout": layout.rawValue, "background": background.rawValue])
                 .write(to: folder.appendingPathComponent("\(split.rawValue).meta.json"))
             print("wrote \((out as NSString).appendingPathComponent(generator.fileName)): \(count) examples (\(spec.tasks.map(\.rawValue).joined(separator: ",")); \(style)) and their images")
         }

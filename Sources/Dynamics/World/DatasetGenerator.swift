@@ -16,9 +16,11 @@ public struct DatasetSpec: Sendable {
     public var imageSize: Int
     /// Where scenes put their shapes and digits.
     public var layout: SceneLayout
+    /// What lies behind the objects.
+    public var background: SceneBackground
 
     public init(tasks: [TaskKind], split: Split, count: Int, styles: [PromptStyle], grid: (rows: Int, columns: Int) = (2, 2),
-                seed: UInt64, imageSize: Int = 24, layout: SceneLayout = .grid) {
+                seed: UInt64, imageSize: Int = 24, layout: SceneLayout = .grid, background: SceneBackground = .dark) {
         self.tasks = tasks
         self.split = split
         self.count = count
@@ -27,6 +29,7 @@ public struct DatasetSpec: Sendable {
         self.seed = seed
         self.imageSize = imageSize
         self.layout = layout
+        self.background = background
     }
 }
 
@@ -46,7 +49,7 @@ public struct DatasetGenerator: Sendable {
         guard spec.count >= 1 else { throw WorldError.invalid("count must be at least 1") }
         guard !spec.tasks.isEmpty, !spec.styles.isEmpty else { throw WorldError.invalid("no task or style given") }
         self.spec = spec
-        scenes = try SceneGenerator(size: spec.imageSize, layout: spec.layout)
+        scenes = try SceneGenerator(size: spec.imageSize, layout: spec.layout, background: spec.background)
         if spec.tasks.contains(where: \.isPuzzle) {
             _ = try Jigsaw(rows: spec.grid.rows, columns: spec.grid.columns, permutation: Array((0..<(spec.grid.rows * spec.grid.columns)).reversed()))
                 .pieceSize(imageSize: spec.imageSize)

@@ -1,0 +1,113 @@
+import Dynamics
+import Foundation
+import Testing
+
+/// `analyze` under Open MPI's `mpirun` (installed by scripts/setup.sh): the same bytes as one process for any
+/// number of ranks, and a job that fails (bad input, a killed rank) ends with an error and no complete-looking output.
+extension CLITests {
+    /// `mpirun --oversubscribe -np ranks analyze arguments…` (as root where CI runs as root).
+    func mpirun(_ ranks: Int, _ arguments: [String], whileRunning: ((Process) throws -> Void)? = nil) throws -> Run {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+        process.arguments = ["mpirun", "--oversubscribe", "-np", String(ranks), try Self.executable().path] + arguments
+        var environment = ProcessInfo.processInfo.environment
+        environment["OMPI_ALLOW_RUN_AS_ROOT"] = "1"
+        environment["OMPI_ALLOW_RUN_AS_ROOT_CONFIRM"] = "1"
+        process.environment = environment
+        let out = Pipe(), err = Pipe()
+        process.standardOutput = out
+        process.standardError = err
+        try process.run()
+        try whileRunning?(process)
+        let stdout = out.fileHandleForReading.readDataToEndOfFile()
+        let stderr = err.fileHandleForReading.readDataToEndOfFile()
+        process.waitUntilExit()
+        return Run(status: process.terminationStatus, stdout: String(decoding: stdout, as: UTF8.self),
+                   stderr: String(decoding: stderr, as: UTF8.self), crashed: process.terminationReason == .uncaughtSignal)
+    }
+
+    func expectSameFiles(_ a: String, _ b: String, suffixes: [String], sourceLocation: SourceLocation = #_sourceLocation) throws {
+        for suffix in suffixes {
+            let x = try Data(contentsOf: URL(fileURLWithPath: "\(a).\(suffix)"))
+            let y = try Data(contentsOf: URL(fileURLWithPath: "\(b).\(suffix)"))
+            #expect(x == y, "\(b).\(suffix) differs from \(a).\(suffix)", sourceLocation: sourceLocation)
+        }
+    }
+
+    @Test func kernelUnderMPIEqualsOneProcess() throws {
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let ckpt = try initCheckpoint()
+        let suffixes = ["safetensors", "csv", "tensors.csv"]
+        for blocks in [false, true] {
+            let common = ["kernel", "--checkpoint", ckpt, "--examples", examples.path, "--select", "all", "--threads", "1"] + (blocks ? ["--blocks"] : [])
+            let tag = blocks ? "blocks" : "traces"
+            let one = try analyze(common + ["--out", path("one-\(tag).safetensors")])
+            #expect(one.status == 0, "kernel: \(one.stderr)")
+            for ranks in [2, 3] {
+                let run = try mpirun(ranks, common + ["--out", path("np\(ranks)-\(tag).safetensors")])
+                #expect(run.status == 0, "mpirun -np \(ranks) kernel: \(run.stderr)")
+                #expect(run.stdout.split(separator: "\n").count == 1, "one summary line from rank 0: \(run.stdout)")
+                try expectSameFiles(path("one-\(tag)"), path("np\(ranks)-\(tag)"), suffixes: suffixes)
+            }
+        }
+        // A shard of the pairs, split again over the ranks, is the one-process shard.
+        let shard = ["kernel", "--checkpoint", ckpt, "--examples", examples.path, "--select", "all", "--shard", "2/3"]
+        #expect(try analyze(shard + ["--out", path("shard.safetensors")]).status == 0)
+        #expect(try mpirun(3, shard + ["--out", path("shard-np3.safetensors")]).status == 0)
+        try expectSameFiles(path("shard"), path("shard-np3"), suffixes: suffixes)
+    }
+
+    @Test func mpiJobsFailCleanly() throws {
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let ckpt = try initCheckpoint()
+        // Bad input: every rank agrees on the failure and rank 0 names it once.
+        let bad = try mpirun(2, ["kernel", "--checkpoint", ckpt, "--examples", path("missing.jsonl"), "--out", path("bad.safetensors")])
+        #expect(bad.status != 0 && !bad.crashed)
+        #expect(bad.stderr.contains("rank 0 of 2 failed") && bad.stderr.contains("missing.jsonl"), "\(bad.stderr)")
+        #expect(!FileManager.default.fileExists(atPath: path("bad.safetensors")))
+        // A command without MPI support refuses several ranks instead of running twice.
+        let refused = try mpirun(2, ["init", "--preset", "tiny", "--out", path("twice")])
+        #expect(refused.status != 0 && refused.stderr.contains("does not run under MPI"), "\(refused.stderr)")
+        #expect(!FileManager.default.fileExists(atPath: path("twice")))
+    }
+
+    @Test func killedRankEndsTheJobWithoutOutput() throws {
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let ckpt = try initCheckpoint()
+        // A probe set large enough to take seconds: the examples repeated, every token of each, with blocks.
+        let lines = try String(contentsOf: examples, encoding: .utf8).split(separator: "\n").prefix(2)
+        let many = (0..<40).flatMap { k in lines.map { $0.replacingOccurrences(of: #""id": ""#, with: #""id": "\#(k)-"#) } }
+        try AtomicFile.write(Data(many.joined(separator: "\n").utf8), to: dir.appendingPathComponent("data/many.jsonl"))
+        let out = path("killed.safetensors")
+        let run = try mpirun(2, ["kernel", "--checkpoint", ckpt, "--examples", path("data/many.jsonl"), "--select", "all", "--blocks",
+                                 "--threads", "1", "--out", out]) { _ in
+            // Find rank 1 by its environment and kill it once it is working.
+            var killed = false
+            for _ in 0..<200 where !killed {
+                Thread.sleep(forTimeInterval: 0.05)
+                for pid in Self.processes(withArgument: out, environment: "OMPI_COMM_WORLD_RANK=1") {
+                    Thread.sleep(forTimeInterval: 0.3)
+                    kill(pid, SIGKILL)
+                    killed = true
+                }
+            }
+            #expect(killed, "rank 1 was never seen running")
+        }
+        #expect(run.status != 0, "the job should fail when a rank is killed")
+        for suffix in ["safetensors", "csv", "tensors.csv", "meta.json"] {
+            #expect(!FileManager.default.fileExists(atPath: "\(path("killed")).\(suffix)"), "killed.\(suffix) should not exist")
+        }
+    }
+
+    /// Processes whose command line holds `argument` and whose environment holds `environment` (from /proc).
+    static func processes(withArgument argument: String, environment: String) -> [pid_t] {
+        let entries = (try? FileManager.default.contentsOfDirectory(atPath: "/proc")) ?? []
+        return entries.compactMap { Int32($0) }.filter { pid in
+            guard let cmdline = FileManager.default.contents(atPath: "/proc/\(pid)/cmdline"),
+                  let environ = FileManager.default.contents(atPath: "/proc/\(pid)/environ") else { return false }
+            let args = cmdline.split(separator: 0).map { String(decoding: $0, as: UTF8.self) }
+            let env = environ.split(separator: 0).map { String(decoding: $0, as: UTF8.self) }
+            return args.contains(argument) && args.first?.hasSuffix("analyze") == true && env.contains(environment)
+        }
+    }
+}
