@@ -49,12 +49,8 @@ struct DataCommand: ParsableCommand {
             let folder = URL(fileURLWithPath: out)
             try DatasetOutput.check(folder: folder, split: split, force: force)
             let progress = Progress("generate", total: count, unit: "examples")
-            var examples: [GeneratedExample] = []
-            let chunk = 64
-            for start in stride(from: 0, to: count, by: chunk) {
-                let n = min(chunk, count - start)
-                examples += try Parallel.map(n, threads: threads.threads) { try generator.example(start + $0) }
-                progress.advance(by: n)
+            let examples = try Parallel.chunkedMap(count, threads: threads.threads, chunk: 64, progress: { progress.advance(by: $0) }) {
+                try generator.example($0)
             }
             try DatasetWriter.write(examples, folder: folder, fileName: generator.fileName)
             try RunRecord(command: commandLine, outputs: [(out as NSString).appendingPathComponent(generator.fileName)],

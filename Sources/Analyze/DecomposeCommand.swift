@@ -7,8 +7,8 @@ struct DecomposeCommand: ParsableCommand {
         commandName: "decompose",
         abstract: "One-step change of log π(x_v) after an SGD step on x_u: predicted η·⟨∇log π(v), ∇log π(u)⟩ vs measured (THEORY §3).",
         discussion: """
-            Writes OUT (one row per pair and η: u,v,level,eta,predicted,measured,residual,relative_error,used_in_fit), \
-            OUT.shares.csv (u,v,tensor,product,share: each parameter tensor's part of the prediction per unit η; shares sum to 1) \
+            Writes OUT (one row per pair and η: \(OneStepDecomposition.changesHeader.joined(separator: ","))), \
+            OUT.shares.csv (\(OneStepDecomposition.sharesHeader.joined(separator: ",")): each parameter tensor's part of the prediction per unit η; shares sum to 1) \
             and OUT.meta.json. Token level: --u/--v are ID:POSITION and the step is SGD ascent on log π(x_u). Sequence level: \
             --u/--v are example ids, the step is Eq. 10's SFT step on X_u (weight 1/|o_u|) and the probe is log π(X_v) summed \
             over its scored tokens. With --advantages (CSV id,advantage) the update is GRPO-weighted: token t of x_u carries \
@@ -81,18 +81,10 @@ struct DecomposeCommand: ParsableCommand {
         // Pairs over the cores, each with single-threaded BLAS: the numbers do not depend on --threads.
         let model = ckpt.model
         let progress = Progress("decompose", total: pairs.count, unit: "pairs")
-        let decompositions = try progress.map(requests, threads: threads.threads, chunk: threads.threads) { r in
+        let decompositions = try Parallel.chunkedMap(requests, threads: threads.threads, chunk: threads.threads, progress: { progress.advance(by: $0) }) { r in
             try OneStepDecomposition(model, update: r.update, probe: r.probe, etas: etas)
         }
-        var table = CSVTable(header: ["u", "v", "level", "eta", "predicted", "measured", "residual", "relative_error", "used_in_fit"])
-        var shares = CSVTable(header: ["u", "v", "tensor", "product", "share"])
-        for ((uRef, vRef), d) in zip(pairs, decompositions) {
-            for c in d.changes {
-                table.append([.string(uRef), .string(vRef), .string(level.rawValue), .double(c.eta), .double(c.predicted), .double(c.measured),
-                              .double(c.residual), .double(c.relativeError), .flag(d.usedInResidualFit(c))])
-            }
-            for s in d.shares { shares.append([.string(uRef), .string(vRef), .string(s.tensor), .double(s.product), .double(s.share)]) }
-        }
+        let (table, shares) = OneStepDecomposition.tables(decompositions, pairs: pairs, level: level.rawValue)
         try table.write(to: output.url)
         try shares.write(to: sharesURL)
         let fit = OneStepDecomposition.residualSlope(decompositions)

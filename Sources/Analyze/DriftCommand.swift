@@ -65,35 +65,21 @@ struct DriftCommand: ParsableCommand {
                 names.append(path)
             }
         }
-        let spectra = try computed.map { try KernelDrift.spectrum($0.traceKernel) }
-        var table = CSVTable(header: ["a", "b", "probes", "trace_distance", "full_distance", "influence_spearman", "effective_rank_a", "effective_rank_b"])
-        var lines: [String] = []
-        for a in computed.indices {
-            for b in (a + 1)..<computed.count {
-                let trace = try KernelDrift.distance(computed[a].traceKernel, computed[b].traceKernel)
-                let full = try KernelDrift.fullDistance(computed[a], computed[b])
-                let rho = try KernelDrift.influenceSpearman(computed[a], computed[b])
-                table.append([.string(names[a]), .string(names[b]), .int(computed[a].probes.count), .double(trace), .double(full), .double(rho),
-                              .double(spectra[a].effectiveRank), .double(spectra[b].effectiveRank)])
-                lines.append(String(format: "  %@ → %@: trace distance %.3e, full distance %.3e, influence Spearman %.4f",
-                                    names[a], names[b], trace, full, rho))
-            }
-        }
-        var spectrum = CSVTable(header: ["checkpoint", "index", "eigenvalue"])
-        for (name, s) in zip(names, spectra) {
-            for (k, value) in s.eigenvalues.enumerated() { spectrum.append([.string(name), .int(k), .double(value)]) }
-        }
-        try table.write(to: output.url)
-        try spectrum.write(to: output.sibling("spectrum.csv"))
+        let drift = try KernelDriftComparison(names: names, kernels: computed)
+        try drift.table.write(to: output.url)
+        try drift.spectrumTable.write(to: output.sibling("spectrum.csv"))
         var inputs = ["examples": examples ?? ""]
         for (k, name) in names.enumerated() { inputs["\(kernels.isEmpty ? "checkpoint" : "kernel")\(k)"] = name }
         try RunRecord(command: commandLine, inputs: inputs, outputs: [output.out, output.siblingPath("spectrum.csv")],
                       details: ["strategy": strategy.strategy, "selection": select,
-                                "effective_ranks": spectra.map { String(format: "%.4f", $0.effectiveRank) }.joined(separator: ",")])
+                                "effective_ranks": drift.spectra.map { String(format: "%.4f", $0.effectiveRank) }.joined(separator: ",")])
             .write(to: output.sibling("meta.json"))
         print("wrote \(output.out): \(computed.count) kernels over \(computed[0].probes.count) probes")
-        for line in lines { print(line) }
-        for (name, s) in zip(names, spectra) {
+        for r in drift.rows {
+            print(String(format: "  %@ → %@: trace distance %.3e, full distance %.3e, influence Spearman %.4f",
+                         names[r.a], names[r.b], r.traceDistance, r.fullDistance, r.influenceSpearman))
+        }
+        for (name, s) in zip(names, drift.spectra) {
             print(String(format: "  %@: effective rank %.3f, top eigenvalues %@", name, s.effectiveRank,
                          s.eigenvalues.prefix(3).map { String(format: "%.4g", $0) }.joined(separator: ", ")))
         }

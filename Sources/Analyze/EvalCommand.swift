@@ -44,12 +44,8 @@ struct EvalCommand: ParsableCommand {
                                                 samples: sample ?? 1, seed: seed)
             let encoded = try examples.map { try EncodedExample($0, file: file, tokenizer: ckpt.tokenizer, config: ckpt.model.config) }
             let progress = Progress("eval", total: encoded.count, unit: "examples")
-            outputs = []
-            let chunk = 4 * threads.threads
-            for start in stride(from: 0, to: encoded.count, by: chunk) {
-                let part = Array(encoded[start..<min(start + chunk, encoded.count)])
-                outputs += try Parallel.map(part.count, threads: threads.threads) { try generator.outputs(part[$0]) }
-                progress.advance(by: part.count)
+            outputs = try Parallel.chunkedMap(encoded, threads: threads.threads, chunk: 4 * threads.threads, progress: { progress.advance(by: $0) }) {
+                try generator.outputs($0)
             }
         }
         let scored = try zip(examples, outputs).flatMap { e, outs in try outs.map { try TaskScorer.score(e, output: $0) } }

@@ -103,8 +103,8 @@ struct KernelCommand: ParsableCommand {
         let kernel = try ProbeKernel(model: ckpt.model, probes: set, strategy: strategy.value, blocks: blocks, shard: slice,
                                      threads: threads.threads) { _, _ in progress.advance() }
         let seconds = Date().timeIntervalSince(start)
-        let extra = KernelFileKeys.extra(checkpoint: ckpt, selection: probes.select, strategy: strategy.strategy, examples: probes.examples)
-        try KernelFileKeys.writeAll(kernel, extra: extra, output: output)
+        try kernel.writeFiles(kernel: outputs[0], pairs: outputs[1], tensors: outputs[2],
+                             extra: ProbeKernel.fileKeys(checkpoint: ckpt, selection: probes.select, examples: probes.examples))
         let plan = kernel.plan!
         try RunRecord(command: commandLine, inputs: ["checkpoint": checkpoint.checkpoint, "examples": probes.examples],
                       outputs: outputs.dropLast().map(\.path),
@@ -140,22 +140,9 @@ struct KernelMergeCommand: ParsableCommand {
             throw KernelError.incompatibleShards("\(path) differs from \(shards[0]) in \(keys.joined(separator: ", "))")
         }
         let merged = try ProbeKernel.merge(read.map(\.kernel))
-        try KernelFileKeys.writeAll(merged, extra: read[0].extra, output: output)
+        try merged.writeFiles(kernel: outputs[0], pairs: outputs[1], tensors: outputs[2], extra: read[0].extra)
         try RunRecord(command: commandLine, inputs: ["shards": shards.joined(separator: ",")], outputs: outputs.dropLast().map(\.path),
                       details: read[0].extra).write(to: output.sibling("meta.json"))
         print("wrote \(output.out): \(merged.probes.count) probes, \(merged.entries.count) pairs from \(shards.count) shards")
-    }
-}
-
-/// The metadata keys kernel files carry beyond the kernel's own, and the files a kernel result consists of.
-enum KernelFileKeys {
-    static func extra(checkpoint: Checkpoint, selection: String, strategy: String, examples: String) -> [String: String] {
-        ["fingerprint": checkpoint.model.fingerprint, "selection": selection, "examples": (examples as NSString).lastPathComponent]
-    }
-
-    static func writeAll(_ kernel: ProbeKernel, extra: [String: String], output: OutputOption) throws {
-        try kernel.write(to: output.url, extra: extra)
-        try kernel.pairTable().write(to: output.sibling("csv"))
-        try kernel.tensorTable().write(to: output.sibling("tensors.csv"))
     }
 }

@@ -20,7 +20,7 @@ struct LogProbsCommand: ParsableCommand {
         let encoded = try EncodedExample.all(file, tokenizer: ckpt.tokenizer, config: ckpt.model.config)
         let model = ckpt.model
         let progress = Progress("logprobs", total: encoded.count, unit: "examples")
-        let scored = try progress.map(encoded, threads: threads.threads, chunk: 8 * threads.threads) {
+        let scored = try Parallel.chunkedMap(encoded, threads: threads.threads, chunk: 8 * threads.threads, progress: { progress.advance(by: $0) }) {
             try TokenGradients.responseLogProbs(model, $0)
         }
         var table = CSVTable(header: ["example", "position", "token", "logprob"])

@@ -34,18 +34,3 @@ final class Progress {
         return s >= 3600 ? String(format: "%dh%02dm", s / 3600, (s % 3600) / 60) : s >= 60 ? String(format: "%dm%02ds", s / 60, s % 60) : "\(s)s"
     }
 }
-
-extension Progress {
-    /// `body` over `items` on up to `threads` cores, `chunk` items at a time, advancing after each chunk; results in
-    /// the items' order (and, like `Parallel.map`, independent of the thread count).
-    func map<E: Sendable, T: Sendable>(_ items: [E], threads: Int, chunk: Int, _ body: @Sendable (E) throws -> T) throws -> [T] {
-        let step = max(1, chunk)
-        var results: [T] = []
-        for start in stride(from: 0, to: items.count, by: step) {
-            let part = Array(items[start..<min(start + step, items.count)])
-            results += try Parallel.map(part.count, threads: threads) { try body(part[$0]) }
-            advance(by: part.count)
-        }
-        return results
-    }
-}
