@@ -102,21 +102,9 @@ struct DataCommand: ParsableCommand {
             let file = folder.appendingPathComponent("\(split.rawValue).jsonl")
             try DatasetOutput.check(folder: folder, split: split, force: force)
             let (rows, columns) = try Jigsaw.parseGrid(grid)
-            let styles = try PromptStyle.parseList(style)
             let progress = Progress("jigsaw", total: files.count, unit: "images")
-            var examples: [GeneratedExample] = []
-            for (f, url) in files.enumerated() {
-                let image = try ImageFile.read(url).centreCropped().areaResampled(to: imageSize)
-                for j in 0..<perImage {
-                    let i = f * perImage + j
-                    let rng = RandomStream(seed: seed, name: "jigsaw.\(split.rawValue).\(url.lastPathComponent).\(j)")
-                    let id = String(format: "%@-%06d", split.rawValue, i)
-                    let puzzle = try Jigsaw(rows: rows, columns: columns, rng: rng)
-                    examples.append(try DatasetGenerator.jigsawExample(id: id, style: styles[i % styles.count], puzzle: puzzle, source: image,
-                                                                       scene: nil, imagePath: "images/\(id).png"))
-                }
-                progress.advance()
-            }
+            let examples = try FolderPuzzles.examples(files, split: split, perImage: perImage, rows: rows, columns: columns, styles: try PromptStyle.parseList(style),
+                                                      seed: seed, imageSize: imageSize) { progress.advance() }
             try DatasetWriter.write(examples, folder: folder, fileName: file.lastPathComponent)
             try RunRecord(command: commandLine, inputs: ["images": images], outputs: [(out as NSString).appendingPathComponent(file.lastPathComponent)],
                           details: ["files": String(files.count), "grid": grid, "seed": String(seed), "image_size": String(imageSize)])
@@ -160,22 +148,6 @@ struct DataCommand: ParsableCommand {
                           details: ["count": String(cells.count), "scale": String(scale), "columns": String(columns)])
                 .write(to: output.sibling("meta.json"))
             print("wrote \(output.out): \(cells.count) examples, \(sheet.width)×\(sheet.height) pixels")
-        }
-    }
-}
-
-
-/// The files `data generate` and `data jigsaw` write into OUT for a split: `<split>.jsonl`, `<split>.meta.json` and
-/// `images/<split>-*.png`. Without --force none of them may exist (SafeOutput's policy); with it they are replaced,
-/// and nothing else in OUT is touched.
-enum DatasetOutput {
-    static func check(folder: URL, split: Split, force: Bool) throws {
-        try SafeOutput.checkWritable([folder.appendingPathComponent("\(split.rawValue).jsonl"),
-                                      folder.appendingPathComponent("\(split.rawValue).meta.json")], force: force)
-        let images = folder.appendingPathComponent("images")
-        if !force, let names = try? FileManager.default.contentsOfDirectory(atPath: images.path),
-           let existing = names.sorted().first(where: { $0.hasPrefix("\(split.rawValue)-") }) {
-            throw FileError.exists(path: images.appendingPathComponent(existing).path)
         }
     }
 }

@@ -61,22 +61,11 @@ struct DecomposeCommand: ParsableCommand {
         let etas = try parseLearningRates(eta, flag: "--eta")
         let ckpt = try checkpoint.load()
         let lookup = ExampleLookup(file: try examples.load(), checkpoint: ckpt)
-        let advantage = try advantages.map(readAdvantages)
-        let referenceModel = try reference.map { try Checkpoint.load(from: URL(fileURLWithPath: $0)).model }
-        let n = max(u.count, v.count)
-        let pairs = (0..<n).map { (u[u.count == 1 ? 0 : $0], v[v.count == 1 ? 0 : $0]) }
-
-        var requests: [(update: GradientRequest, probe: GradientRequest)] = []
-        for (uRef, vRef) in pairs {
-            var update = try lookup.target(uRef, level: level, sequence: LogProbSum.meanLogLikelihood)
-            if let advantage {
-                guard let a = advantage[update.example.id] else {
-                    throw LearningDynamicsError.invalid("no advantage for example '\(update.example.id)' in \(advantages ?? "")")
-                }
-                update = GradientRequest(example: update.example, sum: try GRPOCoefficients.weighted(
-                    update.sum, of: update.example, model: ckpt.model, reference: referenceModel, advantage: a, beta: beta))
-            }
-            requests.append((update, try lookup.target(vRef, level: level, sequence: LogProbSum.sequence)))
+        let weighting = try advantages.map { try AdvantageWeighting(path: $0, beta: beta, reference: try reference.map { try Checkpoint.load(from: URL(fileURLWithPath: $0)).model }) }
+        let pairs = (0..<max(u.count, v.count)).map { (u[u.count == 1 ? 0 : $0], v[v.count == 1 ? 0 : $0]) }
+        let requests = try pairs.map { uRef, vRef in
+            let update = try lookup.target(uRef, level: level, sequence: LogProbSum.meanLogLikelihood)
+            return (update: try weighting?.weighted(update, model: ckpt.model) ?? update, probe: try lookup.target(vRef, level: level, sequence: LogProbSum.sequence))
         }
         // Pairs over the cores, each with single-threaded BLAS: the numbers do not depend on --threads.
         let model = ckpt.model
@@ -99,18 +88,5 @@ struct DecomposeCommand: ParsableCommand {
         let first = decompositions[0]
         print(String(format: "wrote %@: %d pair(s) × %d η (%@ level); residual slope %@ over %d points (expected ≈ 2); first pair ⟨∇f_v, Δθ/η⟩ = %.6e",
                      output.out, pairs.count, etas.count, level.rawValue, slopeText(fit), fit?.count ?? 0, first.firstOrder))
-    }
-
-    /// id → advantage from a CSV with columns id,advantage.
-    func readAdvantages(_ path: String) throws -> [String: Double] {
-        let (_, rows) = try CSVReader.table(URL(fileURLWithPath: path), requiring: ["id", "advantage"])
-        var out: [String: Double] = [:]
-        for (k, row) in rows.enumerated() {
-            guard let a = Double(row["advantage"]!), a.isFinite else {
-                throw ExampleError.malformed(path: path, line: k + 2, reason: "advantage '\(row["advantage"]!)' is not a finite number")
-            }
-            out[row["id"]!] = a
-        }
-        return out
     }
 }

@@ -31,23 +31,13 @@ struct EntkCommand: ParsableCommand {
             try e.checkPosition(ref.position)
             return e.input
         }
-        let model = ckpt.model
-        let workload = KernelWorkload(prefixes: zip(refs, inputs).map { ($0.position, $1.imagePositions) }, pairs: 1, output: .blocks)
-        let plan = KernelPlan(strategy: strategy.value, model: model, workload: workload)
         let start = Date()
-        let features = try zip(refs, inputs).map { try KernelFeatures(model, input: $1, position: $0.position, plan: plan) }
-        let (fu, fv) = (features[0], features[1])
-        let (k, parts) = KernelProducts.block(fv, fu, layout: model.layout, contributions: true)
+        let pair = try TokenPairKernel(ckpt.model, u: (refs[0].position, inputs[0]), v: (refs[1].position, inputs[1]), strategy: strategy.value)
         let seconds = Date().timeIntervalSince(start)
+        let (k, plan, akg) = (pair.kernel, pair.plan, pair.akg)
         try SafeTensors.write([NamedTensor(name: "K", shape: [k.rows, k.cols], values: k.storage)],
                               metadata: ["u": u, "v": v, "strategy": strategy.strategy], to: output.url)
-        var table = CSVTable(header: ["tensor", "trace", "frobenius"])
-        for (tensor, part) in zip(model.layout.tensors, parts!) {
-            table.append([.string(tensor.name), .double(part.trace), .double(part.frobeniusNorm)])
-        }
-        try table.write(to: contributionsURL)
-        // A(x_v) K G(x_u): the first-order change of log π(x_v) per unit learning rate of an SGD step on x_u.
-        let akg = KernelProducts.akg(k, fv, fu)
+        try pair.contributionsTable(ckpt.model.layout).write(to: contributionsURL)
         for line in plan.report { note("plan: \(line)") }
         try RunRecord(command: commandLine, inputs: ["checkpoint": checkpoint.checkpoint, "examples": examples.examples],
                       outputs: [output.out, output.siblingPath("contributions.csv")],

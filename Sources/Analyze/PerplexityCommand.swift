@@ -63,7 +63,7 @@ struct PerplexityCommand: ParsableCommand {
         let gaps = try QuestionGap.all(rows)
         let verdict = try GapVerdict(gaps, seed: seed, resamples: resamples)
         try PerplexityReport.responses(rows).write(to: output.url)
-        try CSVTable(header: QuestionGap.header).appending(gaps.map(\.cells)).write(to: files[0])
+        try PerplexityReport.gaps(gaps).write(to: files[0])
         try PerplexityReport.summary(rows, gaps).write(to: files[1])
         try PerplexityReport.histogram(rows, gaps, bins: bins).write(to: files[2])
         try verdict.table.write(to: files[3])
@@ -72,26 +72,8 @@ struct PerplexityCommand: ParsableCommand {
                       details: ["questions": String(encoded.count), "samples": String(samples), "temperature": String(temperature), "seed": String(seed),
                                 "resamples": String(resamples), "wilcoxon_p": "\(verdict.test.pValue)", "median_gap_difference": "\(verdict.medianDifference)"])
             .write(to: files[4])
-        let t = verdict.test
-        let median = { (source: PerplexitySource) in (try? Statistics.median(rows.filter { $0.source == source }.map(\.perplexity))) ?? .nan }
         print(String(format: "wrote %@ (%d responses, %d questions × (3×%d rollouts + ground truth)) and its gaps, summary, histogram, test",
                      output.out, rows.count, encoded.count, samples))
-        print(String(format: "median PPL under the base: base reasoning %.4g, policy reasoning %.4g, base plain %.4g, ground truth %.4g",
-                     median(.baseReasoning), median(.policyReasoning), median(.basePlain), median(.groundTruth)))
-        print("claim g_R < g_GT, paired by question")
-        print(String(format: "  Wilcoxon signed-rank (one-sided, %@)   n = %d   V = %g   z = %.3f   p = %.3g   → %@", t.method.rawValue, t.n, t.statistic,
-                     t.z, t.pValue, t.pValue < 0.05 ? "supported at 5 %" : "not supported at 5 %"))
-        print(String(format: "  median(g_GT − g_R) = %.4g   95 %% bootstrap CI [%.4g, %.4g] (%d resamples)   g_R < g_GT in %.0f %% of questions",
-                     verdict.medianDifference, verdict.interval.lower, verdict.interval.upper, verdict.resamples, 100 * verdict.fractionLess))
-        print(String(format: "  ground-truth PPL percentile among base rollouts: median %.0f (IQR %.0f–%.0f; 50 = at their median)",
-                     verdict.percentileQuartiles[1], verdict.percentileQuartiles[0], verdict.percentileQuartiles[2]))
-    }
-}
-
-private extension CSVTable {
-    func appending(_ rows: [[CSVCell]]) -> CSVTable {
-        var t = self
-        for r in rows { t.append(r) }
-        return t
+        PerplexityReport.verdictLines(rows, verdict: verdict).forEach { print($0) }
     }
 }

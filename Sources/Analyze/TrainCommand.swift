@@ -1,5 +1,4 @@
 import ArgumentParser
-import Dispatch
 import Dynamics
 import Foundation
 
@@ -218,7 +217,7 @@ struct CommonTrainingOptions: ParsableArguments {
     func drive<T: Trainer>(_ trainer: inout T, kind: String) throws where T.Record: ProgressFigures {
         var hooks = TrainingRunHooks<T.Record>()
         var progress: Progress?
-        let interrupt = InterruptFlag()
+        let interrupt = InterruptFlag { note("interrupt received: saving at the end of this step (Ctrl-C again to abort)") }
         hooks.started = { progress = Progress(kind, total: $0, unit: "steps") }
         hooks.stepped = { progress?.advance(detail: $0.progressDetail) }
         hooks.evaluated = { step, summary in
@@ -246,31 +245,5 @@ extension GRPOStepRecord: ProgressFigures {
     var progressDetail: String {
         String(format: "reward %.3f (fmt %.2f hit %.2f acc %.2f)  kl %.4f  |g| %.3f%@", reward.mean, format.mean, hit.mean, accuracy.mean, kl,
                report.gradientNorm, restarted ? "  restart" : "")
-    }
-}
-
-/// Set by SIGINT: the training loop saves a checkpoint and stops at the next step boundary.
-final class InterruptFlag: @unchecked Sendable {
-    private let lock = NSLock()
-    private var value = false
-    private let source: DispatchSourceSignal
-
-    init() {
-        signal(SIGINT, SIG_IGN)
-        source = DispatchSource.makeSignalSource(signal: SIGINT, queue: .global())
-        source.setEventHandler { [unowned self] in
-            lock.lock()
-            value = true
-            lock.unlock()
-            note("interrupt received: saving at the end of this step (Ctrl-C again to abort)")
-            signal(SIGINT, SIG_DFL)
-        }
-        source.resume()
-    }
-
-    var raised: Bool {
-        lock.lock()
-        defer { lock.unlock() }
-        return value
     }
 }
