@@ -56,14 +56,7 @@ public enum TokenGradients {
             throw ModelError.positionOutOfRange(position: position, validRange: max(1, input.imagePositions)...max(1, input.length - 1))
         }
         let acts = try model.forward(input.prefix(position))
-        let a = oneHotMinusSoftmax(acts.logProbabilities(at: position - 1), target: input.tokens[position - input.imagePositions])
+        let a = logLikelihoodGradient(acts.logProbabilities(at: position - 1), target: input.tokens[position - input.imagePositions])
         return (a, acts)
-    }
-
-    /// e_target − exp(logProbs).
-    static func oneHotMinusSoftmax(_ logProbs: [Double], target: Int) -> [Double] {
-        var g = logProbs.map { -exp($0) }
-        g[target] += 1
-        return g
     }
 }

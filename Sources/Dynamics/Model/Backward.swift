@@ -154,34 +154,4 @@ extension Transformer {
             (buffer + b * T * w).update(repeating: 0, count: (T - n) * w)
         }
     }
-
-    /// Patch, token and position embeddings: x0[i] = (W_pe·p_i + b_pe | E[token]) + W_pos[i].
-    private func embeddingBackward(_ input: ModelInput, _ dx: ConstPtr, grad: Ptr, layout gl: ParameterLayout, batch B: Int, length T: Int,
-                                   ones: ConstPtr, tap: FactorTap?) {
-        let D = config.dModel, d = gl.count, n = input.imagePositions
-        let factorPatches = tap?.wants(layout.patchWeight) ?? false
-        if factorPatches, let patches = input.patches {
-            patches.storage.withUnsafeBufferPointer { pp in
-                tap?.record(offset: layout.patchWeight, cotangents: dx, batchStride: T * D, inputs: pp.baseAddress!, batch: B,
-                            rows: n, din: config.patchDim, dout: D)
-            }
-        }
-        for bi in 0..<B {
-            let g = grad + bi * d
-            let dxb = dx + bi * T * D
-            BLAS.axpy(T * D, 1, dxb, g + gl.posEmb)
-            for (i, token) in input.tokens.enumerated() {
-                BLAS.axpy(D, 1, dxb + (n + i) * D, g + gl.tokEmb + token * D)
-            }
-            if let patches = input.patches {
-                if !factorPatches {
-                    patches.storage.withUnsafeBufferPointer { pp in
-                        BLAS.gemm(transA: true, m: D, n: config.patchDim, k: n, a: dxb, lda: D, b: pp.baseAddress!,
-                                  ldb: config.patchDim, beta: 1, c: g + gl.patchWeight, ldc: config.patchDim)
-                    }
-                }
-                BLAS.gemv(trans: true, rows: n, cols: D, a: dxb, lda: D, x: ones, beta: 1, y: g + gl.patchBias)
-            }
-        }
-    }
 }

@@ -25,7 +25,7 @@ public struct KernelFeatures: Sendable {
         let V = model.config.vocabSize, T = position
         let logProbs = acts.logProbabilities(at: T - 1)
         let target = input.tokens[position - input.imagePositions]
-        logitGradient = TokenGradients.oneHotMinusSoftmax(logProbs, target: target)
+        logitGradient = logLikelihoodGradient(logProbs, target: target)
         logProb = logProbs[target]
         vocabSize = V
         var cot = [Double](repeating: 0, count: V * T * V)
