@@ -115,20 +115,6 @@ public struct KernelDriftComparison: Sendable {
     }
 }
 
-extension Benchmark.Report {
-    public static let header = ["name", "value", "unit", "threads", "flop", "gflops", "roof_share", "detail"]
-
-    /// The figures as CSV (`bench --out`).
-    public var table: CSVTable {
-        var table = CSVTable(header: Self.header)
-        for f in figures {
-            table.append([.string(f.name), .double(f.value), .string(f.unit), .int(f.threads), f.flops.map { .double($0) } ?? .string(""),
-                          f.gflops.map { .double($0) } ?? .string(""), share(f).map { .double($0) } ?? .string(""), .string(f.detail)])
-        }
-        return table
-    }
-}
-
 extension ProbeKernel {
     /// The metadata keys a kernel file carries beyond the kernel's own (shards must share them to be merged).
     public static func fileKeys(checkpoint: Checkpoint, selection: String, examples: String) -> [String: String] {

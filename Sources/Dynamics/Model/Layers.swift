@@ -17,17 +17,18 @@ func linearForward(_ out: Ptr, _ inp: ConstPtr, _ w: ConstPtr, _ b: ConstPtr?, r
 }
 
 /// dinp (B·T, din) += dout (B·T, dout) · W; per example b: dW_b (dout, din) += dout_bᵀ · inp (T, din), db_b += Σ_t dout_b.
-/// With `weightGradient` false the dW_b products are skipped (a `FactorTap` keeps their factors instead).
-func linearBackward(_ dinp: Ptr?, _ grad: Ptr, gradStride: Int, wOffset: Int, bOffset: Int?,
+/// Without `wOffset` (a `GradientLayout` with no slot for W) the dW_b products are skipped (a `FactorTap` keeps
+/// their factors instead).
+func linearBackward(_ dinp: Ptr?, _ grad: Ptr, gradStride: Int, wOffset: Int?, bOffset: Int?,
                     _ dout: ConstPtr, _ inp: ConstPtr, _ w: ConstPtr, batch: Int, rows: Int, din: Int, dout doutDim: Int,
-                    ones: ConstPtr, weightGradient: Bool = true) {
+                    ones: ConstPtr) {
     if let dinp {
         BLAS.gemm(m: batch * rows, n: din, k: doutDim, a: dout, lda: doutDim, b: w, ldb: din, beta: 1, c: dinp, ldc: din)
     }
     for bi in 0..<batch {
         let g = grad + bi * gradStride
         let d = dout + bi * rows * doutDim
-        if weightGradient {
+        if let wOffset {
             BLAS.gemm(transA: true, m: doutDim, n: din, k: rows, a: d, lda: doutDim, b: inp, ldb: din,
                       beta: 1, c: g + wOffset, ldc: din)
         }
@@ -148,10 +149,10 @@ extension Transformer {
 
     /// The gradients of the embeddings from dx0 (B·T, D): W_pos, the token rows, W_pe and b_pe (or W_pe's factors
     /// for a `FactorTap`).
-    func embeddingBackward(_ input: ModelInput, _ dx: ConstPtr, grad: Ptr, layout gl: ParameterLayout, batch B: Int, length T: Int,
+    func embeddingBackward(_ input: ModelInput, _ dx: ConstPtr, grad: Ptr, layout gl: GradientLayout, batch B: Int, length T: Int,
                                    ones: ConstPtr, tap: FactorTap?) {
         let D = config.dModel, d = gl.count, n = input.imagePositions
-        let factorPatches = tap?.wants(layout.patchWeight) ?? false
+        let patchGradient = gl.offset(of: layout.patchWeight), factorPatches = patchGradient == nil
         if factorPatches, let patches = input.patches {
             patches.storage.withUnsafeBufferPointer { pp in
                 tap?.record(offset: layout.patchWeight, cotangents: dx, batchStride: T * D, inputs: pp.baseAddress!, batch: B,
@@ -161,18 +162,18 @@ extension Transformer {
         for bi in 0..<B {
             let g = grad + bi * d
             let dxb = dx + bi * T * D
-            BLAS.axpy(T * D, 1, dxb, g + gl.posEmb)
+            BLAS.axpy(T * D, 1, dxb, g + gl[layout.posEmb])
             for (i, token) in input.tokens.enumerated() {
-                BLAS.axpy(D, 1, dxb + (n + i) * D, g + gl.tokEmb + token * D)
+                BLAS.axpy(D, 1, dxb + (n + i) * D, g + gl[layout.tokEmb] + token * D)
             }
             if let patches = input.patches {
-                if !factorPatches {
+                if let patchGradient {
                     patches.storage.withUnsafeBufferPointer { pp in
                         BLAS.gemm(transA: true, m: D, n: config.patchDim, k: n, a: dxb, lda: D, b: pp.baseAddress!,
-                                  ldb: config.patchDim, beta: 1, c: g + gl.patchWeight, ldc: config.patchDim)
+                                  ldb: config.patchDim, beta: 1, c: g + patchGradient, ldc: config.patchDim)
                     }
                 }
-                BLAS.gemv(trans: true, rows: n, cols: D, a: dxb, lda: D, x: ones, beta: 1, y: g + gl.patchBias)
+                BLAS.gemv(trans: true, rows: n, cols: D, a: dxb, lda: D, x: ones, beta: 1, y: g + gl[layout.patchBias])
             }
         }
     }
