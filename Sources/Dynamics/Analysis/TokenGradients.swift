@@ -24,9 +24,12 @@ public enum TokenGradients {
         guard position >= 1 && position < input.length else {
             throw ModelError.positionOutOfRange(position: position, validRange: 1...max(1, input.length - 1))
         }
-        let prefix = input.prefix(position)
-        let acts = try model.forward(prefix)
-        let V = model.config.vocabSize, T = position
+        return try logitJacobian(model, model.forward(input.prefix(position)))
+    }
+
+    /// J of the logits at the last position of the pass `acts`: one backward pass carrying all V one-hot cotangents.
+    static func logitJacobian(_ model: Transformer, _ acts: Activations) throws -> Matrix {
+        let V = model.config.vocabSize, T = acts.length
         var cot = [Double](repeating: 0, count: V * T * V)
         for o in 0..<V { cot[(o * T + T - 1) * V + o] = 1 }
         var j = Matrix(rows: V, cols: model.layout.count)
