@@ -48,23 +48,11 @@ struct BenchCommand: ParsableCommand {
             return s
         }
         let report = try bench.run(threads: threads.threads, sections: sections.isEmpty ? Set(Benchmark.Section.allCases) : Set(sections), probes: probes)
-        let roofs = report.roofs.keys.sorted().map { String(format: "%.1f GFLOP/s at %d thread%@", report.roofs[$0]!, $0, $0 == 1 ? "" : "s") }
-        note("roofs (512³ dgemm): \(roofs.joined(separator: ", ")); each figure's share is against the roof at its own thread count")
-        let width = report.figures.map(\.name.count).max() ?? 0
-        print("\("figure".padding(toLength: width, withPad: " ", startingAt: 0))  \("value".leftPad(12)) \("unit".padding(toLength: 13, withPad: " ", startingAt: 0)) thr  \("FLOP".leftPad(9))  \("GFLOP/s".leftPad(8))  \("roof".leftPad(5))  detail")
-        for f in report.figures {
-            let flop = f.flops.map { String(format: "%.3g", $0) } ?? "—"
-            let gflops = f.gflops.map { String(format: "%.2f", $0) } ?? "—"
-            let share = report.share(f).map { String(format: "%.0f%%", 100 * $0) } ?? "—"
-            print("\(f.name.padding(toLength: width, withPad: " ", startingAt: 0))  \(String(format: "%12.2f", f.value)) \(f.unit.padding(toLength: 13, withPad: " ", startingAt: 0)) \(String(f.threads).leftPad(3))  \(flop.leftPad(9))  \(gflops.leftPad(8))  \(share.leftPad(5))  \(f.detail)")
-        }
+        note(report.roofLine)
+        report.textLines.forEach { print($0) }
         if let out {
             try report.table.write(to: URL(fileURLWithPath: out))
             note("wrote \(out)")
         }
     }
-}
-
-private extension String {
-    func leftPad(_ n: Int) -> String { count >= n ? self : String(repeating: " ", count: n - count) + self }
 }

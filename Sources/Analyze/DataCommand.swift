@@ -135,11 +135,7 @@ struct DataCommand: ParsableCommand {
         func run() throws {
             try output.checkWritable([output.url, output.sibling("meta.json")])
             let file = try ExampleFile(url: URL(fileURLWithPath: data))
-            let base = file.url.deletingLastPathComponent()
-            let cells = try file.examples.prefix(count).map { e in
-                ContactSheet.Cell(example: e, image: try file.imageURL(e).map { try PNGCodec.read($0) },
-                                  source: try e.truth?.source.map { try PNGCodec.read(base.appendingPathComponent($0)) })
-            }
+            let cells = try ContactSheet.Cell.first(count, of: file)
             let layout = try ContactSheet(scale: scale, columns: columns)
             try layout.checkSize(cells)
             let sheet = layout.render(cells)

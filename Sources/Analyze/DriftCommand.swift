@@ -6,12 +6,7 @@ struct DriftCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "drift",
         abstract: "eNTK drift between checkpoints on one probe set: kernel distances, influence rank correlation, spectra.",
-        discussion: """
-            For each checkpoint the probe kernel is computed (or read with --kernel, e.g. merged shards); then one CSV row per \
-            checkpoint pair (a, b): trace_distance and full_distance (1 − ⟨K_a, K_b⟩_F / (‖K_a‖_F ‖K_b‖_F) for the N × N trace kernel \
-            and the (N·V) × (N·V) kernel), influence_spearman (rank correlation of the off-diagonal influences I_ij = A K G), and each \
-            side's effective rank. OUT.spectrum.csv lists every eigenvalue of each trace kernel (LAPACKE dsyevd), largest first.
-            """)
+        discussion: KernelDriftComparison.outputs)
 
     @Option(name: .customLong("checkpoint"), help: "A checkpoint directory (repeat, in order: e.g. base, then fine-tuned).")
     var checkpoints: [String] = []
@@ -44,27 +39,14 @@ struct DriftCommand: ParsableCommand {
     func run() throws {
         let outputs = [output.url, output.sibling("spectrum.csv"), output.sibling("meta.json")]
         try output.checkWritable(outputs)
-        var names: [String] = [], computed: [ProbeKernel] = []
-        if kernels.isEmpty {
-            for path in checkpoints {
-                let ckpt = try Checkpoint.load(from: URL(fileURLWithPath: path))
-                let set = try ProbeSetOption.load(examples: examples!, select: TokenSelection(rawValue: select)!, limit: limit, for: ckpt)
-                let pairs = set.count * (set.count + 1) / 2
+        let names = kernels.isEmpty ? checkpoints : kernels
+        let computed = try kernels.isEmpty
+            ? KernelDriftComparison.kernels(checkpoints: checkpoints, examples: examples!, selection: TokenSelection(rawValue: select)!, limit: limit,
+                                            strategy: strategy.value, threads: threads.threads) { path, pairs in
                 let progress = SharedProgress("drift \((path as NSString).lastPathComponent)", total: pairs, unit: "pairs")
-                computed.append(try ProbeKernel(model: ckpt.model, probes: set, strategy: strategy.value, blocks: true,
-                                                threads: threads.threads) { _, _ in progress.advance() })
-                names.append(path)
+                return { _, _ in progress.advance() }
             }
-        } else {
-            for path in kernels {
-                let kernel = try ProbeKernel.read(URL(fileURLWithPath: path)).kernel
-                guard kernel.isComplete, kernel.hasBlocks else {
-                    throw KernelError.badFile(path: path, reason: "drift needs a complete kernel with blocks (analyze kernel --blocks, or merged shards)")
-                }
-                computed.append(kernel)
-                names.append(path)
-            }
-        }
+            : KernelDriftComparison.kernels(files: kernels)
         let drift = try KernelDriftComparison(names: names, kernels: computed)
         try drift.table.write(to: output.url)
         try drift.spectrumTable.write(to: output.sibling("spectrum.csv"))
@@ -75,13 +57,6 @@ struct DriftCommand: ParsableCommand {
                                 "effective_ranks": drift.spectra.map { String(format: "%.4f", $0.effectiveRank) }.joined(separator: ",")])
             .write(to: output.sibling("meta.json"))
         print("wrote \(output.out): \(computed.count) kernels over \(computed[0].probes.count) probes")
-        for r in drift.rows {
-            print(String(format: "  %@ → %@: trace distance %.3e, full distance %.3e, influence Spearman %.4f",
-                         names[r.a], names[r.b], r.traceDistance, r.fullDistance, r.influenceSpearman))
-        }
-        for (name, s) in zip(names, drift.spectra) {
-            print(String(format: "  %@: effective rank %.3f, top eigenvalues %@", name, s.effectiveRank,
-                         s.eigenvalues.prefix(3).map { String(format: "%.4g", $0) }.joined(separator: ", ")))
-        }
+        drift.lines.forEach { print($0) }
     }
 }

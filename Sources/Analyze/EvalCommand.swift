@@ -44,9 +44,7 @@ struct EvalCommand: ParsableCommand {
                                                 samples: sample ?? 1, seed: seed)
             let encoded = try examples.map { try EncodedExample($0, file: file, tokenizer: ckpt.tokenizer, config: ckpt.model.config) }
             let progress = Progress("eval", total: encoded.count, unit: "examples")
-            outputs = try Parallel.chunkedMap(encoded, threads: threads.threads, chunk: 4 * threads.threads, progress: { progress.advance(by: $0) }) {
-                try generator.outputs($0)
-            }
+            outputs = try generator.outputs(encoded, threads: threads.threads) { progress.advance(by: $0) }
         }
         let scored = try zip(examples, outputs).flatMap { e, outs in try outs.map { try TaskScorer.score(e, output: $0) } }
         try EvaluationWriter.write(scored, output: output, record: RunRecord(
@@ -84,14 +82,7 @@ enum EvaluationWriter {
         var r = record
         r.outputs = [output.out, output.siblingPath("summary.csv")]
         try r.write(to: output.sibling("meta.json"))
-        for s in summary where s.style == "all" {
-            var line = s.task.padding(toLength: 10, withPad: " ", startingAt: 0)
-                + String(format: " n=%-5d accuracy %.3f  answer-block %.3f", s.n, s.accuracy, s.answerBlockRate)
-            if let f1 = s.f1 { line += String(format: "  F1 %.3f", f1) }
-            if let r = s.meanRewards { line += String(format: "  rewards fmt %.3f hit %.3f acc %.3f", r.format, r.hit, r.accuracy) }
-            if let p = s.permutationRate { line += String(format: "  permutation %.3f", p) }
-            print(line)
-        }
+        EvaluationReport.summaryLines(summary).forEach { print($0) }
         print("wrote \(output.out) and \(output.siblingPath("summary.csv"))")
     }
 }

@@ -6,14 +6,7 @@ struct InfluenceCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "influence",
         abstract: "Influence matrix I_ij: first-order change of log π(probe_i) per SGD step of size η on train_j (THEORY §3, §5).",
-        discussion: """
-            I_ij = η·⟨∇θ log π(X_i), ∇θ ℓ̄(X_j)⟩: the probe's sequence log-probability summed over its scored tokens, the \
-            update Eq. 10's SFT step on one training example (weight 1/|o_j|); one gemm of probe gradients by train \
-            gradients, no Jacobian. --measure also takes each step for real and re-evaluates every probe. Writes OUT \
-            (long format: \(InfluenceMatrix.header(measured: false).joined(separator: ","))[,measured]), OUT.tasks.csv (\
-            \(InfluenceMatrix.tasksHeader.joined(separator: ",")) of I per task pair, tasks from the examples' task field or "unknown"; a probe that is the training \
-            example itself is left out of the summary) and OUT.meta.json.
-            """)
+        discussion: InfluenceMatrix.outputs)
 
     @OptionGroup var checkpoint: CheckpointOption
 

@@ -23,15 +23,7 @@ struct ProbeSetOption: ParsableArguments {
 
     /// The probe token examples, encoded for `checkpoint`.
     func load(for checkpoint: Checkpoint) throws -> [ProbeToken] {
-        try Self.load(examples: examples, select: TokenSelection(rawValue: select)!, limit: limit, for: checkpoint)
-    }
-
-    /// The token examples `select` takes from the first `limit` examples of `examples`, encoded for `checkpoint`.
-    static func load(examples: String, select: TokenSelection, limit: Int?, for checkpoint: Checkpoint) throws -> [ProbeToken] {
-        let file = try ExampleFile(url: URL(fileURLWithPath: examples))
-        let chosen = Array(file.examples.prefix(limit ?? file.examples.count))
-        let encoded = try chosen.map { try EncodedExample($0, file: file, tokenizer: checkpoint.tokenizer, config: checkpoint.model.config) }
-        return ProbeToken.all(encoded, tasks: chosen.map { $0.task ?? "unknown" }, selection: select)
+        try ProbeToken.load(examples: examples, select: TokenSelection(rawValue: select)!, limit: limit, for: checkpoint)
     }
 }
 
@@ -67,12 +59,7 @@ struct KernelCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "kernel",
         abstract: "The eNTK over a probe set: trace kernel Θ (N × N), influences, per-tensor traces and optionally every V × V block.",
-        discussion: """
-            Writes OUT (safetensors: per pair i ≤ j 'pairs', 'trace', 'influence', 'tensor_trace', with --blocks 'blocks' [P, V, V]; \
-            for a whole run also 'trace_kernel' and 'influence_matrix' [N, N]), OUT.csv (i,j,probe_i,probe_j,task_i,task_j,trace,influence), \
-            OUT.tensors.csv (i,j,tensor,trace) and OUT.meta.json with the per-layer plan. --shard k/n computes the k-th of n slices of \
-            the pairs; 'analyze kernel-merge' assembles the shards into the file one run writes.
-            """)
+        discussion: ProbeKernel.outputs)
 
     @OptionGroup var checkpoint: CheckpointOption
     @OptionGroup var probes: ProbeSetOption
@@ -105,14 +92,10 @@ struct KernelCommand: ParsableCommand {
         let seconds = Date().timeIntervalSince(start)
         try kernel.writeFiles(kernel: outputs[0], pairs: outputs[1], tensors: outputs[2],
                              extra: ProbeKernel.fileKeys(checkpoint: ckpt, selection: probes.select, examples: probes.examples))
-        let plan = kernel.plan!
-        try RunRecord(command: commandLine, inputs: ["checkpoint": checkpoint.checkpoint, "examples": probes.examples],
-                      outputs: outputs.dropLast().map(\.path),
-                      details: ["strategy": strategy.strategy, "shard": shard, "probes": String(set.count), "pairs": String(total),
-                                "seconds": String(format: "%.3f", seconds), "plan": plan.report.joined(separator: "; "),
-                                "estimated_gflop": String(format: "%.3f", plan.estimatedFlops / 1e9)]).write(to: output.sibling("meta.json"))
-        let factored = plan.decisions.filter { $0.method == .factor }.count
-        let dense = plan.decisions.filter { $0.structuredFlops != nil }.count
+        let (plan, (factored, dense)) = (kernel.plan!, kernel.plan!.factoredCount)
+        try RunRecord(command: commandLine, inputs: ["checkpoint": checkpoint.checkpoint, "examples": probes.examples], outputs: outputs.dropLast().map(\.path),
+                      details: ProbeKernel.runDetails(plan: plan, strategy: strategy.strategy, shard: shard, probes: set.count, pairs: total,
+                                                      seconds: seconds)).write(to: output.sibling("meta.json"))
         print(String(format: "wrote %@: %d probes, %d pairs (shard %@) in %.2f s (%.1f pairs/s); strategy %@: %d of %d dense weights structured, est. %.2f GFLOP",
                      output.out, set.count, total, shard, seconds, Double(total) / max(seconds, 1e-9), strategy.strategy, factored, dense,
                      plan.estimatedFlops / 1e9))
@@ -134,15 +117,10 @@ struct KernelMergeCommand: ParsableCommand {
         let outputs = [output.url, output.sibling("csv"), output.sibling("tensors.csv"), output.sibling("meta.json")]
         try output.checkWritable(outputs)
         guard !shards.isEmpty else { throw ValidationError("give the shard files to merge") }
-        let read = try shards.map { try ProbeKernel.read(URL(fileURLWithPath: $0)) }
-        for (path, r) in zip(shards, read) where r.extra != read[0].extra {
-            let keys = Set(r.extra.keys).union(read[0].extra.keys).filter { r.extra[$0] != read[0].extra[$0] }.sorted()
-            throw KernelError.incompatibleShards("\(path) differs from \(shards[0]) in \(keys.joined(separator: ", "))")
-        }
-        let merged = try ProbeKernel.merge(read.map(\.kernel))
-        try merged.writeFiles(kernel: outputs[0], pairs: outputs[1], tensors: outputs[2], extra: read[0].extra)
+        let (merged, extra) = try ProbeKernel.merge(files: shards)
+        try merged.writeFiles(kernel: outputs[0], pairs: outputs[1], tensors: outputs[2], extra: extra)
         try RunRecord(command: commandLine, inputs: ["shards": shards.joined(separator: ",")], outputs: outputs.dropLast().map(\.path),
-                      details: read[0].extra).write(to: output.sibling("meta.json"))
+                      details: extra).write(to: output.sibling("meta.json"))
         print("wrote \(output.out): \(merged.probes.count) probes, \(merged.entries.count) pairs from \(shards.count) shards")
     }
 }

@@ -6,18 +6,7 @@ struct PerplexityCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "perplexity",
         abstract: "Perplexity distributions under the base model (THEORY §6, the paper's Fig. 5) and the test of its claim g_R < g_GT.",
-        discussion: """
-        For each of the first Q questions of --data (both prompt styles are built from each example with the world's templates), all \
-        scored by the base model: K rollouts of the base and K of the policy on the reasoning prompt, K rollouts of the base on the plain \
-        prompt, and the ground-truth answer on the plain prompt. Writes OUT (one row per response: \
-        question,source,sample,image,prompt,output,tokens,mean_logprob,ppl,correct), OUT.gaps.csv (per question: Q1 and median PPLs, \
-        g_R, g_GT, and the ground truth's percentile rank among the base plain-prompt rollouts), OUT.summary.csv (n, mean, sd, 5/25/50/75/95 % \
-        quantiles of each distribution; quantiles of type 7), OUT.histogram.csv (shared bins for g_R and g_GT, and for the four PPLs), \
-        OUT.test.csv (one-sided Wilcoxon signed-rank test of g_R < g_GT paired by question: exact for n ≤ 50 without ties or zero \
-        differences, else normal approximation with tie and continuity corrections, as R's wilcox.test; the median of g_GT − g_R with a \
-        seeded percentile-bootstrap 95 % interval) and OUT.meta.json. Sample k of source S for question ID draws from the stream \
-        'perplexity.S.ID.k'; the bytes do not depend on --threads.
-        """)
+        discussion: PerplexityReport.outputs)
 
     @Option(name: .long, help: "The base checkpoint π_0: it samples two of the sources and scores every response.")
     var base: String

@@ -6,17 +6,7 @@ struct SymmetryCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "symmetry",
         abstract: "Is Δlog π(v)|u − Δlog π(u)|v = O(η²)? One-step changes both ways over an η grid, SGD vs one Adam step (THEORY §4).",
-        discussion: """
-            For each pair and η, one step on u and one on v from the same θ, each probed on the other. Token level: \
-            pairs of token examples (--pair ID:POS,ID:POS, or --pairs N drawn with --seed from the tokens --select picks); \
-            sequence level: pairs of examples (--pair ID,ID or drawn), update and probe both ℓ̄ (Eq. 10's SFT step). \
-            Writes OUT (every point: optimizer,pair,u,v,eta,delta_vu,delta_uv,predicted_vu,predicted_uv,asymmetry,\
-            relative_asymmetry,above_floor,first_order,used_in_fit,used_in_delta_fit), OUT.slopes.csv (optimizer,quantity,\
-            scope,pair,u,v,slope,slope_se,n_points: log-log slopes of |Δ| and of a = |Δ_vu − Δ_uv| vs η, pooled over pairs \
-            with one intercept per pair, and per pair) and OUT.meta.json, and prints a verdict per optimizer. Points enter \
-            the fits when above the round-off floor c·ε·(|f_u| + |f_v| + 1) (--floor-factor c) and when both changes are \
-            within --max-relative-residual of their first-order predictions.
-            """)
+        discussion: SymmetryStudy.outputs)
 
     @OptionGroup var checkpoint: CheckpointOption
     @OptionGroup var examples: ExamplesOption

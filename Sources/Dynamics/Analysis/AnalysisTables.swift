@@ -128,3 +128,105 @@ extension ProbeKernel {
         try tensorTable().write(to: tensors)
     }
 }
+
+extension KernelDriftComparison {
+    /// The probe kernels (with blocks) of each checkpoint on the token examples `selection` takes from the first
+    /// `limit` examples of `examples`; `progress(path, pairs)` gives each computation's per-pair callback.
+    public static func kernels(checkpoints: [String], examples: String, selection: TokenSelection, limit: Int?, strategy: KernelStrategy,
+                               threads: Int, progress: (String, Int) -> @Sendable (Int, Int) -> Void) throws -> [ProbeKernel] {
+        try checkpoints.map { path in
+            let ckpt = try Checkpoint.load(from: URL(fileURLWithPath: path))
+            let set = try ProbeToken.load(examples: examples, select: selection, limit: limit, for: ckpt)
+            return try ProbeKernel(model: ckpt.model, probes: set, strategy: strategy, blocks: true, threads: threads,
+                                   progress: progress(path, set.count * (set.count + 1) / 2))
+        }
+    }
+
+    /// Complete kernels with blocks read from `files` (from `analyze kernel --blocks` or `kernel-merge`).
+    public static func kernels(files: [String]) throws -> [ProbeKernel] {
+        try files.map { path in
+            let kernel = try ProbeKernel.read(URL(fileURLWithPath: path)).kernel
+            guard kernel.isComplete, kernel.hasBlocks else {
+                throw KernelError.badFile(path: path, reason: "drift needs a complete kernel with blocks (analyze kernel --blocks, or merged shards)")
+            }
+            return kernel
+        }
+    }
+
+    /// The summary `analyze drift` prints: one line per compared pair, then one per kernel's spectrum.
+    public var lines: [String] {
+        rows.map { r in
+            String(format: "  %@ → %@: trace distance %.3e, full distance %.3e, influence Spearman %.4f",
+                   names[r.a], names[r.b], r.traceDistance, r.fullDistance, r.influenceSpearman)
+        } + zip(names, spectra).map { name, s in
+            String(format: "  %@: effective rank %.3f, top eigenvalues %@", name, s.effectiveRank,
+                   s.eigenvalues.prefix(3).map { String(format: "%.4g", $0) }.joined(separator: ", "))
+        }
+    }
+}
+
+extension ProbeToken {
+    /// The token examples `select` takes from the first `limit` examples of the file `examples`, encoded for `checkpoint`.
+    public static func load(examples: String, select: TokenSelection, limit: Int?, for checkpoint: Checkpoint) throws -> [ProbeToken] {
+        let file = try ExampleFile(url: URL(fileURLWithPath: examples))
+        let chosen = Array(file.examples.prefix(limit ?? file.examples.count))
+        let encoded = try chosen.map { try EncodedExample($0, file: file, tokenizer: checkpoint.tokenizer, config: checkpoint.model.config) }
+        return ProbeToken.all(encoded, tasks: chosen.map { $0.task ?? "unknown" }, selection: select)
+    }
+}
+
+extension OneStepDecomposition {
+    /// `--u`/`--v` references paired in order; a single one pairs with every one of the other.
+    public static func pairs(_ u: [String], _ v: [String]) -> [(String, String)] {
+        (0..<max(u.count, v.count)).map { (u[u.count == 1 ? 0 : $0], v[v.count == 1 ? 0 : $0]) }
+    }
+
+    /// One decomposition per pair at `level`: the update is ℓ̄ of u (GRPO-weighted with `weighting` when given), the
+    /// probe log π of v. Pairs run over `threads` cores, each with single-threaded BLAS, so the numbers do not
+    /// depend on `threads`; `progress` gets the pairs each chunk finished.
+    public static func all(_ model: Transformer, pairs: [(String, String)], lookup: ExampleLookup, level: DynamicsLevel, etas: [Double],
+                           weighting: AdvantageWeighting?, threads: Int, progress: (Int) -> Void) throws -> [OneStepDecomposition] {
+        let requests = try pairs.map { uRef, vRef in
+            let update = try lookup.target(uRef, level: level, sequence: LogProbSum.meanLogLikelihood)
+            return (update: try weighting?.weighted(update, model: model) ?? update,
+                    probe: try lookup.target(vRef, level: level, sequence: LogProbSum.sequence))
+        }
+        return try Parallel.chunkedMap(requests, threads: threads, chunk: threads, progress: progress) { r in
+            try OneStepDecomposition(model, update: r.update, probe: r.probe, etas: etas)
+        }
+    }
+
+    /// The run record's settings and fit: level, η, pairs, the regime criteria and the residual slope.
+    public static func details(_ decompositions: [OneStepDecomposition], etas: [Double], level: DynamicsLevel) -> [String: String] {
+        let fit = residualSlope(decompositions)
+        let criteria = RegimeCriteria()
+        return ["level": level.rawValue, "eta": etas.map { "\($0)" }.joined(separator: ","), "pairs": String(decompositions.count),
+                "floor_factor": "\(criteria.floorFactor)", "max_relative_residual": "\(criteria.maxRelativeResidual)",
+                "residual_slope": fit.map { "\($0.slope)" } ?? "nan", "residual_slope_se": fit.map { "\($0.slopeError)" } ?? "nan"]
+    }
+}
+
+extension ProbeKernel {
+    /// The run record's figures of a kernel computed with `plan` in `seconds`.
+    public static func runDetails(plan: KernelPlan, strategy: String, shard: String, probes: Int, pairs: Int, seconds: Double) -> [String: String] {
+        ["strategy": strategy, "shard": shard, "probes": String(probes), "pairs": String(pairs), "seconds": String(format: "%.3f", seconds),
+         "plan": plan.report.joined(separator: "; "), "estimated_gflop": String(format: "%.3f", plan.estimatedFlops / 1e9)]
+    }
+
+    /// The shard files read, checked to come from one computation (the same extra keys), and merged.
+    public static func merge(files: [String]) throws -> (kernel: ProbeKernel, extra: [String: String]) {
+        let read = try files.map { try ProbeKernel.read(URL(fileURLWithPath: $0)) }
+        for (path, r) in zip(files, read) where r.extra != read[0].extra {
+            let keys = Set(r.extra.keys).union(read[0].extra.keys).filter { r.extra[$0] != read[0].extra[$0] }.sorted()
+            throw KernelError.incompatibleShards("\(path) differs from \(files[0]) in \(keys.joined(separator: ", "))")
+        }
+        return (try ProbeKernel.merge(read.map(\.kernel)), read[0].extra)
+    }
+}
+
+extension KernelPlan {
+    /// Dense weights the plan keeps factored, of all dense weights.
+    public var factoredCount: (factored: Int, dense: Int) {
+        (decisions.filter { $0.method == .factor }.count, decisions.filter { $0.structuredFlops != nil }.count)
+    }
+}

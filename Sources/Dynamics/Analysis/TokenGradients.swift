@@ -63,3 +63,29 @@ public enum TokenGradients {
         return (a, acts)
     }
 }
+
+extension TokenGradients {
+    /// `analyze logprobs`' table (example,position,token,logprob) of every response token of `examples` with their
+    /// scores, and the tokens' total log-probability and count; a non-finite log π (a forward pass overflowing with
+    /// these weights) is an error naming the example and position.
+    public static func logProbTable(_ examples: [EncodedExample], _ scored: [[ScoredToken]], model: Transformer) throws -> (table: CSVTable, total: Double, count: Int) {
+        var table = CSVTable(header: ["example", "position", "token", "logprob"])
+        var total = 0.0, count = 0
+        for (e, tokens) in zip(examples, scored) {
+            for t in tokens {
+                guard t.logProb.isFinite else {
+                    throw NonFiniteLogProb(description: "log π of example '\(e.id)' at position \(t.position) is \(t.logProb): the forward pass overflows with these weights (largest |θᵢ| \(String(format: "%.3g", model.parameters.map(abs).max() ?? 0))); nothing written")
+                }
+                table.append([.string(e.id), .int(t.position), .int(t.token), .double(t.logProb)])
+                total += t.logProb
+                count += 1
+            }
+        }
+        return (table, total, count)
+    }
+}
+
+/// A log-probability that came out NaN or infinite (the forward pass overflowed with the checkpoint's weights).
+public struct NonFiniteLogProb: Error, CustomStringConvertible {
+    public let description: String
+}
