@@ -2,13 +2,15 @@ import ArgumentParser
 import Dynamics
 import Foundation
 
+extension Benchmark.Section: ExpressibleByArgument {}
+
 struct BenchCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "bench",
         abstract: "Measure the engine: training pass, generation, logit Jacobian, eNTK block, GFLOP/s against dgemm.")
 
     @Option(name: .long, help: "Configuration to measure.")
-    var preset: String = "small"
+    var preset: ModelConfig.Preset = .small
 
     @Option(name: .long, parsing: .unconditional, help: "Positions in the benchmark sequence (image + text; capped at max_seq_len).")
     var length: Int = 100
@@ -23,7 +25,7 @@ struct BenchCommand: ParsableCommand {
 
     @Option(name: .long, parsing: .upToNextOption,
             help: "Only these groups of figures (\(Benchmark.Section.allCases.map(\.rawValue).joined(separator: ", "))); the roofs always run.")
-    var only: [String] = []
+    var only: [Benchmark.Section] = []
 
     @Option(name: .long, help: "Also write the figures as CSV (name,value,unit,detail).")
     var out: String?
@@ -38,16 +40,11 @@ struct BenchCommand: ParsableCommand {
     }
 
     func run() throws {
-        guard let p = ModelConfig.Preset(rawValue: preset) else { throw ValidationError("unknown preset '\(preset)'") }
         if let out { try SafeOutput.checkWritable([URL(fileURLWithPath: out)], force: force) }
-        let config = ModelConfig.preset(p, vocabSize: try Tokenizer.standard().count)
+        let config = ModelConfig.preset(preset, vocabSize: try Tokenizer.standard().count)
         let bench = try Benchmark(config: config, length: length, repeats: repeats)
-        note("bench: preset \(preset), \(bench.model.layout.count) parameters, sequence of \(bench.input.length) positions, best of \(repeats)")
-        let sections = try only.map { name in
-            guard let s = Benchmark.Section(rawValue: name) else { throw ValidationError("unknown --only group '\(name)'") }
-            return s
-        }
-        let report = try bench.run(threads: threads.threads, sections: sections.isEmpty ? Set(Benchmark.Section.allCases) : Set(sections), probes: probes)
+        note("bench: preset \(preset.rawValue), \(bench.model.layout.count) parameters, sequence of \(bench.input.length) positions, best of \(repeats)")
+        let report = try bench.run(threads: threads.threads, sections: only.isEmpty ? Set(Benchmark.Section.allCases) : Set(only), probes: probes)
         note(report.roofLine)
         report.textLines.forEach { print($0) }
         if let out {

@@ -2,6 +2,9 @@ import ArgumentParser
 import Dynamics
 import Foundation
 
+extension Split: ExpressibleByArgument {}
+extension SceneLayout: ExpressibleByArgument {}
+
 struct DataCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "data", abstract: "Generate and inspect datasets of the toy world.",
@@ -15,7 +18,7 @@ struct DataCommand: ParsableCommand {
         @Option(name: .long, help: "Comma-separated tasks: grounding, ocr, vqa, pope, ordering, jigsaw, jigsaw-format (jigsaw prompts answered with a random well-formed permutation: the answer format without the skill); 'prior' for the five prior tasks, 'all' for those and jigsaw.")
         var tasks: String = "prior"
         @Option(name: .long, help: "train or test.")
-        var split: String = "train"
+        var split: Split = .train
         @Option(name: .long, parsing: .unconditional, help: "Number of examples.")
         var count: Int = 100
         @Option(name: .long, help: "plain, reasoning or both.")
@@ -27,7 +30,7 @@ struct DataCommand: ParsableCommand {
         @Option(name: .long, parsing: .unconditional, help: "Image side S in pixels (24 for small, 8 for tiny).")
         var imageSize: Int = 24
         @Option(name: .long, help: "Where shapes and digits go: grid (whole 4-pixel cells, the patch grid; default) or free (any pixel, the harder world).")
-        var layout: String = "grid"
+        var layout: SceneLayout = .grid
         @OptionGroup var threads: ThreadsOption
         @Option(name: .long, help: "Output folder.")
         var out: String
@@ -41,8 +44,6 @@ struct DataCommand: ParsableCommand {
         }
 
         func run() throws {
-            guard let split = Split(rawValue: split) else { throw ValidationError("unknown split '\(self.split)'; choose train or test") }
-            guard let layout = SceneLayout(rawValue: layout) else { throw ValidationError("unknown layout '\(self.layout)'; choose grid or free") }
             let spec = DatasetSpec(tasks: try TaskKind.parseList(tasks), split: split, count: count, styles: try PromptStyle.parseList(style),
                                    grid: try Jigsaw.parseGrid(grid), seed: seed, imageSize: imageSize, layout: layout)
             let generator = try DatasetGenerator(spec)
@@ -69,7 +70,7 @@ struct DataCommand: ParsableCommand {
         @Option(name: .long, help: "Folder of PNG or JPEG images (any sizes).")
         var images: String
         @Option(name: .long, help: "train or test.")
-        var split: String = "train"
+        var split: Split = .train
         @Option(name: .long, parsing: .unconditional, help: "Percentage of files assigned to the test split.")
         var testPercent: Int = 20
         @Option(name: .long, parsing: .unconditional, help: "Puzzles per image (each with its own permutation).")
@@ -95,7 +96,6 @@ struct DataCommand: ParsableCommand {
         }
 
         func run() throws {
-            guard let split = Split(rawValue: split) else { throw ValidationError("unknown split '\(self.split)'; choose train or test") }
             let source = FolderPuzzles(folder: URL(fileURLWithPath: images), testPercent: testPercent)
             let files = try source.files(for: split)
             let folder = URL(fileURLWithPath: out)

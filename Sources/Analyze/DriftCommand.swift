@@ -18,7 +18,7 @@ struct DriftCommand: ParsableCommand {
     var examples: String?
 
     @Option(name: .long, help: "Token examples of each probe: answer, first, last or all.")
-    var select: String = TokenSelection.answer.rawValue
+    var select: TokenSelection = .answer
 
     @Option(name: .long, parsing: .unconditional, help: "Use the first N probe examples.")
     var limit: Int?
@@ -32,7 +32,6 @@ struct DriftCommand: ParsableCommand {
         guard checkpoints.isEmpty != kernels.isEmpty else { throw ValidationError("give either --checkpoint (twice or more) or --kernel, not both") }
         guard checkpoints.count + kernels.count >= 2 else { throw ValidationError("drift needs at least two checkpoints or kernels") }
         if !checkpoints.isEmpty && examples == nil { throw ValidationError("--checkpoint needs --examples (the probe set)") }
-        guard TokenSelection(rawValue: select) != nil else { throw ValidationError("--select must be one of answer, first, last, all") }
         if let limit, limit < 1 { throw ValidationError("--limit must be at least 1") }
     }
 
@@ -41,7 +40,7 @@ struct DriftCommand: ParsableCommand {
         try output.checkWritable(outputs)
         let names = kernels.isEmpty ? checkpoints : kernels
         let computed = try kernels.isEmpty
-            ? KernelDriftComparison.kernels(checkpoints: checkpoints, examples: examples!, selection: TokenSelection(rawValue: select)!, limit: limit,
+            ? KernelDriftComparison.kernels(checkpoints: checkpoints, examples: examples!, selection: select, limit: limit,
                                             strategy: strategy.value, threads: threads.threads) { path, pairs in
                 let progress = SharedProgress("drift \((path as NSString).lastPathComponent)", total: pairs, unit: "pairs")
                 return { _, _ in progress.advance() }
@@ -53,7 +52,7 @@ struct DriftCommand: ParsableCommand {
         var inputs = ["examples": examples ?? ""]
         for (k, name) in names.enumerated() { inputs["\(kernels.isEmpty ? "checkpoint" : "kernel")\(k)"] = name }
         try RunRecord(command: commandLine, inputs: inputs, outputs: [output.out, output.siblingPath("spectrum.csv")],
-                      details: ["strategy": strategy.strategy, "selection": select,
+                      details: ["strategy": strategy.strategy, "selection": select.rawValue,
                                 "effective_ranks": drift.spectra.map { String(format: "%.4f", $0.effectiveRank) }.joined(separator: ",")])
             .write(to: output.sibling("meta.json"))
         print("wrote \(output.out): \(computed.count) kernels over \(computed[0].probes.count) probes")

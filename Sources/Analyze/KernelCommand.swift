@@ -2,43 +2,37 @@ import ArgumentParser
 import Dynamics
 import Foundation
 
+extension KernelStrategy: ExpressibleByArgument {}
+extension TokenSelection: ExpressibleByArgument {}
+
 /// `--examples FILE --select answer|first|last|all --limit N`: a probe set of token examples.
 struct ProbeSetOption: ParsableArguments {
     @Option(name: .long, help: "Probe examples: JSONL with id, prompt, response, image (and task).")
     var examples: String
 
-    @Option(name: .long, help: "Token examples of each probe: answer (first token after <answer>), first, last (<eos>) or all.")
-    var select: String = TokenSelection.answer.rawValue
+    @Option(name: .customLong("select"), help: "Token examples of each probe: answer (first token after <answer>), first, last (<eos>) or all.")
+    var selection: TokenSelection = .answer
+    var select: String { selection.rawValue }
 
     @Option(name: .long, parsing: .unconditional, help: "Use the first N examples of the file.")
     var limit: Int?
 
     func validate() throws {
         try NumericFlag.check("--limit", limit, FlagRange.count)
-        guard TokenSelection(rawValue: select) != nil else {
-            throw ValidationError("--select must be one of \(TokenSelection.allCases.map(\.rawValue).joined(separator: ", ")), not '\(select)'")
-        }
         if let limit, limit < 1 { throw ValidationError("--limit must be at least 1") }
     }
 
     /// The probe token examples, encoded for `checkpoint`.
     func load(for checkpoint: Checkpoint) throws -> [ProbeToken] {
-        try ProbeToken.load(examples: examples, select: TokenSelection(rawValue: select)!, limit: limit, for: checkpoint)
+        try ProbeToken.load(examples: examples, select: selection, limit: limit, for: checkpoint)
     }
 }
 
 /// `--strategy explicit|materialised|structured|automatic`.
 struct StrategyOption: ParsableArguments {
-    @Option(name: .long, help: "eNTK strategy: explicit (full J·Jᵀ, the reference), materialised, structured or automatic (per layer, by FLOP count).")
-    var strategy: String = KernelStrategy.automatic.rawValue
-
-    func validate() throws {
-        guard KernelStrategy(rawValue: strategy) != nil else {
-            throw ValidationError("--strategy must be one of \(KernelStrategy.allCases.map(\.rawValue).joined(separator: ", ")), not '\(strategy)'")
-        }
-    }
-
-    var value: KernelStrategy { KernelStrategy(rawValue: strategy)! }
+    @Option(name: .customLong("strategy"), help: "eNTK strategy: explicit (full J·Jᵀ, the reference), materialised, structured or automatic (per layer, by FLOP count).")
+    var value: KernelStrategy = .automatic
+    var strategy: String { value.rawValue }
 }
 
 /// Progress shared by worker threads.

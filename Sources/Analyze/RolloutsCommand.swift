@@ -2,6 +2,8 @@ import ArgumentParser
 import Dynamics
 import Foundation
 
+extension RolloutKeep: ExpressibleByArgument {}
+
 struct RolloutsCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "rollouts", abstract: "Sample G outputs per prompt from a checkpoint, with token log-probs and rewards.",
@@ -19,7 +21,7 @@ struct RolloutsCommand: ParsableCommand {
     @Option(name: .long, parsing: .unconditional, help: "Only the first N prompts.")
     var limit: Int?
     @Option(name: .long, help: "all, or correct (the outputs the task's metric calls correct; implies --as-examples).")
-    var keep: String = "all"
+    var keep: RolloutKeep = .all
     @Flag(name: .long, help: "Write an examples file (outputs as responses) instead of rollout records.")
     var asExamples = false
     @Option(name: .long, help: "Reward weights hit,acc,fmt for the total.")
@@ -34,7 +36,6 @@ struct RolloutsCommand: ParsableCommand {
     }
 
     func run() throws {
-        guard let keep = RolloutKeep(rawValue: keep) else { throw ValidationError("--keep takes all or correct") }
         let rewardWeights = try RewardWeights(parsing: weights)
         try output.checkWritable([output.url, output.sibling("meta.json")])
         let ckpt = try checkpoint.load()

@@ -24,7 +24,7 @@ struct SymmetryCommand: ParsableCommand {
     var level: DynamicsLevel = .token
 
     @Option(name: .long, help: "Token examples drawn pairs use at token level: answer, first, last or all.")
-    var select = "answer"
+    var select: TokenSelection = .answer
 
     @Option(name: .customLong("eta-min"), parsing: .unconditional, help: "Smallest η.")
     var etaMin = 1e-6
@@ -59,9 +59,6 @@ struct SymmetryCommand: ParsableCommand {
         }
         guard etaPoints >= 3 else { throw ValidationError("--eta-points must be at least 3 (a slope with an error needs 3 points)") }
         guard pairs >= 1 else { throw ValidationError("--pairs must be at least 1") }
-        guard TokenSelection(rawValue: select) != nil else {
-            throw ValidationError("unknown --select '\(select)'; choose one of \(TokenSelection.allCases.map(\.rawValue).joined(separator: ", "))")
-        }
         _ = try rules()
         for p in pair { _ = try Self.split(p) }
         guard floorFactor.isFinite, floorFactor >= 0, maxRelativeResidual.isFinite, maxRelativeResidual > 0 else {
@@ -83,7 +80,7 @@ struct SymmetryCommand: ParsableCommand {
         try output.checkWritable([output.url, slopesURL, metaURL])
         let ckpt = try checkpoint.load()
         let lookup = ExampleLookup(file: try examples.load(), checkpoint: ckpt)
-        let pairs = try pair.isEmpty ? SymmetryPair.drawn(self.pairs, seed: seed, from: lookup, level: level, selection: TokenSelection(rawValue: select) ?? .answer)
+        let pairs = try pair.isEmpty ? SymmetryPair.drawn(self.pairs, seed: seed, from: lookup, level: level, selection: select)
             : SymmetryPair.given(pair.map(Self.split), in: lookup, level: level)
         let progress = Progress("symmetry", total: pairs.count, unit: "pairs")
         let study = try SymmetryStudy(ckpt.model, pairs: pairs, etas: try SymmetrySweep.etaGrid(min: etaMin, max: etaMax, count: etaPoints),
@@ -94,7 +91,7 @@ struct SymmetryCommand: ParsableCommand {
         var details = ["level": level.rawValue, "pairs": String(pairs.count), "eta_min": "\(etaMin)", "eta_max": "\(etaMax)",
                        "eta_points": String(etaPoints), "optimizers": study.rules.map(\.rawValue).joined(separator: ","),
                        "floor_factor": "\(floorFactor)", "max_relative_residual": "\(maxRelativeResidual)"].merging(study.verdictDetails) { a, _ in a }
-        if pair.isEmpty { details["seed"] = String(seed); details["select"] = select }
+        if pair.isEmpty { details["seed"] = String(seed); details["select"] = select.rawValue }
         try RunRecord(command: commandLine, inputs: ["checkpoint": checkpoint.checkpoint, "examples": examples.examples],
                       outputs: [output.out, output.siblingPath("slopes.csv")], details: details).write(to: metaURL)
         print("wrote \(output.out): \(pairs.count) pair(s) at \(level.rawValue) level × \(study.etas.count) η (\(etaMin)…\(etaMax)) × \(study.rules.count) optimizer(s)")

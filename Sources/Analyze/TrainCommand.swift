@@ -2,6 +2,11 @@ import ArgumentParser
 import Dynamics
 import Foundation
 
+extension OptimizerConfig.Kind: ExpressibleByArgument {}
+
+/// `--schedule`: constant, or linear warm-up then cosine to 10 %.
+enum ScheduleName: String, CaseIterable, ExpressibleByArgument { case constant, cosine }
+
 struct TrainCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "train", abstract: "Train checkpoints: pretraining on the prior tasks, SFT on any dataset, GRPO on jigsaw.",
@@ -13,7 +18,7 @@ struct TrainCommand: ParsableCommand {
             abstract: "Next-token loss on response tokens over the prior tasks → the base checkpoint.")
 
         @Option(name: .long, help: "Preset of the fresh model.")
-        var preset: String = "small"
+        var preset: ModelConfig.Preset = .small
         @Option(name: .customLong("init"), help: "Start from this checkpoint instead of a fresh model.")
         var initFrom: String?
         @OptionGroup var sft: SFTOptions
@@ -22,9 +27,8 @@ struct TrainCommand: ParsableCommand {
         func run() throws {
             try sft.run(kind: "pretrain", common: common) {
                 if let initFrom { return try Checkpoint.load(from: URL(fileURLWithPath: initFrom)) }
-                guard let p = ModelConfig.Preset(rawValue: preset) else { throw ValidationError("unknown preset '\(preset)'") }
                 let tokenizer = try Tokenizer.standard()
-                return try Checkpoint(model: Transformer(config: .preset(p, vocabSize: tokenizer.count), seed: common.seed), tokenizer: tokenizer)
+                return try Checkpoint(model: Transformer(config: .preset(preset, vocabSize: tokenizer.count), seed: common.seed), tokenizer: tokenizer)
             }
         }
     }
@@ -148,9 +152,9 @@ struct CommonTrainingOptions: ParsableArguments {
     @Option(name: .long, parsing: .unconditional, help: "Total optimizer steps.")
     var steps: Int?
     @Option(name: .long, help: "sgd or adamw.")
-    var optimizer: String = "adamw"
+    var optimizer: OptimizerConfig.Kind = .adamw
     @Option(name: .long, help: "constant or cosine (linear warm-up, then cosine to 10%).")
-    var schedule: String = "constant"
+    var schedule: ScheduleName = .constant
     @Option(name: .long, parsing: .unconditional, help: "Warm-up steps of the cosine schedule.")
     var warmup: Int = 0
     @Option(name: .long, parsing: .unconditional, help: "Global gradient-norm clipping (off when absent).")
@@ -189,14 +193,8 @@ struct CommonTrainingOptions: ParsableArguments {
     }
 
     func optimizerConfig(lr: Double, steps: Int) throws -> OptimizerConfig {
-        guard let kind = OptimizerConfig.Kind(rawValue: optimizer) else { throw ValidationError("unknown optimizer '\(optimizer)'; choose sgd or adamw") }
-        let sched: LearningRateSchedule
-        switch schedule {
-        case "constant": sched = .constant
-        case "cosine": sched = .warmupCosine(warmup: warmup, total: steps, floor: 0.1)
-        default: throw ValidationError("unknown schedule '\(schedule)'; choose constant or cosine")
-        }
-        let config = OptimizerConfig(kind: kind, learningRate: lr, schedule: sched, clipNorm: clip, weightDecay: weightDecay)
+        let sched: LearningRateSchedule = schedule == .cosine ? .warmupCosine(warmup: warmup, total: steps, floor: 0.1) : .constant
+        let config = OptimizerConfig(kind: optimizer, learningRate: lr, schedule: sched, clipNorm: clip, weightDecay: weightDecay)
         try config.validate()
         return config
     }
