@@ -53,9 +53,6 @@ struct InfluenceCommand: ParsableCommand {
                       outputs: [output.out, output.siblingPath("tasks.csv")], details: details).write(to: metaURL)
         print("wrote \(output.out): \(probeSet.count) probes × \(trainSet.count) training examples, η = \(eta)"
               + (details["relative_deviation"].map { ", measured vs first order ‖Δ − I‖/‖I‖ = \($0)" } ?? ""))
-        let rows = [["probe task", "train task", "n", "mean I", "sd"]] + summary.map {
-            [$0.probeTask, $0.trainTask, String($0.n), String(format: "%.4e", $0.mean), String(format: "%.4e", $0.sd)]
-        }
-        printTable(rows)
+        printTable(InfluenceByTask.textRows(summary))
     }
 }

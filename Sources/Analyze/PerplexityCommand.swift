@@ -51,11 +51,7 @@ struct PerplexityCommand: ParsableCommand {
         let rows = try study.run(encoded, threads: threads.threads) { done, _ in progress.advance(by: done - progress.done) }
         let gaps = try QuestionGap.all(rows)
         let verdict = try GapVerdict(gaps, seed: seed, resamples: resamples)
-        try PerplexityReport.responses(rows).write(to: output.url)
-        try PerplexityReport.gaps(gaps).write(to: files[0])
-        try PerplexityReport.summary(rows, gaps).write(to: files[1])
-        try PerplexityReport.histogram(rows, gaps, bins: bins).write(to: files[2])
-        try verdict.table.write(to: files[3])
+        try PerplexityReport.write(rows, gaps, verdict: verdict, bins: bins, to: [output.url] + files.dropLast())
         try RunRecord(command: commandLine, inputs: ["base": base, "policy": policy, "data": data],
                       outputs: [output.out] + ["gaps.csv", "summary.csv", "histogram.csv", "test.csv"].map(output.siblingPath),
                       details: ["questions": String(encoded.count), "samples": String(samples), "temperature": String(temperature), "seed": String(seed),

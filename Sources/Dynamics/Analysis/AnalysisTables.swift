@@ -230,3 +230,12 @@ extension KernelPlan {
         (decisions.filter { $0.method == .factor }.count, decisions.filter { $0.structuredFlops != nil }.count)
     }
 }
+
+extension InfluenceByTask {
+    /// The summary as text rows (a header row first), as `analyze influence` prints it.
+    public static func textRows(_ summary: [InfluenceByTask]) -> [[String]] {
+        [["probe task", "train task", "n", "mean I", "sd"]] + summary.map {
+            [$0.probeTask, $0.trainTask, String($0.n), String(format: "%.4e", $0.mean), String(format: "%.4e", $0.sd)]
+        }
+    }
+}

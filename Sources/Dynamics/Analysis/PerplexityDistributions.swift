@@ -330,4 +330,10 @@ public enum PerplexityReport {
                    verdict.percentileQuartiles[1], verdict.percentileQuartiles[0], verdict.percentileQuartiles[2]),
         ]
     }
+
+    /// Writes the study's five tables: the responses, then gaps, summary, histogram (`bins` bins) and test, to `urls` in that order.
+    public static func write(_ rows: [ScoredResponse], _ gaps: [QuestionGap], verdict: GapVerdict, bins: Int, to urls: [URL]) throws {
+        let tables = [responses(rows), Self.gaps(gaps), try summary(rows, gaps), histogram(rows, gaps, bins: bins), verdict.table]
+        for (table, url) in zip(tables, urls) { try table.write(to: url) }
+    }
 }
