@@ -24,11 +24,7 @@ public enum TokenGradients {
         guard position >= 1 && position < input.length else {
             throw ModelError.positionOutOfRange(position: position, validRange: 1...max(1, input.length - 1))
         }
-        return try logitJacobian(model, model.forward(input.prefix(position)))
-    }
-
-    /// J of the logits at the last position of the pass `acts`: one backward pass carrying all V one-hot cotangents.
-    static func logitJacobian(_ model: Transformer, _ acts: Activations) throws -> Matrix {
+        let acts = try model.forward(input.prefix(position))
         let V = model.config.vocabSize, T = acts.length
         var cot = [Double](repeating: 0, count: V * T * V)
         for o in 0..<V { cot[(o * T + T - 1) * V + o] = 1 }

@@ -30,17 +30,20 @@ public struct KernelFeatures: Sendable {
         logitGradient = logLikelihoodGradient(logProbs, target: target)
         logProb = logProbs[target]
         vocabSize = V
+        var cot = [Double](repeating: 0, count: V * T * V)
+        for o in 0..<V { cot[(o * T + T - 1) * V + o] = 1 }
         if plan.strategy == .explicit {
-            // The reference: the whole V × d Jacobian of the plain backward pass (no plan, no tap, no packing).
-            dense = try TokenGradients.logitJacobian(model, acts)
+            // The reference: the whole V × d Jacobian from one backward pass over all V cotangents, in θ's layout
+            // (no plan, no factor tap, no packing).
+            var j = Matrix(rows: V, cols: model.layout.count)
+            try model.backward(acts, cotangents: cot, into: &j.storage, tap: nil)
+            dense = j
             denseColumns = Dictionary(uniqueKeysWithValues: model.layout.tensors.enumerated().map { ($0.offset, $0.element.range) })
             factors = [:]
             isFullJacobian = true
             return
         }
         isFullJacobian = false
-        var cot = [Double](repeating: 0, count: V * T * V)
-        for o in 0..<V { cot[(o * T + T - 1) * V + o] = 1 }
         // The gradient buffer has columns for the materialised tensors only: no V × d Jacobian is formed unless
         // the plan materialises everything.
         let tap = FactorTap(model, factoring: plan.factoredOffsets)
