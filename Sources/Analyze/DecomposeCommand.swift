@@ -42,7 +42,6 @@ struct DecomposeCommand: ParsableCommand {
         guard u.count == v.count || u.count == 1 || v.count == 1 else {
             throw ValidationError("--u given \(u.count) times and --v \(v.count) times: give them equally often, or one of them once")
         }
-        guard beta.isFinite, beta >= 0 else { throw ValidationError("--beta must be finite and ≥ 0") }
         guard advantages != nil || reference == nil else { throw ValidationError("--reference needs --advantages") }
     }
 

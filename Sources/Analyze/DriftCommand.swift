@@ -32,7 +32,6 @@ struct DriftCommand: ParsableCommand {
         guard checkpoints.isEmpty != kernels.isEmpty else { throw ValidationError("give either --checkpoint (twice or more) or --kernel, not both") }
         guard checkpoints.count + kernels.count >= 2 else { throw ValidationError("drift needs at least two checkpoints or kernels") }
         if !checkpoints.isEmpty && examples == nil { throw ValidationError("--checkpoint needs --examples (the probe set)") }
-        if let limit, limit < 1 { throw ValidationError("--limit must be at least 1") }
     }
 
     func run() throws {
@@ -42,7 +41,7 @@ struct DriftCommand: ParsableCommand {
         let computed = try kernels.isEmpty
             ? KernelDriftComparison.kernels(checkpoints: checkpoints, examples: examples!, selection: select, limit: limit,
                                             strategy: strategy.value, threads: threads.threads) { path, pairs in
-                let progress = SharedProgress("drift \((path as NSString).lastPathComponent)", total: pairs, unit: "pairs")
+                let progress = Progress("drift \((path as NSString).lastPathComponent)", total: pairs, unit: "pairs")
                 return { _, _ in progress.advance() }
             }
             : KernelDriftComparison.kernels(files: kernels)

@@ -27,7 +27,6 @@ struct InfluenceCommand: ParsableCommand {
 
     func validate() throws {
         try NumericFlag.check("--eta", eta, FlagRange.eta, exclusiveLower: true)
-        guard eta.isFinite, eta > 0 else { throw ValidationError("--eta must be positive and finite, got \(eta)") }
     }
 
     func run() throws {
@@ -40,8 +39,7 @@ struct InfluenceCommand: ParsableCommand {
         let gradientProgress = Progress("influence gradients", total: probeSet.count, unit: "probes")
         let stepProgress = Progress("influence steps", total: trainSet.count, unit: "steps")
         let m = try InfluenceMatrix(ckpt.model, probes: probeSet, train: trainSet, eta: eta, measure: measure, threads: threads.threads) { stage, done, _ in
-            let p = stage == "steps" ? stepProgress : gradientProgress
-            p.advance(by: done - p.done)
+            (stage == "steps" ? stepProgress : gradientProgress).advance(to: done)
         }
         let probeTasks = probeFile.examples.map(InfluenceByTask.taskName), trainTasks = trainFile.examples.map(InfluenceByTask.taskName)
         let summary = try m.summary(probes: probeSet, train: trainSet, probeTasks: probeTasks, trainTasks: trainTasks)

@@ -19,7 +19,6 @@ struct ProbeSetOption: ParsableArguments {
 
     func validate() throws {
         try NumericFlag.check("--limit", limit, FlagRange.count)
-        if let limit, limit < 1 { throw ValidationError("--limit must be at least 1") }
     }
 
     /// The probe token examples, encoded for `checkpoint`.
@@ -33,20 +32,6 @@ struct StrategyOption: ParsableArguments {
     @Option(name: .customLong("strategy"), help: "eNTK strategy: explicit (full J·Jᵀ, the reference), materialised, structured or automatic (per layer, by FLOP count).")
     var value: KernelStrategy = .automatic
     var strategy: String { value.rawValue }
-}
-
-/// Progress shared by worker threads.
-final class SharedProgress: @unchecked Sendable {
-    private let progress: Progress
-    private let lock = NSLock()
-
-    init(_ label: String, total: Int, unit: String) { progress = Progress(label, total: total, unit: unit) }
-
-    func advance() {
-        lock.lock()
-        defer { lock.unlock() }
-        progress.advance()
-    }
 }
 
 struct KernelCommand: ParsableCommand {
@@ -79,7 +64,7 @@ struct KernelCommand: ParsableCommand {
         let set = try probes.load(for: ckpt)
         let slice = try ProbeKernel.Shard(parsing: shard)
         let total = slice.range(of: set.count * (set.count + 1) / 2).count
-        let progress = SharedProgress("kernel", total: total, unit: "pairs")
+        let progress = Progress("kernel", total: total, unit: "pairs")
         let start = Date()
         let kernel = try ProbeKernel(model: ckpt.model, probes: set, strategy: strategy.value, blocks: blocks, shard: slice,
                                      threads: threads.threads) { _, _ in progress.advance() }

@@ -48,7 +48,7 @@ struct PerplexityCommand: ParsableCommand {
                                         temperature: temperature, seed: seed)
         let encoded = try study.encode(file, count: questions, threads: threads.threads)
         let progress = Progress("perplexity", total: encoded.count * study.rowsPerQuestion, unit: "responses")
-        let rows = try study.run(encoded, threads: threads.threads) { done, _ in progress.advance(by: done - progress.done) }
+        let rows = try study.run(encoded, threads: threads.threads) { done, _ in progress.advance(to: done) }
         let gaps = try QuestionGap.all(rows)
         let verdict = try GapVerdict(gaps, seed: seed, resamples: resamples)
         try PerplexityReport.write(rows, gaps, verdict: verdict, bins: bins, to: [output.url] + files.dropLast())

@@ -1,14 +1,16 @@
 import Dynamics
 import Foundation
 
-/// Progress of long work on stderr: done/total, rate, ETA; at most a few lines a second, and a final line.
-final class Progress {
+/// Progress of long work on stderr: done/total, rate, ETA; at most a few lines a second, and a final line. Safe to
+/// advance from worker threads.
+final class Progress: @unchecked Sendable {
     private let label: String
     private let unit: String
     private let total: Int
     private let start = Date()
+    private let lock = NSLock()
     private var lastReport = Date.distantPast
-    private(set) var done = 0
+    private var done = 0
 
     init(_ label: String, total: Int, unit: String) {
         self.label = label
@@ -18,6 +20,8 @@ final class Progress {
 
     /// Records `n` more units done and reports when due (always at the end).
     func advance(by n: Int = 1, detail: String = "") {
+        lock.lock()
+        defer { lock.unlock() }
         done += n
         let now = Date()
         guard now.timeIntervalSince(lastReport) >= 0.5 || done >= total else { return }
@@ -27,6 +31,14 @@ final class Progress {
         let eta = rate > 0 ? Double(total - done) / rate : 0
         let extra = detail.isEmpty ? "" : "  \(detail)"
         note(String(format: "%@ %d/%d %@  %.1f %@/s  ETA %@%@", label, done, total, unit, rate, unit, Progress.clock(eta), extra))
+    }
+
+    /// Records that `count` units are done in all.
+    func advance(to count: Int) {
+        lock.lock()
+        let n = count - done
+        lock.unlock()
+        advance(by: n)
     }
 
     static func clock(_ seconds: Double) -> String {

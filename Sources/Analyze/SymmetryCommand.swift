@@ -54,16 +54,10 @@ struct SymmetryCommand: ParsableCommand {
         try NumericFlag.check("--eta-points", etaPoints, FlagRange.etaPoints)
         try NumericFlag.check("--floor-factor", floorFactor, 0...1e12)
         try NumericFlag.check("--max-relative-residual", maxRelativeResidual, 0...1e12, exclusiveLower: true)
-        guard etaMin.isFinite, etaMin > 0, etaMax.isFinite, etaMax > etaMin else {
-            throw ValidationError("--eta-min and --eta-max must be positive and finite with --eta-min < --eta-max")
-        }
-        guard etaPoints >= 3 else { throw ValidationError("--eta-points must be at least 3 (a slope with an error needs 3 points)") }
-        guard pairs >= 1 else { throw ValidationError("--pairs must be at least 1") }
+        // Ranges, finiteness and ≥ 3 η points are the checks above; what they cannot say:
+        guard etaMax > etaMin else { throw ValidationError("--eta-min and --eta-max must be positive and finite with --eta-min < --eta-max") }
         _ = try rules()
         for p in pair { _ = try Self.split(p) }
-        guard floorFactor.isFinite, floorFactor >= 0, maxRelativeResidual.isFinite, maxRelativeResidual > 0 else {
-            throw ValidationError("--floor-factor must be ≥ 0 and --max-relative-residual > 0")
-        }
     }
 
     func rules() throws -> [UpdateRule] {
