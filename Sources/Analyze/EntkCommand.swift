@@ -24,15 +24,10 @@ struct EntkCommand: ParsableCommand {
         let contributionsURL = output.sibling("contributions.csv"), metaURL = output.sibling("meta.json")
         try output.checkWritable([output.url, contributionsURL, metaURL])
         let ckpt = try checkpoint.load()
-        let file = try examples.load()
-        let refs = try [TokenReference(parsing: u), TokenReference(parsing: v)]
-        let inputs = try refs.map { ref in
-            let e = try EncodedExample(try file.example(id: ref.id), file: file, tokenizer: ckpt.tokenizer, config: ckpt.model.config)
-            try e.checkPosition(ref.position)
-            return e.input
-        }
+        let lookup = ExampleLookup(file: try examples.load(), checkpoint: ckpt)
+        let (tu, tv) = (try lookup.target(u, level: .token, sequence: LogProbSum.sequence), try lookup.target(v, level: .token, sequence: LogProbSum.sequence))
         let start = Date()
-        let pair = try TokenPairKernel(ckpt.model, u: (refs[0].position, inputs[0]), v: (refs[1].position, inputs[1]), strategy: strategy.value)
+        let pair = try TokenPairKernel(ckpt.model, u: (tu.sum.positions[0], tu.example.input), v: (tv.sum.positions[0], tv.example.input), strategy: strategy.value)
         let seconds = Date().timeIntervalSince(start)
         let (k, plan, akg) = (pair.kernel, pair.plan, pair.akg)
         try SafeTensors.write([NamedTensor(name: "K", shape: [k.rows, k.cols], values: k.storage)],
