@@ -2,13 +2,15 @@ import ArgumentParser
 import Dynamics
 import Foundation
 
+extension Benchmark.Section: ExpressibleByArgument {}
+
 struct BenchCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "bench",
         abstract: "Measure the engine: training pass, generation, logit Jacobian, eNTK block, GFLOP/s against dgemm.")
 
     @Option(name: .long, help: "Configuration to measure.")
-    var preset: String = "small"
+    var preset: ModelConfig.Preset = .small
 
     @Option(name: .long, parsing: .unconditional, help: "Positions in the benchmark sequence (image + text; capped at max_seq_len).")
     var length: Int = 100
@@ -23,7 +25,7 @@ struct BenchCommand: ParsableCommand {
 
     @Option(name: .long, parsing: .upToNextOption,
             help: "Only these groups of figures (\(Benchmark.Section.allCases.map(\.rawValue).joined(separator: ", "))); the roofs always run.")
-    var only: [String] = []
+    var only: [Benchmark.Section] = []
 
     @Option(name: .long, help: "Also write the figures as CSV (name,value,unit,detail).")
     var out: String?
@@ -38,38 +40,18 @@ struct BenchCommand: ParsableCommand {
     }
 
     func run() throws {
-        guard let p = ModelConfig.Preset(rawValue: preset) else { throw ValidationError("unknown preset '\(preset)'") }
         if let out { try SafeOutput.checkWritable([URL(fileURLWithPath: out)], force: force) }
-        let config = ModelConfig.preset(p, vocabSize: try Tokenizer.standard().count)
+        let config = ModelConfig.preset(preset, vocabSize: try Tokenizer.standard().count)
         let bench = try Benchmark(config: config, length: length, repeats: repeats)
-        note("bench: preset \(preset), \(bench.model.layout.count) parameters, sequence of \(bench.input.length) positions, best of \(repeats)")
-        let sections = try only.map { name in
-            guard let s = Benchmark.Section(rawValue: name) else { throw ValidationError("unknown --only group '\(name)'") }
-            return s
-        }
-        let report = try bench.run(threads: threads.threads, sections: sections.isEmpty ? Set(Benchmark.Section.allCases) : Set(sections), probes: probes)
-        let roofs = report.roofs.keys.sorted().map { String(format: "%.1f GFLOP/s at %d thread%@", report.roofs[$0]!, $0, $0 == 1 ? "" : "s") }
-        note("roofs (512³ dgemm): \(roofs.joined(separator: ", ")); each figure's share is against the roof at its own thread count")
-        var table = CSVTable(header: ["name", "value", "unit", "threads", "flop", "gflops", "roof_share", "detail"])
-        let width = report.figures.map(\.name.count).max() ?? 0
-        note("\("figure".padding(toLength: width, withPad: " ", startingAt: 0))  \("value".leftPad(12)) \("unit".padding(toLength: 13, withPad: " ", startingAt: 0)) thr  \("FLOP".leftPad(9))  \("GFLOP/s".leftPad(8))  \("roof".leftPad(5))  detail")
-        for f in report.figures {
-            let flop = f.flops.map { String(format: "%.3g", $0) } ?? "—"
-            let gflops = f.gflops.map { String(format: "%.2f", $0) } ?? "—"
-            let share = report.share(f).map { String(format: "%.0f%%", 100 * $0) } ?? "—"
-            note("\(f.name.padding(toLength: width, withPad: " ", startingAt: 0))  \(String(format: "%12.2f", f.value)) \(f.unit.padding(toLength: 13, withPad: " ", startingAt: 0)) \(String(f.threads).leftPad(3))  \(flop.leftPad(9))  \(gflops.leftPad(8))  \(share.leftPad(5))  \(f.detail)")
-            table.append([.string(f.name), .double(f.value), .string(f.unit), .int(f.threads), f.flops.map { .double($0) } ?? .string(""),
-                          f.gflops.map { .double($0) } ?? .string(""), report.share(f).map { .double($0) } ?? .string(""), .string(f.detail)])
-        }
+        note("bench: preset \(preset.rawValue), \(bench.model.layout.count) parameters, sequence of \(bench.input.length) positions, best of \(repeats)")
+        let report = try bench.run(threads: threads.threads, sections: only.isEmpty ? Set(Benchmark.Section.allCases) : Set(only), probes: probes)
+        note(report.roofLine)
+        report.textLines.forEach { note($0) }
         if let out {
-            try table.write(to: URL(fileURLWithPath: out))
-            print("bench: \(report.figures.count) figures (preset \(preset)); wrote \(out)")
+            try report.table.write(to: URL(fileURLWithPath: out))
+            print("bench: \(report.figures.count) figures (preset \(preset.rawValue)); wrote \(out)")
         } else {
-            print("bench: \(report.figures.count) figures (preset \(preset)); the table is on stderr")
+            print("bench: \(report.figures.count) figures (preset \(preset.rawValue)); the table is on stderr")
         }
     }
-}
-
-private extension String {
-    func leftPad(_ n: Int) -> String { count >= n ? self : String(repeating: " ", count: n - count) + self }
 }

@@ -2,6 +2,10 @@ import ArgumentParser
 import Dynamics
 import Foundation
 
+extension Split: ExpressibleByArgument {}
+extension SceneLayout: ExpressibleByArgument {}
+extension SceneBackground: ExpressibleByArgument {}
+
 struct DataCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "data", abstract: "Generate and inspect datasets of the toy world.",
@@ -15,7 +19,7 @@ struct DataCommand: ParsableCommand {
         @Option(name: .long, help: "Comma-separated tasks: grounding, ocr, vqa, pope, ordering, jigsaw, jigsaw-format (jigsaw prompts answered with a random well-formed permutation: the answer format without the skill); 'prior' for the five prior tasks, 'all' for those and jigsaw.")
         var tasks: String = "prior"
         @Option(name: .long, help: "train or test.")
-        var split: String = "train"
+        var split: Split = .train
         @Option(name: .long, parsing: .unconditional, help: "Number of examples.")
         var count: Int = 100
         @Option(name: .long, help: "plain, reasoning or both.")
@@ -27,9 +31,9 @@ struct DataCommand: ParsableCommand {
         @Option(name: .long, parsing: .unconditional, help: "Image side S in pixels (24 for small, 8 for tiny).")
         var imageSize: Int = 24
         @Option(name: .long, help: "Where shapes and digits go: grid (whole 4-pixel cells, the patch grid; default) or free (any pixel, the harder world).")
-        var layout: String = "grid"
-        @Option(name: .long, help: "What lies behind the objects: dark (black with a faint red and blue light across it, the jigsaw's cue; default), black (zero pixels: background patches carry only their position) or gradient (a random colour with gradients and noise, the older world).")
-        var background: String = "dark"
+        var layout: SceneLayout = .grid
+        @Option(name: .long, help: "What lies behind the objects: dark (black with a faint red and blue light across it, the jigsaw's cue), black (zero pixels: background patches carry only their position) or gradient (a random colour with gradients and noise, the older world).")
+        var background: SceneBackground = .dark
         @OptionGroup var threads: ThreadsOption
         @Option(name: .long, help: "Output folder.")
         var out: String
@@ -43,23 +47,14 @@ struct DataCommand: ParsableCommand {
         }
 
         func run() throws {
-            guard let split = Split(rawValue: split) else { throw ValidationError("unknown split '\(self.split)'; choose train or test") }
-            guard let layout = SceneLayout(rawValue: layout) else { throw ValidationError("unknown layout '\(self.layout)'; choose grid or free") }
-            guard let background = SceneBackground(rawValue: background) else {
-                throw ValidationError("unknown background '\(self.background)'; choose black, dark or gradient")
-            }
             let spec = DatasetSpec(tasks: try TaskKind.parseList(tasks), split: split, count: count, styles: try PromptStyle.parseList(style),
                                    grid: try Jigsaw.parseGrid(grid), seed: seed, imageSize: imageSize, layout: layout, background: background)
             let generator = try DatasetGenerator(spec)
             let folder = URL(fileURLWithPath: out)
             try DatasetOutput.check(folder: folder, split: split, force: force)
             let progress = Progress("generate", total: count, unit: "examples")
-            var examples: [GeneratedExample] = []
-            let chunk = 64
-            for start in stride(from: 0, to: count, by: chunk) {
-                let n = min(chunk, count - start)
-                examples += try Parallel.map(n, threads: threads.threads) { try generator.example(start + $0) }
-                progress.advance(by: n)
+            let examples = try Parallel.chunkedMap(count, threads: threads.threads, chunk: 64, progress: { progress.advance(by: $0) }) {
+                try generator.example($0)
             }
             try DatasetWriter.write(examples, folder: folder, fileName: generator.fileName)
             try RunRecord(command: commandLine, outputs: [(out as NSString).appendingPathComponent(generator.fileName)],
@@ -78,7 +73,7 @@ struct DataCommand: ParsableCommand {
         @Option(name: .long, help: "Folder of PNG or JPEG images (any sizes).")
         var images: String
         @Option(name: .long, help: "train or test.")
-        var split: String = "train"
+        var split: Split = .train
         @Option(name: .long, parsing: .unconditional, help: "Percentage of files assigned to the test split.")
         var testPercent: Int = 20
         @Option(name: .long, parsing: .unconditional, help: "Puzzles per image (each with its own permutation).")
@@ -104,28 +99,15 @@ struct DataCommand: ParsableCommand {
         }
 
         func run() throws {
-            guard let split = Split(rawValue: split) else { throw ValidationError("unknown split '\(self.split)'; choose train or test") }
             let source = FolderPuzzles(folder: URL(fileURLWithPath: images), testPercent: testPercent)
             let files = try source.files(for: split)
             let folder = URL(fileURLWithPath: out)
             let file = folder.appendingPathComponent("\(split.rawValue).jsonl")
             try DatasetOutput.check(folder: folder, split: split, force: force)
             let (rows, columns) = try Jigsaw.parseGrid(grid)
-            let styles = try PromptStyle.parseList(style)
             let progress = Progress("jigsaw", total: files.count, unit: "images")
-            var examples: [GeneratedExample] = []
-            for (f, url) in files.enumerated() {
-                let image = try ImageFile.read(url).centreCropped().areaResampled(to: imageSize)
-                for j in 0..<perImage {
-                    let i = f * perImage + j
-                    let rng = RandomStream(seed: seed, name: "jigsaw.\(split.rawValue).\(url.lastPathComponent).\(j)")
-                    let id = String(format: "%@-%06d", split.rawValue, i)
-                    let puzzle = try Jigsaw(rows: rows, columns: columns, rng: rng)
-                    examples.append(try DatasetGenerator.jigsawExample(id: id, style: styles[i % styles.count], puzzle: puzzle, source: image,
-                                                                       scene: nil, imagePath: "images/\(id).png"))
-                }
-                progress.advance()
-            }
+            let examples = try FolderPuzzles.examples(files, split: split, perImage: perImage, rows: rows, columns: columns, styles: try PromptStyle.parseList(style),
+                                                      seed: seed, imageSize: imageSize) { progress.advance() }
             try DatasetWriter.write(examples, folder: folder, fileName: file.lastPathComponent)
             try RunRecord(command: commandLine, inputs: ["images": images], outputs: [(out as NSString).appendingPathComponent(file.lastPathComponent)],
                           details: ["files": String(files.count), "grid": grid, "seed": String(seed), "image_size": String(imageSize)])
@@ -156,11 +138,7 @@ struct DataCommand: ParsableCommand {
         func run() throws {
             try output.checkWritable([output.url, output.sibling("meta.json")])
             let file = try ExampleFile(url: URL(fileURLWithPath: data))
-            let base = file.url.deletingLastPathComponent()
-            let cells = try file.examples.prefix(count).map { e in
-                ContactSheet.Cell(example: e, image: try file.imageURL(e).map { try PNGCodec.read($0) },
-                                  source: try e.truth?.source.map { try PNGCodec.read(base.appendingPathComponent($0)) })
-            }
+            let cells = try ContactSheet.Cell.first(count, of: file)
             let layout = try ContactSheet(scale: scale, columns: columns)
             try layout.checkSize(cells)
             let sheet = layout.render(cells)
@@ -169,22 +147,6 @@ struct DataCommand: ParsableCommand {
                           details: ["count": String(cells.count), "scale": String(scale), "columns": String(columns)])
                 .write(to: output.sibling("meta.json"))
             print("wrote \(output.out): \(cells.count) examples, \(sheet.width)×\(sheet.height) pixels")
-        }
-    }
-}
-
-
-/// The files `data generate` and `data jigsaw` write into OUT for a split: `<split>.jsonl`, `<split>.meta.json` and
-/// `images/<split>-*.png`. Without --force none of them may exist (SafeOutput's policy); with it they are replaced,
-/// and nothing else in OUT is touched.
-enum DatasetOutput {
-    static func check(folder: URL, split: Split, force: Bool) throws {
-        try SafeOutput.checkWritable([folder.appendingPathComponent("\(split.rawValue).jsonl"),
-                                      folder.appendingPathComponent("\(split.rawValue).meta.json")], force: force)
-        let images = folder.appendingPathComponent("images")
-        if !force, let names = try? FileManager.default.contentsOfDirectory(atPath: images.path),
-           let existing = names.sorted().first(where: { $0.hasPrefix("\(split.rawValue)-") }) {
-            throw FileError.exists(path: images.appendingPathComponent(existing).path)
         }
     }
 }

@@ -6,16 +6,7 @@ struct DecomposeCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "decompose",
         abstract: "One-step change of log π(x_v) after an SGD step on x_u: predicted η·⟨∇log π(v), ∇log π(u)⟩ vs measured (THEORY §3).",
-        discussion: """
-            Writes OUT (one row per pair and η: u,v,level,eta,predicted,measured,residual,relative_error,used_in_fit), \
-            OUT.shares.csv (u,v,tensor,product,share: each parameter tensor's part of the prediction per unit η; shares sum to 1) \
-            and OUT.meta.json. Token level: --u/--v are ID:POSITION and the step is SGD ascent on log π(x_u). Sequence level: \
-            --u/--v are example ids, the step is Eq. 10's SFT step on X_u (weight 1/|o_u|) and the probe is log π(X_v) summed \
-            over its scored tokens. With --advantages (CSV id,advantage) the update is GRPO-weighted: token t of x_u carries \
-            c_t = Â + β(π_ref/π_θ − 1) (--beta, --reference CKPT; without a reference c_t = Â). --u and --v may be repeated \
-            (paired in order; a single one pairs with all of the other). The summary fits log|residual| vs log η (≈ 2) on \
-            the points above the round-off floor and in the first-order regime (relative error ≤ 0.1).
-            """)
+        discussion: OneStepDecomposition.outputs)
 
     @OptionGroup var checkpoint: CheckpointOption
     @OptionGroup var examples: ExamplesOption
@@ -51,7 +42,6 @@ struct DecomposeCommand: ParsableCommand {
         guard u.count == v.count || u.count == 1 || v.count == 1 else {
             throw ValidationError("--u given \(u.count) times and --v \(v.count) times: give them equally often, or one of them once")
         }
-        guard beta.isFinite, beta >= 0 else { throw ValidationError("--beta must be finite and ≥ 0") }
         guard advantages != nil || reference == nil else { throw ValidationError("--reference needs --advantages") }
     }
 
@@ -61,64 +51,21 @@ struct DecomposeCommand: ParsableCommand {
         let etas = try parseLearningRates(eta, flag: "--eta")
         let ckpt = try checkpoint.load()
         let lookup = ExampleLookup(file: try examples.load(), checkpoint: ckpt)
-        let advantage = try advantages.map(readAdvantages)
-        let referenceModel = try reference.map { try Checkpoint.load(from: URL(fileURLWithPath: $0)).model }
-        let n = max(u.count, v.count)
-        let pairs = (0..<n).map { (u[u.count == 1 ? 0 : $0], v[v.count == 1 ? 0 : $0]) }
-
-        var requests: [(update: GradientRequest, probe: GradientRequest)] = []
-        for (uRef, vRef) in pairs {
-            var update = try lookup.target(uRef, level: level, sequence: LogProbSum.meanLogLikelihood)
-            if let advantage {
-                guard let a = advantage[update.example.id] else {
-                    throw LearningDynamicsError.invalid("no advantage for example '\(update.example.id)' in \(advantages ?? "")")
-                }
-                update = GradientRequest(example: update.example, sum: try GRPOCoefficients.weighted(
-                    update.sum, of: update.example, model: ckpt.model, reference: referenceModel, advantage: a, beta: beta))
-            }
-            requests.append((update, try lookup.target(vRef, level: level, sequence: LogProbSum.sequence)))
-        }
-        // Pairs over the cores, each with single-threaded BLAS: the numbers do not depend on --threads.
-        let model = ckpt.model
+        let weighting = try advantages.map { try AdvantageWeighting(path: $0, beta: beta, reference: try reference.map { try Checkpoint.load(from: URL(fileURLWithPath: $0)).model }) }
+        let pairs = OneStepDecomposition.pairs(u, v)
         let progress = Progress("decompose", total: pairs.count, unit: "pairs")
-        let decompositions = try progress.map(requests, threads: threads.threads, chunk: threads.threads) { r in
-            try OneStepDecomposition(model, update: r.update, probe: r.probe, etas: etas)
-        }
-        var table = CSVTable(header: ["u", "v", "level", "eta", "predicted", "measured", "residual", "relative_error", "used_in_fit"])
-        var shares = CSVTable(header: ["u", "v", "tensor", "product", "share"])
-        for ((uRef, vRef), d) in zip(pairs, decompositions) {
-            for c in d.changes {
-                table.append([.string(uRef), .string(vRef), .string(level.rawValue), .double(c.eta), .double(c.predicted), .double(c.measured),
-                              .double(c.residual), .double(c.relativeError), .flag(d.usedInResidualFit(c))])
-            }
-            for s in d.shares { shares.append([.string(uRef), .string(vRef), .string(s.tensor), .double(s.product), .double(s.share)]) }
-        }
+        let decompositions = try OneStepDecomposition.all(ckpt.model, pairs: pairs, lookup: lookup, level: level, etas: etas, weighting: weighting,
+                                                          threads: threads.threads) { progress.advance(by: $0) }
+        let (table, shares) = OneStepDecomposition.tables(decompositions, pairs: pairs, level: level.rawValue)
         try table.write(to: output.url)
         try shares.write(to: sharesURL)
         let fit = OneStepDecomposition.residualSlope(decompositions)
-        let criteria = RegimeCriteria()
-        var details = ["level": level.rawValue, "eta": etas.map { "\($0)" }.joined(separator: ","), "pairs": String(pairs.count),
-                       "floor_factor": "\(criteria.floorFactor)", "max_relative_residual": "\(criteria.maxRelativeResidual)",
-                       "residual_slope": fit.map { "\($0.slope)" } ?? "nan", "residual_slope_se": fit.map { "\($0.slopeError)" } ?? "nan"]
+        var details = OneStepDecomposition.details(decompositions, etas: etas, level: level)
         var inputs = ["checkpoint": checkpoint.checkpoint, "examples": examples.examples]
         if let advantages { inputs["advantages"] = advantages; details["beta"] = "\(beta)" }
         if let reference { inputs["reference"] = reference }
         try RunRecord(command: commandLine, inputs: inputs, outputs: [output.out, output.siblingPath("shares.csv")], details: details).write(to: metaURL)
-        let first = decompositions[0]
         print(String(format: "wrote %@: %d pair(s) × %d η (%@ level); residual slope %@ over %d points (expected ≈ 2); first pair ⟨∇f_v, Δθ/η⟩ = %.6e",
-                     output.out, pairs.count, etas.count, level.rawValue, slopeText(fit), fit?.count ?? 0, first.firstOrder))
-    }
-
-    /// id → advantage from a CSV with columns id,advantage.
-    func readAdvantages(_ path: String) throws -> [String: Double] {
-        let (_, rows) = try CSVReader.table(URL(fileURLWithPath: path), requiring: ["id", "advantage"])
-        var out: [String: Double] = [:]
-        for (k, row) in rows.enumerated() {
-            guard let a = Double(row["advantage"]!), a.isFinite else {
-                throw ExampleError.malformed(path: path, line: k + 2, reason: "advantage '\(row["advantage"]!)' is not a finite number")
-            }
-            out[row["id"]!] = a
-        }
-        return out
+                     output.out, pairs.count, etas.count, level.rawValue, slopeText(fit), fit?.count ?? 0, decompositions[0].firstOrder))
     }
 }

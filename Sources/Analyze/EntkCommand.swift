@@ -24,30 +24,15 @@ struct EntkCommand: ParsableCommand {
         let contributionsURL = output.sibling("contributions.csv"), metaURL = output.sibling("meta.json")
         try output.checkWritable([output.url, contributionsURL, metaURL])
         let ckpt = try checkpoint.load()
-        let file = try examples.load()
-        let refs = try [TokenReference(parsing: u), TokenReference(parsing: v)]
-        let inputs = try refs.map { ref in
-            let e = try EncodedExample(try file.example(id: ref.id), file: file, tokenizer: ckpt.tokenizer, config: ckpt.model.config)
-            try e.checkPosition(ref.position)
-            return e.input
-        }
-        let model = ckpt.model
-        let workload = KernelWorkload(prefixes: zip(refs, inputs).map { ($0.position, $1.imagePositions) }, pairs: 1, output: .blocks)
-        let plan = KernelPlan(strategy: strategy.value, model: model, workload: workload)
+        let lookup = ExampleLookup(file: try examples.load(), checkpoint: ckpt)
+        let (tu, tv) = (try lookup.target(u, level: .token, sequence: LogProbSum.sequence), try lookup.target(v, level: .token, sequence: LogProbSum.sequence))
         let start = Date()
-        let features = try zip(refs, inputs).map { try KernelFeatures(model, input: $1, position: $0.position, plan: plan) }
-        let (fu, fv) = (features[0], features[1])
-        let (k, parts) = KernelProducts.block(fv, fu, layout: model.layout, contributions: true)
+        let pair = try TokenPairKernel(ckpt.model, u: (tu.sum.positions[0], tu.example.input), v: (tv.sum.positions[0], tv.example.input), strategy: strategy.value)
         let seconds = Date().timeIntervalSince(start)
+        let (k, plan, akg) = (pair.kernel, pair.plan, pair.akg)
         try SafeTensors.write([NamedTensor(name: "K", shape: [k.rows, k.cols], values: k.storage)],
                               metadata: ["u": u, "v": v, "strategy": strategy.strategy], to: output.url)
-        var table = CSVTable(header: ["tensor", "trace", "frobenius"])
-        for (tensor, part) in zip(model.layout.tensors, parts!) {
-            table.append([.string(tensor.name), .double(part.trace), .double(part.frobeniusNorm)])
-        }
-        try table.write(to: contributionsURL)
-        // A(x_v) K G(x_u): the first-order change of log π(x_v) per unit learning rate of an SGD step on x_u.
-        let akg = KernelProducts.akg(k, fv, fu)
+        try pair.contributionsTable(ckpt.model.layout).write(to: contributionsURL)
         for line in plan.report { note("plan: \(line)") }
         try RunRecord(command: commandLine, inputs: ["checkpoint": checkpoint.checkpoint, "examples": examples.examples],
                       outputs: [output.out, output.siblingPath("contributions.csv")],

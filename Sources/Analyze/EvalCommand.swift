@@ -44,13 +44,7 @@ struct EvalCommand: ParsableCommand {
                                                 samples: sample ?? 1, seed: seed)
             let encoded = try examples.map { try EncodedExample($0, file: file, tokenizer: ckpt.tokenizer, config: ckpt.model.config) }
             let progress = Progress("eval", total: encoded.count, unit: "examples")
-            outputs = []
-            let chunk = 4 * threads.threads
-            for start in stride(from: 0, to: encoded.count, by: chunk) {
-                let part = Array(encoded[start..<min(start + chunk, encoded.count)])
-                outputs += try Parallel.map(part.count, threads: threads.threads) { try generator.outputs(part[$0]) }
-                progress.advance(by: part.count)
-            }
+            outputs = try generator.outputs(encoded, threads: threads.threads) { progress.advance(by: $0) }
         }
         let scored = try zip(examples, outputs).flatMap { e, outs in try outs.map { try TaskScorer.score(e, output: $0) } }
         try EvaluationWriter.write(scored, output: output, record: RunRecord(
@@ -88,14 +82,7 @@ enum EvaluationWriter {
         var r = record
         r.outputs = [output.out, output.siblingPath("summary.csv")]
         try r.write(to: output.sibling("meta.json"))
-        for s in summary where s.style == "all" {
-            var line = s.task.padding(toLength: 10, withPad: " ", startingAt: 0)
-                + String(format: " n=%-5d accuracy %.3f  answer-block %.3f", s.n, s.accuracy, s.answerBlockRate)
-            if let f1 = s.f1 { line += String(format: "  F1 %.3f", f1) }
-            if let r = s.meanRewards { line += String(format: "  rewards fmt %.3f hit %.3f acc %.3f", r.format, r.hit, r.accuracy) }
-            if let p = s.permutationRate { line += String(format: "  permutation %.3f", p) }
-            note(line)
-        }
+        EvaluationReport.summaryLines(summary).forEach { note($0) }
         let all = summary.filter { $0.style == "all" }
         print("wrote \(output.out) and \(output.siblingPath("summary.csv")): \(scored.count) outputs, \(all.count) task(s), "
               + String(format: "mean accuracy over tasks %.3f", all.map(\.accuracy).reduce(0, +) / Double(max(all.count, 1))))

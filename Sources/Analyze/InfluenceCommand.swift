@@ -6,14 +6,7 @@ struct InfluenceCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "influence",
         abstract: "Influence matrix I_ij: first-order change of log π(probe_i) per SGD step of size η on train_j (THEORY §3, §5).",
-        discussion: """
-            I_ij = η·⟨∇θ log π(X_i), ∇θ ℓ̄(X_j)⟩: the probe's sequence log-probability summed over its scored tokens, the \
-            update Eq. 10's SFT step on one training example (weight 1/|o_j|); one gemm of probe gradients by train \
-            gradients, no Jacobian. --measure also takes each step for real and re-evaluates every probe. Writes OUT \
-            (long format: probe,probe_task,train,train_task,influence[,measured]), OUT.tasks.csv (probe_task,train_task,n,\
-            mean,sd of I per task pair, tasks from the examples' task field or "unknown"; a probe that is the training \
-            example itself is left out of the summary) and OUT.meta.json.
-            """)
+        discussion: InfluenceMatrix.outputs)
 
     @OptionGroup var checkpoint: CheckpointOption
 
@@ -34,7 +27,6 @@ struct InfluenceCommand: ParsableCommand {
 
     func validate() throws {
         try NumericFlag.check("--eta", eta, FlagRange.eta, exclusiveLower: true)
-        guard eta.isFinite, eta > 0 else { throw ValidationError("--eta must be positive and finite, got \(eta)") }
     }
 
     func run() throws {
@@ -47,37 +39,18 @@ struct InfluenceCommand: ParsableCommand {
         let gradientProgress = Progress("influence gradients", total: probeSet.count, unit: "probes")
         let stepProgress = Progress("influence steps", total: trainSet.count, unit: "steps")
         let m = try InfluenceMatrix(ckpt.model, probes: probeSet, train: trainSet, eta: eta, measure: measure, threads: threads.threads) { stage, done, _ in
-            let p = stage == "steps" ? stepProgress : gradientProgress
-            p.advance(by: done - p.done)
+            (stage == "steps" ? stepProgress : gradientProgress).advance(to: done)
         }
         let probeTasks = probeFile.examples.map(InfluenceByTask.taskName), trainTasks = trainFile.examples.map(InfluenceByTask.taskName)
-        var table = CSVTable(header: ["probe", "probe_task", "train", "train_task", "influence"] + (measure ? ["measured"] : []))
-        for i in probeSet.indices {
-            for j in trainSet.indices {
-                table.append([.string(probeSet[i].id), .string(probeTasks[i]), .string(trainSet[j].id), .string(trainTasks[j]), .double(m.influence[i, j])]
-                             + (m.measured.map { [.double($0[i, j])] } ?? []))
-            }
-        }
-        let summary = try InfluenceByTask.summarize(m.influence, probeTasks: probeTasks, trainTasks: trainTasks) { i, j in
-            probeSet[i].id == trainSet[j].id && probeSet[i].input == trainSet[j].input && probeSet[i].responseStart == trainSet[j].responseStart
-        }
-        var tasks = CSVTable(header: ["probe_task", "train_task", "n", "mean", "sd"])
-        for r in summary { tasks.append([.string(r.probeTask), .string(r.trainTask), .int(r.n), .double(r.mean), .double(r.sd)]) }
-        try table.write(to: output.url)
-        try tasks.write(to: tasksURL)
+        let summary = try m.summary(probes: probeSet, train: trainSet, probeTasks: probeTasks, trainTasks: trainTasks)
+        try m.table(probes: probeSet, train: trainSet, probeTasks: probeTasks, trainTasks: trainTasks).write(to: output.url)
+        try InfluenceByTask.table(summary).write(to: tasksURL)
         var details = ["eta": "\(eta)", "measure": String(measure), "probes": String(probeSet.count), "train": String(trainSet.count)]
-        if let measured = m.measured {
-            // How far the measured changes are from first order: ‖measured − I‖ / ‖I‖ over all entries.
-            let diff = zip(measured.storage, m.influence.storage).map { $0 - $1 }
-            details["relative_deviation"] = "\(BLAS.norm2(diff) / BLAS.norm2(m.influence.storage))"
-        }
+        if let deviation = m.relativeDeviation { details["relative_deviation"] = "\(deviation)" }
         try RunRecord(command: commandLine, inputs: ["checkpoint": checkpoint.checkpoint, "train": train, "probes": probes],
                       outputs: [output.out, output.siblingPath("tasks.csv")], details: details).write(to: metaURL)
         print("wrote \(output.out): \(probeSet.count) probes × \(trainSet.count) training examples, η = \(eta)"
               + (details["relative_deviation"].map { ", measured vs first order ‖Δ − I‖/‖I‖ = \($0)" } ?? ""))
-        let rows = [["probe task", "train task", "n", "mean I", "sd"]] + summary.map {
-            [$0.probeTask, $0.trainTask, String($0.n), String(format: "%.4e", $0.mean), String(format: "%.4e", $0.sd)]
-        }
-        printTable(rows)
+        printTable(InfluenceByTask.textRows(summary))
     }
 }

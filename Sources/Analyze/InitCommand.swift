@@ -2,12 +2,14 @@ import ArgumentParser
 import Dynamics
 import Foundation
 
+extension ModelConfig.Preset: ExpressibleByArgument {}
+
 struct InitCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "init", abstract: "Create a freshly initialised checkpoint.")
 
     @Option(name: .long, help: "Named configuration: \(ModelConfig.Preset.allCases.map(\.rawValue).joined(separator: ", ")).")
-    var preset: String = "small"
+    var preset: ModelConfig.Preset = .small
 
     @Option(name: .long, help: "JSON file whose keys (config.json names) override the preset's.")
     var config: String?
@@ -21,11 +23,8 @@ struct InitCommand: ParsableCommand {
     @OptionGroup var output: OutputOption
 
     func run() throws {
-        guard let p = ModelConfig.Preset(rawValue: preset) else {
-            throw ValidationError("unknown preset '\(preset)'; choose one of \(ModelConfig.Preset.allCases.map(\.rawValue).joined(separator: ", "))")
-        }
         let tokenizer = try vocabulary.map { try Tokenizer.load(from: URL(fileURLWithPath: $0)) } ?? Tokenizer.standard()
-        var modelConfig = ModelConfig.preset(p, vocabSize: tokenizer.count)
+        var modelConfig = ModelConfig.preset(preset, vocabSize: tokenizer.count)
         if let config {
             modelConfig = try ConfigOverrides.apply(URL(fileURLWithPath: config), to: modelConfig)
         }
@@ -34,35 +33,9 @@ struct InitCommand: ParsableCommand {
         }
         let model = try Transformer(config: modelConfig, seed: seed)
         let record = RunRecord(command: commandLine, inputs: vocabulary.map { ["vocabulary": $0] } ?? [:],
-                               outputs: [output.out], details: ["preset": preset, "seed": String(seed), "parameters": String(model.layout.count)])
+                               outputs: [output.out], details: ["preset": preset.rawValue, "seed": String(seed), "parameters": String(model.layout.count)])
         let checkpoint = try Checkpoint(model: model, tokenizer: tokenizer, meta: try record.jsonData())
         try checkpoint.save(to: output.url, overwrite: output.force)
-        print("wrote \(output.out): preset \(preset), \(model.layout.count) parameters, vocabulary \(tokenizer.count), seed \(seed)")
-    }
-}
-
-/// Partial configuration files: keys given override a base configuration.
-enum ConfigOverrides {
-    static func apply(_ url: URL, to base: ModelConfig) throws -> ModelConfig {
-        let data = try AtomicFile.read(url, what: "config file")
-        if let key = StrictJSON.duplicateKey(in: data) { throw ConfigError.malformed(path: url.path, reason: "key '\(key)' appears twice") }
-        guard let overrides = (try? JSONSerialization.jsonObject(with: data)) as? [String: Any] else {
-            throw ConfigError.malformed(path: url.path, reason: "not a JSON object")
-        }
-        guard var merged = try JSONSerialization.jsonObject(with: base.jsonData()) as? [String: Any] else {
-            throw ConfigError.malformed(path: url.path, reason: "internal: base config did not encode")
-        }
-        for (key, value) in overrides {
-            guard merged[key] != nil else { throw ConfigError.invalid(field: key, reason: "is not a configuration key (in \(url.path))") }
-            merged[key] = value
-        }
-        let config: ModelConfig
-        do {
-            config = try JSONDecoder().decode(ModelConfig.self, from: JSONSerialization.data(withJSONObject: merged))
-        } catch {
-            throw ConfigError.malformed(path: url.path, reason: "\(error)")
-        }
-        try config.validate()
-        return config
+        print("wrote \(output.out): preset \(preset.rawValue), \(model.layout.count) parameters, vocabulary \(tokenizer.count), seed \(seed)")
     }
 }

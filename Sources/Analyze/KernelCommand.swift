@@ -2,77 +2,43 @@ import ArgumentParser
 import Dynamics
 import Foundation
 
+extension KernelStrategy: ExpressibleByArgument {}
+extension TokenSelection: ExpressibleByArgument {}
+
 /// `--examples FILE --select answer|first|last|all --limit N`: a probe set of token examples.
 struct ProbeSetOption: ParsableArguments {
     @Option(name: .long, help: "Probe examples: JSONL with id, prompt, response, image (and task).")
     var examples: String
 
-    @Option(name: .long, help: "Token examples of each probe: answer (first token after <answer>), first, last (<eos>) or all.")
-    var select: String = TokenSelection.answer.rawValue
+    @Option(name: .customLong("select"), help: "Token examples of each probe: answer (first token after <answer>), first, last (<eos>) or all.")
+    var selection: TokenSelection = .answer
+    var select: String { selection.rawValue }
 
     @Option(name: .long, parsing: .unconditional, help: "Use the first N examples of the file.")
     var limit: Int?
 
     func validate() throws {
         try NumericFlag.check("--limit", limit, FlagRange.count)
-        guard TokenSelection(rawValue: select) != nil else {
-            throw ValidationError("--select must be one of \(TokenSelection.allCases.map(\.rawValue).joined(separator: ", ")), not '\(select)'")
-        }
-        if let limit, limit < 1 { throw ValidationError("--limit must be at least 1") }
     }
 
     /// The probe token examples, encoded for `checkpoint`.
     func load(for checkpoint: Checkpoint) throws -> [ProbeToken] {
-        try Self.load(examples: examples, select: TokenSelection(rawValue: select)!, limit: limit, for: checkpoint)
-    }
-
-    /// The token examples `select` takes from the first `limit` examples of `examples`, encoded for `checkpoint`.
-    static func load(examples: String, select: TokenSelection, limit: Int?, for checkpoint: Checkpoint) throws -> [ProbeToken] {
-        let file = try ExampleFile(url: URL(fileURLWithPath: examples))
-        let chosen = Array(file.examples.prefix(limit ?? file.examples.count))
-        let encoded = try chosen.map { try EncodedExample($0, file: file, tokenizer: checkpoint.tokenizer, config: checkpoint.model.config) }
-        return ProbeToken.all(encoded, tasks: chosen.map { $0.task ?? "unknown" }, selection: select)
+        try ProbeToken.load(examples: examples, select: selection, limit: limit, for: checkpoint)
     }
 }
 
 /// `--strategy explicit|materialised|structured|automatic`.
 struct StrategyOption: ParsableArguments {
-    @Option(name: .long, help: "eNTK strategy: explicit (full J·Jᵀ, the reference), materialised, structured or automatic (per layer, by FLOP count).")
-    var strategy: String = KernelStrategy.automatic.rawValue
-
-    func validate() throws {
-        guard KernelStrategy(rawValue: strategy) != nil else {
-            throw ValidationError("--strategy must be one of \(KernelStrategy.allCases.map(\.rawValue).joined(separator: ", ")), not '\(strategy)'")
-        }
-    }
-
-    var value: KernelStrategy { KernelStrategy(rawValue: strategy)! }
-}
-
-/// Progress shared by worker threads.
-final class SharedProgress: @unchecked Sendable {
-    private let progress: Progress
-    private let lock = NSLock()
-
-    init(_ label: String, total: Int, unit: String) { progress = Progress(label, total: total, unit: unit) }
-
-    func advance() {
-        lock.lock()
-        defer { lock.unlock() }
-        progress.advance()
-    }
+    @Option(name: .customLong("strategy"), help: "eNTK strategy: explicit (full J·Jᵀ, the reference), materialised, structured or automatic (per layer, by FLOP count).")
+    var value: KernelStrategy = .automatic
+    var strategy: String { value.rawValue }
 }
 
 struct KernelCommand: ParsableCommand, DistributedCommand {
     static let configuration = CommandConfiguration(
         commandName: "kernel",
         abstract: "The eNTK over a probe set: trace kernel Θ (N × N), influences, per-tensor traces and optionally every V × V block.",
-        discussion: """
-            Writes OUT (safetensors: per pair i ≤ j 'pairs', 'trace', 'influence', 'tensor_trace', with --blocks 'blocks' [P, V, V]; \
-            for a whole run also 'trace_kernel' and 'influence_matrix' [N, N]), OUT.csv (i,j,probe_i,probe_j,task_i,task_j,trace,influence), \
-            OUT.tensors.csv (i,j,tensor,trace) and OUT.meta.json with the per-layer plan. --shard k/n computes the k-th of n slices of \
-            the pairs; 'analyze kernel-merge' assembles the shards into the file one run writes.
-            """)
+        discussion: ProbeKernel.outputs)
 
     @OptionGroup var checkpoint: CheckpointOption
     @OptionGroup var probes: ProbeSetOption
@@ -102,21 +68,17 @@ struct KernelCommand: ParsableCommand, DistributedCommand {
         let slice = try ProbeKernel.Shard(parsing: shard)
         let total = slice.range(of: set.count * (set.count + 1) / 2).count
         let display = group.isRoot ? Progress("kernel", total: total, unit: "pairs") : nil
-        let progress = DistributedProgress(group: group) { done in display?.advance(by: done - display!.done) }
+        let progress = DistributedProgress(group: group) { done in display?.advance(to: done) }
         let start = Date()
         guard let kernel = try ProbeKernel.distributed(model: ckpt.model, probes: set, strategy: strategy.value, blocks: blocks, shard: slice,
                                                        group: group, threads: threads.threads, progress: progress) else { return }
         let seconds = Date().timeIntervalSince(start)
-        let extra = KernelFileKeys.extra(checkpoint: ckpt, selection: probes.select, strategy: strategy.strategy, examples: probes.examples)
-        try KernelFileKeys.writeAll(kernel, extra: extra, output: output)
-        let plan = kernel.plan!
-        try RunRecord(command: commandLine, inputs: ["checkpoint": checkpoint.checkpoint, "examples": probes.examples],
-                      outputs: outputs.dropLast().map(\.path),
-                      details: ["strategy": strategy.strategy, "shard": shard, "probes": String(set.count), "pairs": String(total), "ranks": String(group.size),
-                                "seconds": String(format: "%.3f", seconds), "plan": plan.report.joined(separator: "; "),
-                                "estimated_gflop": String(format: "%.3f", plan.estimatedFlops / 1e9)]).write(to: output.sibling("meta.json"))
-        let factored = plan.decisions.filter { $0.method == .factor }.count
-        let dense = plan.decisions.filter { $0.structuredFlops != nil }.count
+        try kernel.writeFiles(kernel: outputs[0], pairs: outputs[1], tensors: outputs[2],
+                             extra: ProbeKernel.fileKeys(checkpoint: ckpt, selection: probes.select, examples: probes.examples))
+        let (plan, (factored, dense)) = (kernel.plan!, kernel.plan!.factoredCount)
+        try RunRecord(command: commandLine, inputs: ["checkpoint": checkpoint.checkpoint, "examples": probes.examples], outputs: outputs.dropLast().map(\.path),
+                      details: ProbeKernel.runDetails(plan: plan, strategy: strategy.strategy, shard: shard, probes: set.count, pairs: total, ranks: group.size,
+                                                      seconds: seconds)).write(to: output.sibling("meta.json"))
         print(String(format: "wrote %@: %d probes, %d pairs (shard %@) in %.2f s (%.1f pairs/s); strategy %@: %d of %d dense weights structured, est. %.2f GFLOP",
                      output.out, set.count, total, shard, seconds, Double(total) / max(seconds, 1e-9), strategy.strategy, factored, dense,
                      plan.estimatedFlops / 1e9))
@@ -138,28 +100,10 @@ struct KernelMergeCommand: ParsableCommand {
         let outputs = [output.url, output.sibling("csv"), output.sibling("tensors.csv"), output.sibling("meta.json")]
         try output.checkWritable(outputs)
         guard !shards.isEmpty else { throw ValidationError("give the shard files to merge") }
-        let read = try shards.map { try ProbeKernel.read(URL(fileURLWithPath: $0)) }
-        for (path, r) in zip(shards, read) where r.extra != read[0].extra {
-            let keys = Set(r.extra.keys).union(read[0].extra.keys).filter { r.extra[$0] != read[0].extra[$0] }.sorted()
-            throw KernelError.incompatibleShards("\(path) differs from \(shards[0]) in \(keys.joined(separator: ", "))")
-        }
-        let merged = try ProbeKernel.merge(read.map(\.kernel))
-        try KernelFileKeys.writeAll(merged, extra: read[0].extra, output: output)
+        let (merged, extra) = try ProbeKernel.merge(files: shards)
+        try merged.writeFiles(kernel: outputs[0], pairs: outputs[1], tensors: outputs[2], extra: extra)
         try RunRecord(command: commandLine, inputs: ["shards": shards.joined(separator: ",")], outputs: outputs.dropLast().map(\.path),
-                      details: read[0].extra).write(to: output.sibling("meta.json"))
+                      details: extra).write(to: output.sibling("meta.json"))
         print("wrote \(output.out): \(merged.probes.count) probes, \(merged.entries.count) pairs from \(shards.count) shards")
-    }
-}
-
-/// The metadata keys kernel files carry beyond the kernel's own, and the files a kernel result consists of.
-enum KernelFileKeys {
-    static func extra(checkpoint: Checkpoint, selection: String, strategy: String, examples: String) -> [String: String] {
-        ["fingerprint": checkpoint.model.fingerprint, "selection": selection, "examples": (examples as NSString).lastPathComponent]
-    }
-
-    static func writeAll(_ kernel: ProbeKernel, extra: [String: String], output: OutputOption) throws {
-        try kernel.write(to: output.url, extra: extra)
-        try kernel.pairTable().write(to: output.sibling("csv"))
-        try kernel.tensorTable().write(to: output.sibling("tensors.csv"))
     }
 }

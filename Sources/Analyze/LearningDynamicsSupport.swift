@@ -5,10 +5,7 @@ import Foundation
 /// Shared by `decompose`, `symmetry` and `influence`: the level of an analysis, η lists, and examples looked up
 /// by id or ID:POSITION.
 
-/// Token examples (ID:POSITION) or sequence examples (ID).
-enum DynamicsLevel: String, ExpressibleByArgument, CaseIterable {
-    case token, sequence
-}
+extension DynamicsLevel: ExpressibleByArgument {}
 
 /// A comma-separated list of learning rates; each must be positive and finite.
 func parseLearningRates(_ text: String, flag: String) throws -> [Double] {
@@ -20,49 +17,6 @@ func parseLearningRates(_ text: String, flag: String) throws -> [Double] {
         }
         return eta
     }
-}
-
-/// Examples of one file, encoded for one checkpoint on first use.
-final class ExampleLookup {
-    let file: ExampleFile
-    let checkpoint: Checkpoint
-    private var cache: [String: EncodedExample] = [:]
-
-    init(file: ExampleFile, checkpoint: Checkpoint) {
-        self.file = file
-        self.checkpoint = checkpoint
-    }
-
-    /// The example `id`, encoded; throws naming the id and the file when absent.
-    func encoded(_ id: String) throws -> EncodedExample {
-        if let e = cache[id] { return e }
-        let e = try EncodedExample(try file.example(id: id), file: file, tokenizer: checkpoint.tokenizer, config: checkpoint.model.config)
-        cache[id] = e
-        return e
-    }
-
-    /// Every example of the file, encoded, in file order.
-    func all() throws -> [EncodedExample] { try file.examples.map { try encoded($0.id) } }
-
-    /// The example of `reference` and the log-prob sum a probe or update on it uses at `level`: token level
-    /// `ID:POSITION` → log π of that token; sequence level `ID` → `sequence` (a plain `ID:POSITION` is refused).
-    func target(_ reference: String, level: DynamicsLevel, sequence: (EncodedExample) -> LogProbSum) throws -> GradientRequest {
-        switch level {
-        case .token:
-            let ref = try TokenReference(parsing: reference)
-            let e = try encoded(ref.id)
-            try e.checkPosition(ref.position)
-            return GradientRequest(example: e, sum: .token(ref.position))
-        case .sequence:
-            let e = try encoded(reference)
-            return GradientRequest(example: e, sum: sequence(e))
-        }
-    }
-}
-
-/// "yes"/"no" cells as 1/0.
-extension CSVCell {
-    static func flag(_ value: Bool) -> CSVCell { .int(value ? 1 : 0) }
 }
 
 /// "s ± se" of a fit, or "—" without one.

@@ -20,21 +20,11 @@ struct LogProbsCommand: ParsableCommand {
         let encoded = try EncodedExample.all(file, tokenizer: ckpt.tokenizer, config: ckpt.model.config)
         let model = ckpt.model
         let progress = Progress("logprobs", total: encoded.count, unit: "examples")
-        let scored = try progress.map(encoded, threads: threads.threads, chunk: 8 * threads.threads) {
+        let scored = try Parallel.chunkedMap(encoded, threads: threads.threads, chunk: 8 * threads.threads, progress: { progress.advance(by: $0) }) {
             try TokenGradients.responseLogProbs(model, $0)
         }
-        var table = CSVTable(header: ["example", "position", "token", "logprob"])
-        var total = 0.0, count = 0
-        for (e, tokens) in zip(encoded, scored) {
-            for t in tokens {
-                guard t.logProb.isFinite else {
-                    throw ValidationError("log π of example '\(e.id)' at position \(t.position) is \(t.logProb): the forward pass overflows with these weights (largest |θᵢ| \(String(format: "%.3g", model.parameters.map(abs).max() ?? 0))); nothing written")
-                }
-                table.append([.string(e.id), .int(t.position), .int(t.token), .double(t.logProb)])
-                total += t.logProb
-                count += 1
-            }
-        }
+        let (table, total, count): (CSVTable, Double, Int)
+        do { (table, total, count) = try TokenGradients.logProbTable(encoded, scored, model: model) } catch let e as NonFiniteLogProb { throw ValidationError(e.description) }
         try table.write(to: output.url)
         try RunRecord(command: commandLine, inputs: ["checkpoint": checkpoint.checkpoint, "examples": examples.examples],
                       outputs: [output.out], details: ["tokens": String(count)]).write(to: output.sibling("meta.json"))

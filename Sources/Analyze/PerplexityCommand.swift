@@ -6,18 +6,7 @@ struct PerplexityCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "perplexity",
         abstract: "Perplexity distributions under the base model (THEORY §6, the paper's Fig. 5) and the test of its claim g_R < g_GT.",
-        discussion: """
-        For each of the first Q questions of --data (both prompt styles are built from each example with the world's templates), all \
-        scored by the base model: K rollouts of the base and K of the policy on the reasoning prompt, K rollouts of the base on the plain \
-        prompt, and the ground-truth answer on the plain prompt. Writes OUT (one row per response: \
-        question,source,sample,image,prompt,output,tokens,mean_logprob,ppl,correct), OUT.gaps.csv (per question: Q1 and median PPLs, \
-        g_R, g_GT, and the ground truth's percentile rank among the base plain-prompt rollouts), OUT.summary.csv (n, mean, sd, 5/25/50/75/95 % \
-        quantiles of each distribution; quantiles of type 7), OUT.histogram.csv (shared bins for g_R and g_GT, and for the four PPLs), \
-        OUT.test.csv (one-sided Wilcoxon signed-rank test of g_R < g_GT paired by question: exact for n ≤ 50 without ties or zero \
-        differences, else normal approximation with tie and continuity corrections, as R's wilcox.test; the median of g_GT − g_R with a \
-        seeded percentile-bootstrap 95 % interval) and OUT.meta.json. Sample k of source S for question ID draws from the stream \
-        'perplexity.S.ID.k'; the bytes do not depend on --threads.
-        """)
+        discussion: PerplexityReport.outputs)
 
     @Option(name: .long, help: "The base checkpoint π_0: it samples two of the sources and scores every response.")
     var base: String
@@ -59,39 +48,17 @@ struct PerplexityCommand: ParsableCommand {
                                         temperature: temperature, seed: seed)
         let encoded = try study.encode(file, count: questions, threads: threads.threads)
         let progress = Progress("perplexity", total: encoded.count * study.rowsPerQuestion, unit: "responses")
-        let rows = try study.run(encoded, threads: threads.threads) { done, _ in progress.advance(by: done - progress.done) }
+        let rows = try study.run(encoded, threads: threads.threads) { done, _ in progress.advance(to: done) }
         let gaps = try QuestionGap.all(rows)
         let verdict = try GapVerdict(gaps, seed: seed, resamples: resamples)
-        try PerplexityReport.responses(rows).write(to: output.url)
-        try CSVTable(header: QuestionGap.header).appending(gaps.map(\.cells)).write(to: files[0])
-        try PerplexityReport.summary(rows, gaps).write(to: files[1])
-        try PerplexityReport.histogram(rows, gaps, bins: bins).write(to: files[2])
-        try verdict.table.write(to: files[3])
+        try PerplexityReport.write(rows, gaps, verdict: verdict, bins: bins, to: [output.url] + files.dropLast())
         try RunRecord(command: commandLine, inputs: ["base": base, "policy": policy, "data": data],
                       outputs: [output.out] + ["gaps.csv", "summary.csv", "histogram.csv", "test.csv"].map(output.siblingPath),
                       details: ["questions": String(encoded.count), "samples": String(samples), "temperature": String(temperature), "seed": String(seed),
                                 "resamples": String(resamples), "wilcoxon_p": "\(verdict.test.pValue)", "median_gap_difference": "\(verdict.medianDifference)"])
             .write(to: files[4])
-        let t = verdict.test
-        let median = { (source: PerplexitySource) in (try? Statistics.median(rows.filter { $0.source == source }.map(\.perplexity))) ?? .nan }
         print(String(format: "wrote %@ (%d responses, %d questions × (3×%d rollouts + ground truth)) and its gaps, summary, histogram, test; g_R < g_GT: p = %.3g",
-                     output.out, rows.count, encoded.count, samples, t.pValue))
-        note(String(format: "median PPL under the base: base reasoning %.4g, policy reasoning %.4g, base plain %.4g, ground truth %.4g",
-                     median(.baseReasoning), median(.policyReasoning), median(.basePlain), median(.groundTruth)))
-        note("claim g_R < g_GT, paired by question")
-        note(String(format: "  Wilcoxon signed-rank (one-sided, %@)   n = %d   V = %g   z = %.3f   p = %.3g   → %@", t.method.rawValue, t.n, t.statistic,
-                     t.z, t.pValue, t.pValue < 0.05 ? "supported at 5 %" : "not supported at 5 %"))
-        note(String(format: "  median(g_GT − g_R) = %.4g   95 %% bootstrap CI [%.4g, %.4g] (%d resamples)   g_R < g_GT in %.0f %% of questions",
-                     verdict.medianDifference, verdict.interval.lower, verdict.interval.upper, verdict.resamples, 100 * verdict.fractionLess))
-        note(String(format: "  ground-truth PPL percentile among base rollouts: median %.0f (IQR %.0f–%.0f; 50 = at their median)",
-                     verdict.percentileQuartiles[1], verdict.percentileQuartiles[0], verdict.percentileQuartiles[2]))
-    }
-}
-
-private extension CSVTable {
-    func appending(_ rows: [[CSVCell]]) -> CSVTable {
-        var t = self
-        for r in rows { t.append(r) }
-        return t
+                     output.out, rows.count, encoded.count, samples, verdict.test.pValue))
+        PerplexityReport.verdictLines(rows, verdict: verdict).forEach { note($0) }
     }
 }

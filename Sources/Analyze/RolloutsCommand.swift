@@ -2,6 +2,8 @@ import ArgumentParser
 import Dynamics
 import Foundation
 
+extension RolloutKeep: ExpressibleByArgument {}
+
 struct RolloutsCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "rollouts", abstract: "Sample G outputs per prompt from a checkpoint, with token log-probs and rewards.",
@@ -19,7 +21,7 @@ struct RolloutsCommand: ParsableCommand {
     @Option(name: .long, parsing: .unconditional, help: "Only the first N prompts.")
     var limit: Int?
     @Option(name: .long, help: "all, or correct (the outputs the task's metric calls correct; implies --as-examples).")
-    var keep: String = "all"
+    var keep: RolloutKeep = .all
     @Flag(name: .long, help: "Write an examples file (outputs as responses) instead of rollout records.")
     var asExamples = false
     @Option(name: .long, help: "Reward weights hit,acc,fmt for the total.")
@@ -34,82 +36,21 @@ struct RolloutsCommand: ParsableCommand {
     }
 
     func run() throws {
-        guard keep == "all" || keep == "correct" else { throw ValidationError("--keep takes all or correct") }
         let rewardWeights = try RewardWeights(parsing: weights)
         try output.checkWritable([output.url, output.sibling("meta.json")])
         let ckpt = try checkpoint.load()
         let file = try ExampleFile(url: URL(fileURLWithPath: data))
         let examples = Array(file.examples.prefix(limit ?? file.examples.count))
-        let encoded = try examples.map { try EncodedExample($0, file: file, tokenizer: ckpt.tokenizer, config: ckpt.model.config) }
         let sampler = try RolloutSampler(model: ckpt.model, tokenizer: ckpt.tokenizer, temperature: temperature, seed: seed)
         let progress = Progress("rollouts", total: examples.count * samples, unit: "samples")
-        var outputs: [SampledOutput] = []
-        let chunk = 16 * threads.threads
-        let total = examples.count * samples
-        for start in stride(from: 0, to: total, by: chunk) {
-            let n = min(chunk, total - start)
-            outputs += try Parallel.map(n, threads: threads.threads) { k in
-                let i = (start + k) / samples, j = (start + k) % samples
-                return try sampler.sample(examples[i], encoded[i], stream: "rollouts.\(examples[i].id).\(j)")
-            }
-            progress.advance(by: n)
-        }
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
-        var lines: [String] = []
-        var kept = 0, cut = 0
-        let outFolder = output.url.deletingLastPathComponent()
-        // The task's own criterion; examples without a task are judged by R_acc.
-        let correctness = try outputs.enumerated().map { k, s in
-            let e = examples[k / samples]
-            return e.task == nil ? s.rewards.accuracy == 1 : try TaskScorer.score(e, output: s.text).correct
-        }
-        let examplesOut = asExamples || keep == "correct"
-        for (k, s) in outputs.enumerated() {
-            let e = examples[k / samples], j = k % samples, correct = correctness[k]
-            if keep == "correct" && !correct { continue }
-            if examplesOut && !s.finished { cut += 1; continue }
-            if examplesOut {
-                var sft = e
-                sft.id = "\(e.id)-s\(j)"
-                sft.response = s.text
-                sft.image = file.imageURL(e).map { RelativePath.from(outFolder, to: $0) }
-                if var truth = e.truth, let source = truth.source {
-                    truth.source = RelativePath.from(outFolder, to: file.url.deletingLastPathComponent().appendingPathComponent(source))
-                    sft.truth = truth
-                }
-                lines.append(String(decoding: try encoder.encode(sft), as: UTF8.self))
-            } else {
-                let record = RolloutRecord(id: "\(e.id)-s\(j)", promptID: e.id, sample: j, output: s.text, correct: correct, tokens: s.tokens, logprobs: s.logProbs,
-                                           rewardFmt: s.rewards.format, rewardHit: s.rewards.hit, rewardAcc: s.rewards.accuracy,
-                                           reward: rewardWeights.total(s.rewards))
-                lines.append(String(decoding: try encoder.encode(record), as: UTF8.self))
-            }
-            kept += 1
-        }
-        try AtomicFile.write(Data((lines.joined(separator: "\n") + (lines.isEmpty ? "" : "\n")).utf8), to: output.url)
-        let accuracy = Double(correctness.filter { $0 }.count) / Double(max(1, outputs.count))
+        let rollouts = try RolloutFile(sampler: sampler, file: file, examples: examples, samples: samples, threads: threads.threads) { progress.advance(by: $0) }
+        let (lines, kept, cut) = try rollouts.lines(keep: keep, asExamples: asExamples, weights: rewardWeights, source: file,
+                                                    folder: output.url.deletingLastPathComponent())
+        try RolloutFile.write(lines, to: output.url)
         try RunRecord(command: commandLine, inputs: ["checkpoint": checkpoint.checkpoint, "data": data], outputs: [output.out],
-                      details: ["samples": String(samples), "temperature": String(temperature), "seed": String(seed), "keep": keep,
-                                "written": String(kept), "cut": String(cut), "accuracy": "\(accuracy)"]).write(to: output.sibling("meta.json"))
-        print(String(format: "wrote %@: %d of %d samples (%.3f correct)", output.out, kept, outputs.count, accuracy)
+                      details: ["samples": String(samples), "temperature": String(temperature), "seed": String(seed), "keep": keep.rawValue,
+                                "written": String(kept), "cut": String(cut), "accuracy": "\(rollouts.accuracy)"]).write(to: output.sibling("meta.json"))
+        print(String(format: "wrote %@: %d of %d samples (%.3f correct)", output.out, kept, rollouts.outputs.count, rollouts.accuracy)
               + (cut > 0 ? ", \(cut) cut at max_seq_len left out (not a whole response)" : ""))
-    }
-}
-
-/// One line of a rollouts file.
-struct RolloutRecord: Encodable {
-    let id: String
-    let promptID: String
-    let sample: Int
-    let output: String
-    let correct: Bool
-    let tokens: [Int]
-    let logprobs: [Double]
-    let rewardFmt, rewardHit, rewardAcc, reward: Double
-
-    enum CodingKeys: String, CodingKey {
-        case id, sample, output, correct, tokens, logprobs, reward
-        case promptID = "prompt_id", rewardFmt = "reward_fmt", rewardHit = "reward_hit", rewardAcc = "reward_acc"
     }
 }

@@ -16,16 +16,7 @@ struct TokenizeCommand: ParsableCommand {
         try output.checkWritable([output.url, output.sibling("meta.json")])
         let ckpt = try checkpoint.load()
         let file = try examples.load()
-        var lines: [String] = []
-        for example in file.examples {
-            let e = try EncodedExample(example, file: file, tokenizer: ckpt.tokenizer, config: ckpt.model.config)
-            let object: [String: Any] = [
-                "id": e.id, "tokens": e.input.tokens, "image_positions": e.input.imagePositions,
-                "response_start": e.responseStart, "sequence_length": e.input.length,
-            ]
-            let data = try JSONSerialization.data(withJSONObject: object, options: [.sortedKeys, .withoutEscapingSlashes])
-            lines.append(String(decoding: data, as: UTF8.self))
-        }
+        let lines = try file.examples.map { try EncodedExample($0, file: file, tokenizer: ckpt.tokenizer, config: ckpt.model.config).tokenLine() }
         try AtomicFile.write(Data((lines.joined(separator: "\n") + "\n").utf8), to: output.url)
         try RunRecord(command: commandLine, inputs: ["checkpoint": checkpoint.checkpoint, "examples": examples.examples],
                       outputs: [output.out]).write(to: output.sibling("meta.json"))

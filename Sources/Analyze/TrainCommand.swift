@@ -1,7 +1,11 @@
 import ArgumentParser
-import Dispatch
 import Dynamics
 import Foundation
+
+extension OptimizerConfig.Kind: ExpressibleByArgument {}
+
+/// `--schedule`: constant, or linear warm-up then cosine to 10 %.
+enum ScheduleName: String, CaseIterable, ExpressibleByArgument { case constant, cosine }
 
 struct TrainCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
@@ -14,7 +18,7 @@ struct TrainCommand: ParsableCommand {
             abstract: "Next-token loss on response tokens over the prior tasks → the base checkpoint.")
 
         @Option(name: .long, help: "Preset of the fresh model.")
-        var preset: String = "small"
+        var preset: ModelConfig.Preset = .small
         @Option(name: .customLong("init"), help: "Start from this checkpoint instead of a fresh model.")
         var initFrom: String?
         @OptionGroup var sft: SFTOptions
@@ -23,9 +27,8 @@ struct TrainCommand: ParsableCommand {
         func run() throws {
             try sft.run(kind: "pretrain", common: common) {
                 if let initFrom { return try Checkpoint.load(from: URL(fileURLWithPath: initFrom)) }
-                guard let p = ModelConfig.Preset(rawValue: preset) else { throw ValidationError("unknown preset '\(preset)'") }
                 let tokenizer = try Tokenizer.standard()
-                return try Checkpoint(model: Transformer(config: .preset(p, vocabSize: tokenizer.count), seed: common.seed), tokenizer: tokenizer)
+                return try Checkpoint(model: Transformer(config: .preset(preset, vocabSize: tokenizer.count), seed: common.seed), tokenizer: tokenizer)
             }
         }
     }
@@ -93,37 +96,17 @@ struct TrainCommand: ParsableCommand {
         }
 
         func run() throws {
-            var tokenizerCheckpoint: Checkpoint
-            var config: GRPORunConfig
-            var resumeState: (TrainerState, [Double])? = nil
-            if let resume = common.resume {
-                let resumed = try ResumeValidation(directory: URL(fileURLWithPath: resume)).loadGRPO(steps: common.steps)
-                tokenizerCheckpoint = resumed.checkpoint
-                config = resumed.config
-                resumeState = (resumed.state, resumed.reference)
-            } else {
+            var trainer = try TrainingRun.trainer(resume: common.resume, steps: common.steps) { () throws -> GRPOTrainer in
                 guard let checkpoint, let data else { throw ValidationError("--checkpoint and --data are required unless --resume is given") }
                 guard let steps = common.steps, steps >= 1 else { throw ValidationError("give --steps (≥ 1)") }
-                tokenizerCheckpoint = try Checkpoint.load(from: URL(fileURLWithPath: checkpoint))
-                config = GRPORunConfig(steps: steps, optimizer: try common.optimizerConfig(lr: lr, steps: steps), seed: common.seed, data: data)
-                config.groupSize = groupSize
-                config.temperature = temperature
-                config.beta = beta
-                config.batchSize = batchSize
-                config.accumulation = accumulation
-                config.updatesPerBatch = mu
-                config.clipEpsilon = clipEpsilon
-                config.restartEvery = restartEvery
-                config.weights = try RewardWeights(parsing: weights)
+                let ckpt = try Checkpoint.load(from: URL(fileURLWithPath: checkpoint))
+                var config = GRPORunConfig(steps: steps, optimizer: try common.optimizerConfig(lr: lr, steps: steps), seed: common.seed, data: data)
+                (config.groupSize, config.temperature, config.beta) = (groupSize, temperature, beta)
+                (config.batchSize, config.accumulation, config.updatesPerBatch) = (batchSize, accumulation, mu)
+                (config.clipEpsilon, config.restartEvery, config.weights) = (clipEpsilon, restartEvery, try RewardWeights(parsing: weights))
+                return try GRPOTrainer(checkpoint: ckpt, config: config)
             }
-            let ckpt = tokenizerCheckpoint
-            let file = try ExampleFile(url: URL(fileURLWithPath: config.data))
-            let prompts = try EncodedExample.all(file, tokenizer: ckpt.tokenizer, config: ckpt.model.config)
-            var trainer = try resumeState.map {
-                try GRPOTrainer(model: ckpt.model, tokenizer: ckpt.tokenizer, examples: file.examples, prompts: prompts, config: config,
-                                state: $0.0, referenceParameters: $0.1)
-            } ?? GRPOTrainer(model: ckpt.model, tokenizer: ckpt.tokenizer, examples: file.examples, prompts: prompts, config: config)
-            try common.drive(&trainer, kind: "grpo", data: config.data, seed: config.seed)
+            try common.drive(&trainer, kind: "grpo")
         }
     }
 }
@@ -148,45 +131,30 @@ struct SFTOptions: ParsableArguments {
     }
 
     func run(kind: String, common: CommonTrainingOptions, start: () throws -> Checkpoint) throws {
-        let ckpt: Checkpoint
-        var config: SFTRunConfig
-        var state: TrainerState? = nil
-        if let resume = common.resume {
-            let resumed = try ResumeValidation(directory: URL(fileURLWithPath: resume)).loadSFT(steps: common.steps)
-            ckpt = resumed.checkpoint
-            config = resumed.config
-            state = resumed.state
-        } else {
-            ckpt = try start()
+        var trainer = try TrainingRun.trainer(resume: common.resume, steps: common.steps) { () throws -> SFTTrainer in
+            let ckpt = try start()
             guard let data else { throw ValidationError("--data is required") }
             let count = try ExampleFile(url: URL(fileURLWithPath: data)).examples.count
-            let perEpoch = (count + batchSize - 1) / batchSize
-            let fromEpochs = epochs.map { ($0 * Double(perEpoch)).rounded(.up) }
+            let fromEpochs = epochs.map { ($0 * Double((count + batchSize - 1) / batchSize)).rounded(.up) }
             if let fromEpochs, common.steps == nil, !(1...Double(FlagRange.steps.upperBound)).contains(fromEpochs) {
                 throw ValidationError("--epochs \(epochs!) makes \(fromEpochs) steps of \(batchSize) examples; the range is \(FlagRange.steps.lowerBound)…\(FlagRange.steps.upperBound) steps")
             }
-            guard let total = common.steps ?? fromEpochs.map({ Int($0) }), total >= 1 else {
-                throw ValidationError("give --steps or --epochs (≥ 1 step)")
-            }
-            config = SFTRunConfig(steps: total, batchSize: batchSize, optimizer: try common.optimizerConfig(lr: lr, steps: total),
-                                  seed: common.seed, shuffle: !noShuffle, data: data)
+            guard let total = common.steps ?? fromEpochs.map({ Int($0) }), total >= 1 else { throw ValidationError("give --steps or --epochs (≥ 1 step)") }
+            return try SFTTrainer(checkpoint: ckpt, config: SFTRunConfig(steps: total, batchSize: batchSize, optimizer: try common.optimizerConfig(lr: lr, steps: total),
+                                                                       seed: common.seed, shuffle: !noShuffle, data: data))
         }
-        let file = try ExampleFile(url: URL(fileURLWithPath: config.data))
-        let encoded = try EncodedExample.all(file, tokenizer: ckpt.tokenizer, config: ckpt.model.config)
-        var trainer = try state.map { try SFTTrainer(model: ckpt.model, tokenizer: ckpt.tokenizer, data: encoded, config: config, state: $0) }
-            ?? SFTTrainer(model: ckpt.model, tokenizer: ckpt.tokenizer, data: encoded, config: config)
-        try common.drive(&trainer, kind: kind, data: config.data, seed: config.seed)
+        try common.drive(&trainer, kind: kind)
     }
 }
 
-/// Options every training command shares, and the loop that drives any `Trainer`.
+/// Options every training command shares, and the progress display of a `TrainingRun`.
 struct CommonTrainingOptions: ParsableArguments {
     @Option(name: .long, parsing: .unconditional, help: "Total optimizer steps.")
     var steps: Int?
     @Option(name: .long, help: "sgd or adamw.")
-    var optimizer: String = "adamw"
+    var optimizer: OptimizerConfig.Kind = .adamw
     @Option(name: .long, help: "constant or cosine (linear warm-up, then cosine to 10%).")
-    var schedule: String = "constant"
+    var schedule: ScheduleName = .constant
     @Option(name: .long, parsing: .unconditional, help: "Warm-up steps of the cosine schedule.")
     var warmup: Int = 0
     @Option(name: .long, parsing: .unconditional, help: "Global gradient-norm clipping (off when absent).")
@@ -225,136 +193,55 @@ struct CommonTrainingOptions: ParsableArguments {
     }
 
     func optimizerConfig(lr: Double, steps: Int) throws -> OptimizerConfig {
-        guard let kind = OptimizerConfig.Kind(rawValue: optimizer) else { throw ValidationError("unknown optimizer '\(optimizer)'; choose sgd or adamw") }
-        let sched: LearningRateSchedule
-        switch schedule {
-        case "constant": sched = .constant
-        case "cosine": sched = .warmupCosine(warmup: warmup, total: steps, floor: 0.1)
-        default: throw ValidationError("unknown schedule '\(schedule)'; choose constant or cosine")
-        }
-        let config = OptimizerConfig(kind: kind, learningRate: lr, schedule: sched, clipNorm: clip, weightDecay: weightDecay)
+        let sched: LearningRateSchedule = schedule == .cosine ? .warmupCosine(warmup: warmup, total: steps, floor: 0.1) : .constant
+        let config = OptimizerConfig(kind: optimizer, learningRate: lr, schedule: sched, clipNorm: clip, weightDecay: weightDecay)
         try config.validate()
         return config
     }
 
-    /// Runs `trainer` to its total steps: metrics every step, checkpoints and evaluations when due, a final
-    /// checkpoint; Ctrl-C saves a checkpoint and exits with status 130.
-    func drive<T: Trainer>(_ trainer: inout T, kind: String, data: String, seed: UInt64) throws {
-        let run = try RunDirectory(url: URL(fileURLWithPath: out), force: force)
-        // A resumed run continues the logs of the folder it writes into (rows up to its step are kept).
-        let continuing = trainer.step > 0 ? trainer.step : nil
-        let metrics = try CSVLog(url: run.metrics, header: T.metricsHeader, continuingAfter: continuing)
-        let evaluator = try evalData.map {
-            try PeriodicEvaluation(path: $0, limit: evalLimit, tokenizer: trainer.tokenizer, config: trainer.model.config, log: run.evaluations,
-                                   continuingAfter: continuing)
-        }
-        let probes = try probeSets(tokenizer: trainer.tokenizer, config: trainer.model.config)
-        let probeLog = try probes.map { _ in
-            try CSVLog(url: run.url.appendingPathComponent("probes.csv"), header: ProbeSets.header, continuingAfter: continuing)
-        }
-        // TensorBoard: every row of metrics.csv, eval.csv and probes.csv also goes to an event file in the run folder.
-        let events = try TensorBoardEventFile(folder: run.url)
-        metrics.mirror = events.mirror(section: "train")
-        evaluator?.log.mirror = events.mirror(section: "eval")
-        probeLog?.mirror = events.mirror(section: "probes")
-        let measure = { (model: Transformer, step: Int) throws in
-            if let evaluator { try evaluator.evaluate(model, step: step, threads: threads.threads) }
-            if let probes, let probeLog {
-                for row in try probes.rows(model, step: step, threads: threads.threads) { try probeLog.append(row) }
-            }
-        }
-        if trainer.step == 0 { try measure(trainer.model, 0) }
-        let record = { (step: Int) in
-            RunRecord(command: commandLine, inputs: ["parent": resume ?? "(\(kind) start)", "data": data], outputs: [out],
-                      details: ["kind": kind, "step": String(step), "seed": String(seed)])
-        }
-        let interrupt = InterruptFlag()
-        let progress = Progress(kind, total: trainer.totalSteps - trainer.step, unit: "steps")
-        while trainer.step < trainer.totalSteps {
-            if interrupt.raised {
-                let dir = run.checkpoint(step: trainer.step)
-                try trainer.save(to: dir, record: record(trainer.step), overwrite: true)
-                note("interrupted: saved \(dir.path); continue with --resume \(dir.path)")
-                throw ExitCode(130)
-            }
-            let r = try trainer.trainStep(threads: threads.threads)
-            try metrics.append(T.metricsRow(r))
-            progress.advance(detail: T.progressDetail(r))
-            let step = trainer.step
-            if checkpointEvery > 0 && step % checkpointEvery == 0 && step < trainer.totalSteps {
-                try trainer.save(to: run.checkpoint(step: step), record: record(step), overwrite: true)
-            }
-            if evalEvery > 0, step % evalEvery == 0, step < trainer.totalSteps { try measure(trainer.model, step) }
-        }
-        try trainer.save(to: run.final, record: record(trainer.step), overwrite: true)
-        try measure(trainer.model, trainer.step)
-        print("\(kind): \(trainer.step) steps; final checkpoint \(run.final.path)")
-    }
-}
-
-extension CommonTrainingOptions {
-    /// The `--probe NAME=FILE` sets, encoded; nil when none was given.
-    func probeSets(tokenizer: Tokenizer, config: ModelConfig) throws -> ProbeSets? {
-        guard !probe.isEmpty else { return nil }
-        var names: [String] = [], sets: [[EncodedExample]] = []
-        for spec in probe {
+    /// The run's settings from the flags; `--probe NAME=FILE` split here.
+    func settings(kind: String) throws -> TrainingRunSettings {
+        var s = TrainingRunSettings(out: out, kind: kind)
+        (s.force, s.checkpointEvery, s.evalData, s.evalEvery, s.evalLimit) = (force, checkpointEvery, evalData, evalEvery, evalLimit)
+        (s.threads, s.command, s.resumedFrom) = (threads.threads, commandLine, resume)
+        s.probes = try probe.map { spec in
             guard let eq = spec.firstIndex(of: "="), eq != spec.startIndex else { throw ValidationError("--probe takes NAME=FILE, got '\(spec)'") }
-            let file = try ExampleFile(url: URL(fileURLWithPath: String(spec[spec.index(after: eq)...])))
-            names.append(String(spec[..<eq]))
-            sets.append(try EncodedExample.all(file, tokenizer: tokenizer, config: config))
+            return (String(spec[..<eq]), String(spec[spec.index(after: eq)...]))
         }
-        return ProbeSets(names: names, sets: sets)
+        return s
+    }
+
+    /// Runs `trainer` to its total steps with progress on stderr; Ctrl-C saves a checkpoint and exits with status 130.
+    func drive<T: Trainer>(_ trainer: inout T, kind: String) throws where T.Record: ProgressFigures {
+        var hooks = TrainingRunHooks<T.Record>()
+        var progress: Progress?
+        let interrupt = InterruptFlag { note("interrupt received: saving at the end of this step (Ctrl-C again to abort)") }
+        hooks.started = { progress = Progress(kind, total: $0, unit: "steps") }
+        hooks.stepped = { progress?.advance(detail: $0.progressDetail) }
+        hooks.evaluated = { step, summary in
+            note("eval @\(step): " + summary.filter { $0.style == "all" }.map { String(format: "%@ %.3f", $0.task, $0.accuracy) }.joined(separator: "  "))
+        }
+        hooks.shouldStop = { interrupt.raised }
+        switch try TrainingRun(settings(kind: kind)).run(&trainer, hooks: hooks) {
+        case let .interrupted(dir):
+            note("interrupted: saved \(dir.path); continue with --resume \(dir.path)")
+            throw ExitCode(130)
+        case let .finished(final):
+            print("\(kind): \(trainer.step) steps; final checkpoint \(final.path)")
+        }
     }
 }
 
-/// Greedy evaluation on a fixed subset during training, appended to eval.csv and summarised on stderr.
-struct PeriodicEvaluation {
-    let examples: [Example]
-    let encoded: [EncodedExample]
-    let tokenizer: Tokenizer
-    let log: CSVLog
+/// A step record's few figures for the progress line.
+protocol ProgressFigures { var progressDetail: String { get } }
 
-    init(path: String, limit: Int, tokenizer: Tokenizer, config: ModelConfig, log url: URL, continuingAfter step: Int?) throws {
-        let file = try ExampleFile(url: URL(fileURLWithPath: path))
-        examples = Array(file.examples.prefix(limit))
-        encoded = try examples.map { try EncodedExample($0, file: file, tokenizer: tokenizer, config: config) }
-        self.tokenizer = tokenizer
-        log = try CSVLog(url: url, header: ["step"] + EvaluationReport.summaryTable([]).header, continuingAfter: step)
-    }
-
-    func evaluate(_ model: Transformer, step: Int, threads: Int) throws {
-        let generator = try AnswerGenerator(model: model, tokenizer: tokenizer)
-        let encoded = self.encoded
-        let outputs = try Parallel.map(encoded.count, threads: threads) { try generator.outputs(encoded[$0])[0] }
-        let scored = try zip(examples, outputs).map { try TaskScorer.score($0, output: $1) }
-        let summary = TaskSummary.summarise(scored)
-        for row in EvaluationReport.summaryTable(summary).rows { try log.append([.int(step)] + row.map { .string($0) }) }
-        note("eval @\(step): " + summary.filter { $0.style == "all" }.map { String(format: "%@ %.3f", $0.task, $0.accuracy) }.joined(separator: "  "))
-    }
+extension SFTStepRecord: ProgressFigures {
+    var progressDetail: String { String(format: "loss %.4f  lr %.2e  |g| %.3f", loss, report.learningRate, report.gradientNorm) }
 }
 
-/// Set by SIGINT: the training loop saves a checkpoint and stops at the next step boundary.
-final class InterruptFlag: @unchecked Sendable {
-    private let lock = NSLock()
-    private var value = false
-    private let source: DispatchSourceSignal
-
-    init() {
-        signal(SIGINT, SIG_IGN)
-        source = DispatchSource.makeSignalSource(signal: SIGINT, queue: .global())
-        source.setEventHandler { [unowned self] in
-            lock.lock()
-            value = true
-            lock.unlock()
-            note("interrupt received: saving at the end of this step (Ctrl-C again to abort)")
-            signal(SIGINT, SIG_DFL)
-        }
-        source.resume()
-    }
-
-    var raised: Bool {
-        lock.lock()
-        defer { lock.unlock() }
-        return value
+extension GRPOStepRecord: ProgressFigures {
+    var progressDetail: String {
+        String(format: "reward %.3f (fmt %.2f hit %.2f acc %.2f)  kl %.4f  |g| %.3f%@", reward.mean, format.mean, hit.mean, accuracy.mean, kl,
+               report.gradientNorm, restarted ? "  restart" : "")
     }
 }

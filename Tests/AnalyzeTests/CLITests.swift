@@ -155,7 +155,7 @@ import Testing
         // Nothing is overwritten without --force.
         try expectFailure(["init", "--preset", "tiny", "--out", ckpt], mentioning: "already exists")
         #expect(try analyze(["init", "--preset", "tiny", "--seed", "6", "--out", ckpt, "--force"]).status == 0)
-        try expectFailure(["init", "--preset", "huge", "--out", path("x")], mentioning: "unknown preset 'huge'")
+        try expectFailure(["init", "--preset", "huge", "--out", path("x")], mentioning: "'huge' is invalid for '--preset")
         try AtomicFile.write(Data(#"{"d_model": 30, "n_heads": 4}"#.utf8), to: dir.appendingPathComponent("cfg.json"))
         try expectFailure(["init", "--preset", "tiny", "--config", path("cfg.json"), "--out", path("x")], mentioning: "n_heads")
         try AtomicFile.write(Data(#"{"depth": 3}"#.utf8), to: dir.appendingPathComponent("cfg.json"))

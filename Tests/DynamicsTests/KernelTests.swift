@@ -55,6 +55,35 @@ import Testing
         }
     }
 
+    /// `explicit` is the whole-Jacobian product J_v J_uᵀ itself (its features are the plain backward's J), and
+    /// `materialised` — the engine's packed columns with nothing factored — gives its numbers to the bit.
+    @Test(arguments: [1, 2, 3] as [UInt64])
+    func explicitIsTheFullJacobianProductAndMaterialisedMatchesItExactly(seed: UInt64) throws {
+        let model = try randomShapeModel(seed: seed)
+        let u = randomInput(model, seed: seed &+ 100, textLength: 4)
+        let v = randomInput(model, seed: seed &+ 200, textLength: 5, image: seed % 2 == 0)
+        let (pu, pv) = (u.length - 1, v.length - 2)
+        let ju = try TokenGradients.logitJacobian(model, input: u, position: pu)
+        let jv = try TokenGradients.logitJacobian(model, input: v, position: pv)
+        let features = { (strategy: KernelStrategy) in
+            (try KernelFeatures(model, input: v, position: pv, plan: self.plan(strategy, model)),
+             try KernelFeatures(model, input: u, position: pu, plan: self.plan(strategy, model)))
+        }
+        let (ev, eu) = try features(.explicit)
+        #expect(ev.isFullJacobian && eu.isFullJacobian)
+        expectClose(ev.dense.storage, jv.storage, tolerance: 1e-12, "explicit features are the whole logit Jacobians")
+        expectClose(eu.dense.storage, ju.storage, tolerance: 1e-12, "explicit features are the whole logit Jacobians")
+        let explicit = KernelProducts.block(ev, eu, layout: model.layout)
+        #expect(explicit.kernel == (try EmpiricalNTK.block(ev.dense, eu.dense)), "explicit K is J_v J_uᵀ")
+        let (mv, mu) = try features(.materialised)
+        #expect(!mv.isFullJacobian)
+        #expect(KernelProducts.block(mv, mu, layout: model.layout).kernel == explicit.kernel, "materialised K equals explicit K bit for bit")
+        let withParts = (KernelProducts.block(ev, eu, layout: model.layout, contributions: true),
+                         KernelProducts.block(mv, mu, layout: model.layout, contributions: true))
+        #expect(withParts.0.kernel == withParts.1.kernel && withParts.0.contributions! == withParts.1.contributions!)
+        #expect(KernelProducts.trace(ev, eu, layout: model.layout) == KernelProducts.trace(mv, mu, layout: model.layout))
+    }
+
     @Test func structuredStrategyFactorsEveryDenseWeightAndAutomaticChoosesByCost() throws {
         let model = try randomTinyModel(seed: 3)
         let structured = plan(.structured, model)

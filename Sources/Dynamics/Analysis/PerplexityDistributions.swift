@@ -305,4 +305,35 @@ public enum PerplexityReport {
         for r in rows { t.append(r.cells) }
         return t
     }
+
+    /// `OUT.gaps.csv`: one row per question.
+    public static func gaps(_ gaps: [QuestionGap]) -> CSVTable {
+        var t = CSVTable(header: QuestionGap.header)
+        for g in gaps { t.append(g.cells) }
+        return t
+    }
+
+    /// The study's verdict in a few lines (what `analyze perplexity` prints): the median PPLs under the base, the
+    /// signed-rank test of g_R < g_GT with the bootstrap interval, and where the ground truth falls among the rollouts.
+    public static func verdictLines(_ rows: [ScoredResponse], verdict: GapVerdict) -> [String] {
+        let t = verdict.test
+        let median = { (source: PerplexitySource) in (try? Statistics.median(rows.filter { $0.source == source }.map(\.perplexity))) ?? .nan }
+        return [
+            String(format: "median PPL under the base: base reasoning %.4g, policy reasoning %.4g, base plain %.4g, ground truth %.4g",
+                   median(.baseReasoning), median(.policyReasoning), median(.basePlain), median(.groundTruth)),
+            "claim g_R < g_GT, paired by question",
+            String(format: "  Wilcoxon signed-rank (one-sided, %@)   n = %d   V = %g   z = %.3f   p = %.3g   → %@", t.method.rawValue, t.n, t.statistic,
+                   t.z, t.pValue, t.pValue < 0.05 ? "supported at 5 %" : "not supported at 5 %"),
+            String(format: "  median(g_GT − g_R) = %.4g   95 %% bootstrap CI [%.4g, %.4g] (%d resamples)   g_R < g_GT in %.0f %% of questions",
+                   verdict.medianDifference, verdict.interval.lower, verdict.interval.upper, verdict.resamples, 100 * verdict.fractionLess),
+            String(format: "  ground-truth PPL percentile among base rollouts: median %.0f (IQR %.0f–%.0f; 50 = at their median)",
+                   verdict.percentileQuartiles[1], verdict.percentileQuartiles[0], verdict.percentileQuartiles[2]),
+        ]
+    }
+
+    /// Writes the study's five tables: the responses, then gaps, summary, histogram (`bins` bins) and test, to `urls` in that order.
+    public static func write(_ rows: [ScoredResponse], _ gaps: [QuestionGap], verdict: GapVerdict, bins: Int, to urls: [URL]) throws {
+        let tables = [responses(rows), Self.gaps(gaps), try summary(rows, gaps), histogram(rows, gaps, bins: bins), verdict.table]
+        for (table, url) in zip(tables, urls) { try table.write(to: url) }
+    }
 }

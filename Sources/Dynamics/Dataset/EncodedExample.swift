@@ -96,3 +96,15 @@ public struct TokenReference: Equatable, Sendable, CustomStringConvertible {
 
     public var description: String { "\(id):\(position)" }
 }
+
+extension EncodedExample {
+    /// `analyze tokenize`'s line for this example: id, tokens, image_positions, response_start (index into tokens)
+    /// and sequence_length as one JSON object with sorted keys.
+    public func tokenLine() throws -> String {
+        let object: [String: Any] = [
+            "id": id, "tokens": input.tokens, "image_positions": input.imagePositions,
+            "response_start": responseStart, "sequence_length": input.length,
+        ]
+        return String(decoding: try JSONSerialization.data(withJSONObject: object, options: [.sortedKeys, .withoutEscapingSlashes]), as: UTF8.self)
+    }
+}

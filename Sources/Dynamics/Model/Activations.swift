@@ -16,7 +16,8 @@ public final class Activations: @unchecked Sendable {
     /// V: width of a logit row.
     public let vocabSize: Int
     let config: ModelConfig
-    var input = ModelInput(patches: nil, tokens: [])
+    /// The input of the pass.
+    let input: ModelInput
     /// residual[l]: (T, D) input of block l; residual[L] feeds the final LayerNorm.
     let residual: [Ptr]
     let blocks: [Block]
@@ -24,12 +25,13 @@ public final class Activations: @unchecked Sendable {
     let logitsBuffer: Ptr                    // (T, V)
     private let arena: Arena
 
-    init(config c: ModelConfig, length T: Int) {
-        let D = c.dModel, F = c.dFF, H = c.nHeads
+    init(config c: ModelConfig, input: ModelInput) {
+        let T = input.length, D = c.dModel, F = c.dFF, H = c.nHeads
         let perBlock = T * D * 6 + T * 4 + T * 3 * D + H * T * T + 2 * T * F
         // Not zeroed: the forward pass writes every value (probs included, zeros above the diagonal) before any read.
         arena = Arena(capacity: (c.nLayers + 1) * T * D + c.nLayers * perBlock + T * D + 2 * T + T * c.vocabSize, zeroed: false)
         let a = arena
+        self.input = input
         length = T
         vocabSize = c.vocabSize
         config = c

@@ -61,11 +61,13 @@ extension Transformer {
         return first
     }
 
-    /// Gradients of B cotangents with the dense weights in `tap.factored` left out and recorded as factors instead
-    /// (the eNTK engine's structured strategy); `grad` is B × `tap.gradientLayout.count`, in that compact layout.
-    func backward(_ acts: Activations, cotangents: [Double], into grad: inout [Double], tap: FactorTap) throws {
+    /// Gradients of all B cotangents in one pass (no chunks), with the dense weights in `tap.factored` left out and
+    /// recorded as factors instead (the eNTK engine's structured strategy); `grad` is B × `tap.gradientLayout.count`,
+    /// in that compact layout. Without a tap every gradient is formed, in θ's layout (the explicit strategy).
+    func backward(_ acts: Activations, cotangents: [Double], into grad: inout [Double], tap: FactorTap?) throws {
         let tv = acts.length * config.vocabSize
-        guard tv > 0, cotangents.count % tv == 0, cotangents.count > 0, grad.count == cotangents.count / tv * tap.gradientLayout.count else {
+        guard tv > 0, cotangents.count % tv == 0, cotangents.count > 0,
+              grad.count == cotangents.count / tv * (tap?.gradientLayout.count ?? layout.count) else {
             throw ModelError.cotangentShape(expected: [-1, acts.length, config.vocabSize], found: cotangents.count)
         }
         parameters.withUnsafeBufferPointer { theta in
@@ -80,7 +82,7 @@ extension Transformer {
 
     func backward(_ a: Activations, theta: ConstPtr, cotangents: ConstPtr, batch B: Int, grad: Ptr, tap: FactorTap? = nil) {
         // θ is read through `layout`; gradients are written through `gl` (compact when a tap factors weights).
-        let gl = tap?.gradientLayout ?? layout
+        let gl = tap?.gradientLayout ?? GradientLayout(layout)
         let c = config, T = a.length, D = c.dModel, F = c.dFF, V = c.vocabSize, d = gl.count, L = c.nLayers
         // Above the top attention layer everything is row-wise, so rows before the first non-zero cotangent
         // carry no gradient there: the head, the final LayerNorm and the top block's MLP and output projection
@@ -97,39 +99,39 @@ extension Transformer {
         let ones = scratch.take(T)
         for t in 0..<T { ones[t] = 1 }
         let cot = scratch.take(B * R * V)          // the active rows of the cotangents, (B·R, V)
-        /// One dense layer's backward, its weight gradient formed or handed to the tap as factors.
-        /// `w`: the weight's θ offset; `gw`, `gb`: where its gradient and its bias's go.
-        func dense(_ dinp: Ptr?, w: Int, gw: Int, gb: Int?, _ dout: ConstPtr, _ inp: ConstPtr, rows: Int, din: Int, dout doutDim: Int) {
-            let factor = tap?.wants(w) ?? false
-            if factor {
+        /// One dense layer's backward, its weight gradient formed or (when `gl` has no slot for it) handed to the tap
+        /// as factors. `w`, `bias`: the weight's and its bias's θ offsets.
+        func dense(_ dinp: Ptr?, w: Int, bias: Int?, _ dout: ConstPtr, _ inp: ConstPtr, rows: Int, din: Int, dout doutDim: Int) {
+            let gw = gl.offset(of: w)
+            if gw == nil {
                 tap?.record(offset: w, cotangents: dout, batchStride: rows * doutDim, inputs: inp, batch: B, rows: rows, din: din, dout: doutDim)
             }
-            linearBackward(dinp, grad, gradStride: d, wOffset: gw, bOffset: gb, dout, inp, theta + w, batch: B, rows: rows,
-                           din: din, dout: doutDim, ones: ones, weightGradient: !factor)
+            linearBackward(dinp, grad, gradStride: d, wOffset: gw, bOffset: bias.map { gl[$0] }, dout, inp, theta + w, batch: B, rows: rows,
+                           din: din, dout: doutDim, ones: ones)
         }
         for b in 0..<B { (cot + b * R * V).update(from: cotangents + (b * T + r0) * V, count: R * V) }
 
         // Head: z = lnF · W_headᵀ, on the active rows.
-        dense(dNormed, w: layout.head, gw: gl.head, gb: nil, cot, a.lnF + r0 * D, rows: R, din: D, dout: V)
-        layerNormBackward(dResidual, grad, gradStride: d, wOffset: gl.lnFWeight, bOffset: gl.lnFBias, dNormed,
+        dense(dNormed, w: layout.head, bias: nil, cot, a.lnF + r0 * D, rows: R, din: D, dout: V)
+        layerNormBackward(dResidual, grad, gradStride: d, wOffset: gl[layout.lnFWeight], bOffset: gl[layout.lnFBias], dNormed,
                           a.residual[L] + r0 * D, a.lnFMean + r0, a.lnFRstd + r0, theta + layout.lnFWeight, batch: B, rows: R, dim: D)
         for l in stride(from: L - 1, through: 0, by: -1) {
-            let o = layout.blocks[l], go = gl.blocks[l], b = a.blocks[l]
+            let o = layout.blocks[l], b = a.blocks[l]
             // Rows handled before the attention layer: the active suffix in the top block, all rows below it.
             let (first, n) = l == L - 1 ? (r0, R) : (0, T)
             let m = B * n
             // MLP: next = mid + gelu(ln2 · W_fcᵀ + b_fc) · W_projᵀ + b_proj.
             dHidden.update(repeating: 0, count: m * F)
-            dense(dHidden, w: o.mlpProjWeight, gw: go.mlpProjWeight, gb: go.mlpProjBias, dResidual, b.fcAct + first * F, rows: n, din: F, dout: D)
+            dense(dHidden, w: o.mlpProjWeight, bias: o.mlpProjBias, dResidual, b.fcAct + first * F, rows: n, din: F, dout: D)
             geluBackward(dHidden, dHidden, b.fcPre + first * F, batch: B, count: n * F)
             dNormed.update(repeating: 0, count: m * D)
-            dense(dNormed, w: o.fcWeight, gw: go.fcWeight, gb: go.fcBias, dHidden, b.ln2 + first * D, rows: n, din: D, dout: F)
+            dense(dNormed, w: o.fcWeight, bias: o.fcBias, dHidden, b.ln2 + first * D, rows: n, din: D, dout: F)
             dResidualMid.update(from: dResidual, count: m * D)
-            layerNormBackward(dResidualMid, grad, gradStride: d, wOffset: go.ln2Weight, bOffset: go.ln2Bias, dNormed,
+            layerNormBackward(dResidualMid, grad, gradStride: d, wOffset: gl[o.ln2Weight], bOffset: gl[o.ln2Bias], dNormed,
                               b.residualMid + first * D, b.ln2Mean + first, b.ln2Rstd + first, theta + o.ln2Weight, batch: B, rows: n, dim: D)
             // Attention: mid = x + attention(ln1 · W_qkvᵀ + b_qkv) · W_projᵀ + b_proj.
             dNormed.update(repeating: 0, count: m * D)
-            dense(dNormed, w: o.projWeight, gw: go.projWeight, gb: go.projBias, dResidualMid, b.attention + first * D, rows: n, din: D, dout: D)
+            dense(dNormed, w: o.projWeight, bias: o.projBias, dResidualMid, b.attention + first * D, rows: n, din: D, dout: D)
             if n < T {
                 // From here on every row carries gradient: spread the active rows back to (B·T, D), zeros before r0.
                 Self.expand(dNormed, from: n, to: T, batch: B, width: D)
@@ -137,9 +139,9 @@ extension Transformer {
             }
             attentionBackward(dQKV, dNormed, b.qkv, b.probs, scratch: dScores, batch: B, rows: T, dim: D, heads: c.nHeads)
             dNormed.update(repeating: 0, count: rows * D)
-            dense(dNormed, w: o.qkvWeight, gw: go.qkvWeight, gb: go.qkvBias, dQKV, b.ln1, rows: T, din: D, dout: 3 * D)
+            dense(dNormed, w: o.qkvWeight, bias: o.qkvBias, dQKV, b.ln1, rows: T, din: D, dout: 3 * D)
             dResidual.update(from: dResidualMid, count: rows * D)
-            layerNormBackward(dResidual, grad, gradStride: d, wOffset: go.ln1Weight, bOffset: go.ln1Bias, dNormed,
+            layerNormBackward(dResidual, grad, gradStride: d, wOffset: gl[o.ln1Weight], bOffset: gl[o.ln1Bias], dNormed,
                               a.residual[l], b.ln1Mean, b.ln1Rstd, theta + o.ln1Weight, batch: B, rows: T, dim: D)
         }
         embeddingBackward(a.input, dResidual, grad: grad, layout: gl, batch: B, length: T, ones: ones, tap: tap)
@@ -152,36 +154,6 @@ extension Transformer {
             let src = buffer + b * n * w, dst = buffer + (b * T + T - n) * w
             dst.update(from: src, count: n * w)
             (buffer + b * T * w).update(repeating: 0, count: (T - n) * w)
-        }
-    }
-
-    /// Patch, token and position embeddings: x0[i] = (W_pe·p_i + b_pe | E[token]) + W_pos[i].
-    private func embeddingBackward(_ input: ModelInput, _ dx: ConstPtr, grad: Ptr, layout gl: ParameterLayout, batch B: Int, length T: Int,
-                                   ones: ConstPtr, tap: FactorTap?) {
-        let D = config.dModel, d = gl.count, n = input.imagePositions
-        let factorPatches = tap?.wants(layout.patchWeight) ?? false
-        if factorPatches, let patches = input.patches {
-            patches.storage.withUnsafeBufferPointer { pp in
-                tap?.record(offset: layout.patchWeight, cotangents: dx, batchStride: T * D, inputs: pp.baseAddress!, batch: B,
-                            rows: n, din: config.patchDim, dout: D)
-            }
-        }
-        for bi in 0..<B {
-            let g = grad + bi * d
-            let dxb = dx + bi * T * D
-            BLAS.axpy(T * D, 1, dxb, g + gl.posEmb)
-            for (i, token) in input.tokens.enumerated() {
-                BLAS.axpy(D, 1, dxb + (n + i) * D, g + gl.tokEmb + token * D)
-            }
-            if let patches = input.patches {
-                if !factorPatches {
-                    patches.storage.withUnsafeBufferPointer { pp in
-                        BLAS.gemm(transA: true, m: D, n: config.patchDim, k: n, a: dxb, lda: D, b: pp.baseAddress!,
-                                  ldb: config.patchDim, beta: 1, c: g + gl.patchWeight, ldc: config.patchDim)
-                    }
-                }
-                BLAS.gemv(trans: true, rows: n, cols: D, a: dxb, lda: D, x: ones, beta: 1, y: g + gl.patchBias)
-            }
         }
     }
 }

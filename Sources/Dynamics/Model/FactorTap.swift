@@ -23,15 +23,14 @@ final class FactorTap {
     /// θ offsets of the weights to factor.
     let factored: Set<Int>
     /// Where the pass writes the gradients it does form: the model's layout without the factored weights.
-    let gradientLayout: ParameterLayout
+    let gradientLayout: GradientLayout
     /// The factors recorded so far, by the weight's θ offset.
     private(set) var factors: [Int: DenseFactors] = [:]
 
     /// A tap for `model` that factors the weights at θ offsets `offsets`.
     init(_ model: Transformer, factoring offsets: Set<Int>) {
         factored = offsets
-        let names = Set(model.layout.tensors.filter { offsets.contains($0.offset) }.map(\.name))
-        gradientLayout = ParameterLayout(model.config, omitting: names)
+        gradientLayout = GradientLayout(model.layout, omitting: offsets)
     }
 
     func wants(_ offset: Int) -> Bool { factored.contains(offset) }

@@ -75,42 +75,40 @@ extension Transformer {
         return out
     }
 
-    /// The logits after appending `token` at `position`, using and extending `cache` (which holds 0 ..< position).
+    /// The logits after appending `token` at `position`, using and extending `cache` (which holds 0 ..< position):
+    /// the forward pass's own embedding, blocks and head over one row, the block's attention replaced by the new
+    /// row's attention against the cached keys and values.
     func step(token: Int, position i: Int, cache: KVCache) -> [Double] {
         let c = config, D = c.dModel, F = c.dFF, H = c.nHeads, dh = c.headDim
-        let arena = Arena(capacity: 6 * D + 3 * D + 2 * F + (i + 1) + 2 + c.vocabSize)
-        let x = arena.take(D), y = arena.take(D), attn = arena.take(D), qkv = arena.take(3 * D)
+        let arena = Arena(capacity: 7 * D + 3 * D + 2 * F + (i + 1) + 2 + c.vocabSize)
+        let x = arena.take(D), next = arena.take(D), y = arena.take(D), attn = arena.take(D), mid = arena.take(D), qkv = arena.take(3 * D)
         let hidden = arena.take(F), act = arena.take(F), scores = arena.take(i + 1), stats = arena.take(2)
         let logits = arena.take(c.vocabSize)
+        // One row's intermediates, reused by every layer (LN1 and LN2 share theirs).
+        let row = Activations.Block(ln1: y, ln1Mean: stats, ln1Rstd: stats + 1, qkv: qkv, probs: scores, attention: attn, residualMid: mid,
+                                    ln2: y, ln2Mean: stats, ln2Rstd: stats + 1, fcPre: hidden, fcAct: act)
         let scale = 1 / Double(dh).squareRoot()
         return parameters.withUnsafeBufferPointer { tp in
             let theta = tp.baseAddress!
-            x.update(from: theta + layout.tokEmb + token * D, count: D)
-            BLAS.axpy(D, 1, theta + layout.posEmb + i * D, x)
+            embeddingForward(x, ModelInput(patches: nil, tokens: [token]), firstPosition: i, theta: theta)
             for l in 0..<c.nLayers {
-                let o = layout.blocks[l]
-                layerNormForward(y, stats, stats + 1, x, theta + o.ln1Weight, theta + o.ln1Bias, rows: 1, dim: D)
-                linearForward(qkv, y, theta + o.qkvWeight, theta + o.qkvBias, rows: 1, din: D, dout: 3 * D)
-                (cache.keys[l] + i * D).update(from: qkv + D, count: D)
-                (cache.values[l] + i * D).update(from: qkv + 2 * D, count: D)
-                for h in 0..<H {
-                    // scores_j = q·k_j / √dh over j ≤ i, softmax, then Σ_j p_j v_j.
-                    BLAS.gemv(rows: i + 1, cols: dh, alpha: scale, a: cache.keys[l] + h * dh, lda: D, x: qkv + h * dh, y: scores)
-                    var mx = -Double.infinity
-                    for j in 0...i { mx = max(mx, scores[j]) }
-                    var sum = 0.0
-                    for j in 0...i { scores[j] = exp(scores[j] - mx); sum += scores[j] }
-                    BLAS.gemv(trans: true, rows: i + 1, cols: dh, alpha: 1 / sum, a: cache.values[l] + h * dh, lda: D,
-                              x: scores, y: attn + h * dh)
+                blockForward(next, x, row, theta: theta, layer: l, rows: 1) { qkv, attn in
+                    (cache.keys[l] + i * D).update(from: qkv + D, count: D)
+                    (cache.values[l] + i * D).update(from: qkv + 2 * D, count: D)
+                    for h in 0..<H {
+                        // scores_j = q·k_j / √dh over j ≤ i, softmax, then Σ_j p_j v_j.
+                        BLAS.gemv(rows: i + 1, cols: dh, alpha: scale, a: cache.keys[l] + h * dh, lda: D, x: qkv + h * dh, y: scores)
+                        var mx = -Double.infinity
+                        for j in 0...i { mx = max(mx, scores[j]) }
+                        var sum = 0.0
+                        for j in 0...i { scores[j] = exp(scores[j] - mx); sum += scores[j] }
+                        BLAS.gemv(trans: true, rows: i + 1, cols: dh, alpha: 1 / sum, a: cache.values[l] + h * dh, lda: D,
+                                  x: scores, y: attn + h * dh)
+                    }
                 }
-                linearForward(x, attn, theta + o.projWeight, theta + o.projBias, rows: 1, din: D, dout: D, beta: 1)
-                layerNormForward(y, stats, stats + 1, x, theta + o.ln2Weight, theta + o.ln2Bias, rows: 1, dim: D)
-                linearForward(hidden, y, theta + o.fcWeight, theta + o.fcBias, rows: 1, din: D, dout: F)
-                geluForward(act, hidden, count: F)
-                linearForward(x, act, theta + o.mlpProjWeight, theta + o.mlpProjBias, rows: 1, din: F, dout: D, beta: 1)
+                x.update(from: next, count: D)
             }
-            layerNormForward(y, stats, stats + 1, x, theta + layout.lnFWeight, theta + layout.lnFBias, rows: 1, dim: D)
-            linearForward(logits, y, theta + layout.head, nil, rows: 1, din: D, dout: c.vocabSize)
+            headForward(logits, x, ln: y, mean: stats, rstd: stats + 1, theta: theta, rows: 1)
             return Array(UnsafeBufferPointer(start: logits, count: c.vocabSize))
         }
     }

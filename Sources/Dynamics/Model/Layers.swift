@@ -17,17 +17,18 @@ func linearForward(_ out: Ptr, _ inp: ConstPtr, _ w: ConstPtr, _ b: ConstPtr?, r
 }
 
 /// dinp (B·T, din) += dout (B·T, dout) · W; per example b: dW_b (dout, din) += dout_bᵀ · inp (T, din), db_b += Σ_t dout_b.
-/// With `weightGradient` false the dW_b products are skipped (a `FactorTap` keeps their factors instead).
-func linearBackward(_ dinp: Ptr?, _ grad: Ptr, gradStride: Int, wOffset: Int, bOffset: Int?,
+/// Without `wOffset` (a `GradientLayout` with no slot for W) the dW_b products are skipped (a `FactorTap` keeps
+/// their factors instead).
+func linearBackward(_ dinp: Ptr?, _ grad: Ptr, gradStride: Int, wOffset: Int?, bOffset: Int?,
                     _ dout: ConstPtr, _ inp: ConstPtr, _ w: ConstPtr, batch: Int, rows: Int, din: Int, dout doutDim: Int,
-                    ones: ConstPtr, weightGradient: Bool = true) {
+                    ones: ConstPtr) {
     if let dinp {
         BLAS.gemm(m: batch * rows, n: din, k: doutDim, a: dout, lda: doutDim, b: w, ldb: din, beta: 1, c: dinp, ldc: din)
     }
     for bi in 0..<batch {
         let g = grad + bi * gradStride
         let d = dout + bi * rows * doutDim
-        if weightGradient {
+        if let wOffset {
             BLAS.gemm(transA: true, m: doutDim, n: din, k: rows, a: d, lda: doutDim, b: inp, ldb: din,
                       beta: 1, c: g + wOffset, ldc: din)
         }
@@ -128,6 +129,56 @@ func geluBackward(_ dinp: Ptr, _ dout: ConstPtr, _ inp: ConstPtr, batch: Int, co
     }
 }
 
+// MARK: - Embeddings
+
+extension Transformer {
+    /// x0 (T, D) = (W_pe·p_i + b_pe | E[token]) + W_pos[p0 + i]: patch rows first, then token rows, plus the position
+    /// embeddings of positions p0 ..< p0 + T (p0 > 0 for one new token of `generate`).
+    func embeddingForward(_ x0: Ptr, _ input: ModelInput, firstPosition p0: Int, theta: ConstPtr) {
+        let c = config, D = c.dModel, n = input.imagePositions
+        if let patches = input.patches {
+            patches.storage.withUnsafeBufferPointer { pp in
+                linearForward(x0, pp.baseAddress!, theta + layout.patchWeight, theta + layout.patchBias, rows: n, din: c.patchDim, dout: D)
+            }
+        }
+        for (i, token) in input.tokens.enumerated() {
+            (x0 + (n + i) * D).update(from: theta + layout.tokEmb + token * D, count: D)
+        }
+        BLAS.axpy(input.length * D, 1, theta + layout.posEmb + p0 * D, x0)
+    }
+
+    /// The gradients of the embeddings from dx0 (B·T, D): W_pos, the token rows, W_pe and b_pe (or W_pe's factors
+    /// for a `FactorTap`).
+    func embeddingBackward(_ input: ModelInput, _ dx: ConstPtr, grad: Ptr, layout gl: GradientLayout, batch B: Int, length T: Int,
+                                   ones: ConstPtr, tap: FactorTap?) {
+        let D = config.dModel, d = gl.count, n = input.imagePositions
+        let patchGradient = gl.offset(of: layout.patchWeight), factorPatches = patchGradient == nil
+        if factorPatches, let patches = input.patches {
+            patches.storage.withUnsafeBufferPointer { pp in
+                tap?.record(offset: layout.patchWeight, cotangents: dx, batchStride: T * D, inputs: pp.baseAddress!, batch: B,
+                            rows: n, din: config.patchDim, dout: D)
+            }
+        }
+        for bi in 0..<B {
+            let g = grad + bi * d
+            let dxb = dx + bi * T * D
+            BLAS.axpy(T * D, 1, dxb, g + gl[layout.posEmb])
+            for (i, token) in input.tokens.enumerated() {
+                BLAS.axpy(D, 1, dxb + (n + i) * D, g + gl[layout.tokEmb] + token * D)
+            }
+            if let patches = input.patches {
+                if let patchGradient {
+                    patches.storage.withUnsafeBufferPointer { pp in
+                        BLAS.gemm(transA: true, m: D, n: config.patchDim, k: n, a: dxb, lda: D, b: pp.baseAddress!,
+                                  ldb: config.patchDim, beta: 1, c: g + patchGradient, ldc: config.patchDim)
+                    }
+                }
+                BLAS.gemv(trans: true, rows: n, cols: D, a: dxb, lda: D, x: ones, beta: 1, y: g + gl[layout.patchBias])
+            }
+        }
+    }
+}
+
 // MARK: - Causal multi-head attention
 
 /// qkv (T, 3D) → out (T, D), heads concatenated; probs (H, T, T) keeps each head's causal softmax (zeros above the diagonal).
@@ -192,7 +243,7 @@ func attentionBackward(_ dqkv: Ptr, _ dout: ConstPtr, _ qkv: ConstPtr, _ probs: 
     }
 }
 
-// MARK: - Softmax
+// MARK: - Log-likelihood: log softmax (forward) and its cotangent (backward)
 
 /// log softmax of one logit row of length n, written to `out`.
 func logSoftmaxRow(_ out: Ptr, _ z: ConstPtr, count n: Int) {
@@ -202,4 +253,45 @@ func logSoftmaxRow(_ out: Ptr, _ z: ConstPtr, count n: Int) {
     for i in 0..<n { sum += exp(z[i] - mx) }
     let lse = mx + log(sum)
     for i in 0..<n { out[i] = z[i] - lse }
+}
+
+/// How the weight w of a log-likelihood cotangent is applied. The three forms are the same w·(e − softmax(z)) and
+/// differ only in rounding; each caller keeps the form its results have always been computed with, so outputs
+/// keep their bytes.
+enum LogLikelihoodWeight {
+    /// w·(e − p): e − p first, then scaled. Per-example gradients of `LogProbSum`s and A(x) (w = 1).
+    case scaled(Double)
+    /// −w·p + w·e: GRPO's per-token surrogate weight.
+    case spread(Double)
+    /// −p/n + e/n: SFT's mean over the n scored tokens of one example.
+    case mean(over: Double)
+}
+
+/// row[o] += w·(e_target − softmax(z))[o] for every o < V = logProbs.count, from the row's log-probabilities: the
+/// cotangent on one logit row of w·log π(target), i.e. the backward of `logSoftmaxRow` picked at `target`
+/// (THEORY §2: A(x) = G(x) = e_{o_t} − softmax(z)). The one place this formula is written: SFT, GRPO, the eNTK's
+/// A(x) and every per-example gradient of the analyses call it.
+func addLogLikelihoodCotangent(_ row: Ptr, logProbs: [Double], target: Int, weight: LogLikelihoodWeight) {
+    let V = logProbs.count
+    switch weight {
+    case let .scaled(w):
+        for o in 0..<V {
+            var a = -exp(logProbs[o])
+            if o == target { a += 1 }
+            row[o] += w * a
+        }
+    case let .spread(w):
+        for o in 0..<V { row[o] += -w * exp(logProbs[o]) }
+        row[target] += w
+    case let .mean(n):
+        for o in 0..<V { row[o] += -exp(logProbs[o]) / n }
+        row[target] += 1 / n
+    }
+}
+
+/// A(x) = e_target − softmax(z) as a vector: `addLogLikelihoodCotangent` with w = 1 on a zero row.
+func logLikelihoodGradient(_ logProbs: [Double], target: Int) -> [Double] {
+    var a = [Double](repeating: 0, count: logProbs.count)
+    a.withUnsafeMutableBufferPointer { addLogLikelihoodCotangent($0.baseAddress!, logProbs: logProbs, target: target, weight: .scaled(1)) }
+    return a
 }

@@ -28,16 +28,11 @@ public struct ParameterLayout: Sendable {
     public let tokEmb, patchWeight, patchBias, posEmb, lnFWeight, lnFBias, head: Int
     public let blocks: [BlockOffsets]
 
-    public init(_ c: ModelConfig) { self.init(c, omitting: []) }
-
-    /// A compact layout of the same tensors in the same order without those named in `omitting`: the kept tensors
-    /// are packed, and an omitted tensor's offset field is 0 and must not be used (a gradient buffer in this layout
-    /// has no room for it). Backward passes that skip some weights' gradients write into such a layout.
-    public init(_ c: ModelConfig, omitting omitted: Set<String>) {
+    /// Every tensor of `c` (backward passes that skip some weights' gradients write into a `GradientLayout`).
+    public init(_ c: ModelConfig) {
         var list: [ParameterTensor] = []
         var next = 0
         func add(_ name: String, _ shape: [Int]) -> Int {
-            if omitted.contains(name) { return 0 }
             let t = ParameterTensor(name: name, shape: shape, offset: next)
             list.append(t)
             next += t.count

@@ -59,45 +59,49 @@ public struct Transformer: Sendable {
     /// Runs the network over `input` (all positions) and keeps what backward needs.
     public func forward(_ input: ModelInput) throws -> Activations {
         try validate(input)
-        let acts = Activations(config: config, length: input.length)
+        let acts = Activations(config: config, input: input)
         parameters.withUnsafeBufferPointer { theta in
-            forward(input, theta: theta.baseAddress!, into: acts)
+            forward(theta: theta.baseAddress!, into: acts)
         }
         return acts
     }
 
-    private func forward(_ input: ModelInput, theta: ConstPtr, into a: Activations) {
-        let c = config, T = a.length, D = c.dModel, F = c.dFF, V = c.vocabSize
-        let n = input.imagePositions
-        let x0 = a.residual[0]
-        if let patches = input.patches {
-            patches.storage.withUnsafeBufferPointer { pp in
-                linearForward(x0, pp.baseAddress!, theta + layout.patchWeight, theta + layout.patchBias,
-                              rows: n, din: c.patchDim, dout: D)
+    private func forward(theta: ConstPtr, into a: Activations) {
+        let c = config, T = a.length, D = c.dModel
+        embeddingForward(a.residual[0], a.input, firstPosition: 0, theta: theta)
+        for l in 0..<c.nLayers {
+            let b = a.blocks[l]
+            blockForward(a.residual[l + 1], a.residual[l], b, theta: theta, layer: l, rows: T) { qkv, out in
+                attentionForward(out, b.probs, qkv, rows: T, dim: D, heads: c.nHeads)
             }
         }
-        for (i, token) in input.tokens.enumerated() {
-            (x0 + (n + i) * D).update(from: theta + layout.tokEmb + token * D, count: D)
-        }
-        BLAS.axpy(T * D, 1, theta + layout.posEmb, x0)
-        for l in 0..<c.nLayers {
-            let o = layout.blocks[l], b = a.blocks[l]
-            let x = a.residual[l], next = a.residual[l + 1]
-            layerNormForward(b.ln1, b.ln1Mean, b.ln1Rstd, x, theta + o.ln1Weight, theta + o.ln1Bias, rows: T, dim: D)
-            linearForward(b.qkv, b.ln1, theta + o.qkvWeight, theta + o.qkvBias, rows: T, din: D, dout: 3 * D)
-            attentionForward(b.attention, b.probs, b.qkv, rows: T, dim: D, heads: c.nHeads)
-            b.residualMid.update(from: x, count: T * D)
-            linearForward(b.residualMid, b.attention, theta + o.projWeight, theta + o.projBias, rows: T, din: D, dout: D, beta: 1)
-            layerNormForward(b.ln2, b.ln2Mean, b.ln2Rstd, b.residualMid, theta + o.ln2Weight, theta + o.ln2Bias, rows: T, dim: D)
-            linearForward(b.fcPre, b.ln2, theta + o.fcWeight, theta + o.fcBias, rows: T, din: D, dout: F)
-            geluForward(b.fcAct, b.fcPre, count: T * F)
-            next.update(from: b.residualMid, count: T * D)
-            linearForward(next, b.fcAct, theta + o.mlpProjWeight, theta + o.mlpProjBias, rows: T, din: F, dout: D, beta: 1)
-        }
-        layerNormForward(a.lnF, a.lnFMean, a.lnFRstd, a.residual[c.nLayers], theta + layout.lnFWeight,
-                         theta + layout.lnFBias, rows: T, dim: D)
-        linearForward(a.logitsBuffer, a.lnF, theta + layout.head, nil, rows: T, din: D, dout: V)
-        a.input = input
+        headForward(a.logitsBuffer, a.residual[c.nLayers], ln: a.lnF, mean: a.lnFMean, rstd: a.lnFRstd, theta: theta, rows: T)
+    }
+
+    /// Block l of MODEL.md over `rows` positions: next = h + MLP(LN2 h) with h = x + proj(attention(LN1 x)), the
+    /// intermediates kept in `b`. `attend(qkv, out)` is the attention over those rows: causal attention over the
+    /// whole sequence in `forward`, one new row against the KV cache in `generate`. The one block forward of both
+    /// (nanoGPT's `Block.forward`).
+    func blockForward(_ next: Ptr, _ x: ConstPtr, _ b: Activations.Block, theta: ConstPtr, layer l: Int, rows T: Int,
+                      attend: (ConstPtr, Ptr) -> Void) {
+        let D = config.dModel, F = config.dFF, o = layout.blocks[l]
+        layerNormForward(b.ln1, b.ln1Mean, b.ln1Rstd, x, theta + o.ln1Weight, theta + o.ln1Bias, rows: T, dim: D)
+        linearForward(b.qkv, b.ln1, theta + o.qkvWeight, theta + o.qkvBias, rows: T, din: D, dout: 3 * D)
+        attend(b.qkv, b.attention)
+        b.residualMid.update(from: x, count: T * D)
+        linearForward(b.residualMid, b.attention, theta + o.projWeight, theta + o.projBias, rows: T, din: D, dout: D, beta: 1)
+        layerNormForward(b.ln2, b.ln2Mean, b.ln2Rstd, b.residualMid, theta + o.ln2Weight, theta + o.ln2Bias, rows: T, dim: D)
+        linearForward(b.fcPre, b.ln2, theta + o.fcWeight, theta + o.fcBias, rows: T, din: D, dout: F)
+        geluForward(b.fcAct, b.fcPre, count: T * F)
+        next.update(from: b.residualMid, count: T * D)
+        linearForward(next, b.fcAct, theta + o.mlpProjWeight, theta + o.mlpProjBias, rows: T, din: F, dout: D, beta: 1)
+    }
+
+    /// logits (T, V) = LN_f(x) · W_headᵀ, LN_f's output and statistics kept in `ln`, `mean`, `rstd`.
+    func headForward(_ logits: Ptr, _ x: ConstPtr, ln: Ptr, mean: Ptr, rstd: Ptr, theta: ConstPtr, rows T: Int) {
+        let D = config.dModel
+        layerNormForward(ln, mean, rstd, x, theta + layout.lnFWeight, theta + layout.lnFBias, rows: T, dim: D)
+        linearForward(logits, ln, theta + layout.head, nil, rows: T, din: D, dout: config.vocabSize)
     }
 }
 

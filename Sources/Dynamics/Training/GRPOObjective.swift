@@ -100,9 +100,9 @@ public enum GRPOObjective {
                 loss += terms.loss
                 kl += terms.kl
                 clipped += terms.clipped ? 1 : 0
-                let row = (start + t - 1) * V
-                for o in 0..<V { cot[row + o] = -terms.weight * exp(lp[o]) }
-                cot[row + token] += terms.weight
+                cot.withUnsafeMutableBufferPointer {
+                    addLogLikelihoodCotangent($0.baseAddress! + (start + t - 1) * V, logProbs: lp, target: token, weight: .spread(terms.weight))
+                }
             }
             var g = [Double](repeating: 0, count: model.layout.count)
             try model.backward(acts, cotangents: cot, into: &g)

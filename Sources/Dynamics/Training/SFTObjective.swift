@@ -22,23 +22,16 @@ public enum SFTObjective {
         return (loss, gradient, tokens, correct)
     }
 
-    /// One example's ℓ̄ = (1/|o|) Σ_t log π(o_t) and ∇θ ℓ̄.
+    /// One example's ℓ̄ = (1/|o|) Σ_t log π(o_t) and ∇θ ℓ̄: `LogProbSum.sftTerm`'s value and cotangent over one
+    /// forward pass of the whole sequence, one backward pass; also how many response tokens are the argmax.
     static func exampleTerm(_ model: Transformer, _ e: EncodedExample) throws -> (meanLogLikelihood: Double, gradient: [Double], tokens: Int, correct: Int) {
         let acts = try model.forward(e.input)
-        let V = model.config.vocabSize, n = Double(e.responseLength)
+        let V = model.config.vocabSize
         var cot = [Double](repeating: 0, count: e.input.length * V)
-        var total = 0.0, correct = 0
-        for p in e.responsePositions {
-            let lp = acts.logProbabilities(at: p - 1)
-            let target = e.token(at: p)
-            total += lp[target]
-            if TokenStatistics.argmax(lp) == target { correct += 1 }
-            let row = (p - 1) * V
-            for o in 0..<V { cot[row + o] = -exp(lp[o]) / n }
-            cot[row + target] += 1 / n
-        }
+        let f = cot.withUnsafeMutableBufferPointer { LogProbSum.sftTerm(e).accumulate(into: $0.baseAddress!, acts, of: e, vocabulary: V) }
+        let correct = e.responsePositions.filter { TokenStatistics.argmax(acts.logProbabilities(at: $0 - 1)) == e.token(at: $0) }.count
         var g = [Double](repeating: 0, count: model.layout.count)
         try model.backward(acts, cotangents: cot, into: &g)
-        return (total / n, g, e.responseLength, correct)
+        return (f, g, e.responseLength, correct)
     }
 }

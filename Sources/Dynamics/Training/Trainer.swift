@@ -1,6 +1,7 @@
 import Foundation
 
-/// What a training loop drives: SFT/pretraining and GRPO alike.
+/// What a training loop (`TrainingRun`) drives: SFT/pretraining and GRPO alike. Step records are structured
+/// values; formatting them for a progress line is the caller's business.
 public protocol Trainer: Sendable {
     associatedtype Record: Sendable
     /// Updates taken so far.
@@ -9,27 +10,25 @@ public protocol Trainer: Sendable {
     var totalSteps: Int { get }
     var model: Transformer { get }
     var tokenizer: Tokenizer { get }
+    /// The run's data file and seed, for the run records of its checkpoints.
+    var runData: String { get }
+    var runSeed: UInt64 { get }
     /// The next update; a non-finite value stops it before θ changes.
     mutating func trainStep(threads: Int) throws -> Record
     /// Writes a checkpoint that `--resume` continues bit-exactly.
     func save(to dir: URL, record: RunRecord, overwrite: Bool) throws
     static var metricsHeader: [String] { get }
     static func metricsRow(_ r: Record) -> [CSVCell]
-    /// A few figures for the progress line.
-    static func progressDetail(_ r: Record) -> String
 }
 
 extension SFTTrainer: Trainer {
     public var totalSteps: Int { config.steps }
-    public static func progressDetail(_ r: SFTStepRecord) -> String {
-        String(format: "loss %.4f  lr %.2e  |g| %.3f", r.loss, r.report.learningRate, r.report.gradientNorm)
-    }
+    public var runData: String { config.data }
+    public var runSeed: UInt64 { config.seed }
 }
 
 extension GRPOTrainer: Trainer {
     public var totalSteps: Int { config.steps }
-    public static func progressDetail(_ r: GRPOStepRecord) -> String {
-        String(format: "reward %.3f (fmt %.2f hit %.2f acc %.2f)  kl %.4f  |g| %.3f%@", r.reward.mean, r.format.mean, r.hit.mean,
-               r.accuracy.mean, r.kl, r.report.gradientNorm, r.restarted ? "  restart" : "")
-    }
+    public var runData: String { config.data }
+    public var runSeed: UInt64 { config.seed }
 }

@@ -66,3 +66,14 @@ public struct ContactSheet {
         return canvas.image
     }
 }
+
+extension ContactSheet.Cell {
+    /// The first `count` examples of `file` with their images (and jigsaw sources).
+    public static func first(_ count: Int, of file: ExampleFile) throws -> [ContactSheet.Cell] {
+        let base = file.url.deletingLastPathComponent()
+        return try file.examples.prefix(count).map { e in
+            ContactSheet.Cell(example: e, image: try file.imageURL(e).map { try PNGCodec.read($0) },
+                              source: try e.truth?.source.map { try PNGCodec.read(base.appendingPathComponent($0)) })
+        }
+    }
+}

@@ -120,3 +120,18 @@ public enum DatasetWriter {
         try AtomicFile.write(Data(text.utf8), to: folder.appendingPathComponent(fileName))
     }
 }
+
+/// The files `data generate` and `data jigsaw` write into a folder for a split: `<split>.jsonl`, `<split>.meta.json` and
+/// `images/<split>-*.png`. Without `force` none of them may exist (SafeOutput's policy); with it they are replaced,
+/// and nothing else in the folder is touched.
+public enum DatasetOutput {
+    public static func check(folder: URL, split: Split, force: Bool) throws {
+        try SafeOutput.checkWritable([folder.appendingPathComponent("\(split.rawValue).jsonl"),
+                                      folder.appendingPathComponent("\(split.rawValue).meta.json")], force: force)
+        let images = folder.appendingPathComponent("images")
+        if !force, let names = try? FileManager.default.contentsOfDirectory(atPath: images.path),
+           let existing = names.sorted().first(where: { $0.hasPrefix("\(split.rawValue)-") }) {
+            throw FileError.exists(path: images.appendingPathComponent(existing).path)
+        }
+    }
+}

@@ -31,3 +31,26 @@ public struct FolderPuzzles: Sendable {
         return chosen.map { folder.appendingPathComponent($0) }
     }
 }
+
+extension FolderPuzzles {
+    /// `perImage` puzzles from each of `files` (centre-cropped, area-resampled to `imageSize`): puzzle j of file f is
+    /// example f·perImage + j, its permutation drawn from the stream "jigsaw.SPLIT.NAME.j" and its style cycling
+    /// through `styles`. `progress` is called after each file.
+    public static func examples(_ files: [URL], split: Split, perImage: Int, rows: Int, columns: Int, styles: [PromptStyle], seed: UInt64,
+                                imageSize: Int, progress: () -> Void = {}) throws -> [GeneratedExample] {
+        var examples: [GeneratedExample] = []
+        for (f, url) in files.enumerated() {
+            let image = try ImageFile.read(url).centreCropped().areaResampled(to: imageSize)
+            for j in 0..<perImage {
+                let i = f * perImage + j
+                let rng = RandomStream(seed: seed, name: "jigsaw.\(split.rawValue).\(url.lastPathComponent).\(j)")
+                let id = String(format: "%@-%06d", split.rawValue, i)
+                let puzzle = try Jigsaw(rows: rows, columns: columns, rng: rng)
+                examples.append(try DatasetGenerator.jigsawExample(id: id, style: styles[i % styles.count], puzzle: puzzle, source: image,
+                                                                   scene: nil, imagePath: "images/\(id).png"))
+            }
+            progress()
+        }
+        return examples
+    }
+}

@@ -13,6 +13,8 @@ public struct KernelFeatures: Sendable {
     public let denseColumns: [Int: Range<Int>]
     /// Factors of each factored dense weight, by the tensor's index in the layout.
     public let factors: [Int: DenseFactors]
+    /// `dense` is the whole J(x) from the plain backward pass (the `explicit` strategy), not the plan's packing.
+    public let isFullJacobian: Bool
 
     /// Runs the forward pass over the causal prefix of the token at `position` (a `logprobs` position) and one
     /// backward pass carrying all V one-hot cotangents, forming the columns `plan` materialises and recording the
@@ -25,11 +27,23 @@ public struct KernelFeatures: Sendable {
         let V = model.config.vocabSize, T = position
         let logProbs = acts.logProbabilities(at: T - 1)
         let target = input.tokens[position - input.imagePositions]
-        logitGradient = TokenGradients.oneHotMinusSoftmax(logProbs, target: target)
+        logitGradient = logLikelihoodGradient(logProbs, target: target)
         logProb = logProbs[target]
         vocabSize = V
         var cot = [Double](repeating: 0, count: V * T * V)
         for o in 0..<V { cot[(o * T + T - 1) * V + o] = 1 }
+        if plan.strategy == .explicit {
+            // The reference: the whole V × d Jacobian from one backward pass over all V cotangents, in θ's layout
+            // (no plan, no factor tap, no packing).
+            var j = Matrix(rows: V, cols: model.layout.count)
+            try model.backward(acts, cotangents: cot, into: &j.storage, tap: nil)
+            dense = j
+            denseColumns = Dictionary(uniqueKeysWithValues: model.layout.tensors.enumerated().map { ($0.offset, $0.element.range) })
+            factors = [:]
+            isFullJacobian = true
+            return
+        }
+        isFullJacobian = false
         // The gradient buffer has columns for the materialised tensors only: no V × d Jacobian is formed unless
         // the plan materialises everything.
         let tap = FactorTap(model, factoring: plan.factoredOffsets)

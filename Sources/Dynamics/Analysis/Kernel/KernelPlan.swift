@@ -1,14 +1,25 @@
-/// How the eNTK engine computes K(x_v, x_u) = J(x_v) J(x_u)ᵀ (ARCHITECTURE, "eNTK strategies").
+/// How the eNTK engine computes K(x_v, x_u) = J(x_v) J(x_u)ᵀ (ARCHITECTURE, "eNTK strategies"), after
+/// neural-tangents' `NtkImplementation`. Every strategy computes the same kernel; they differ in what they form
+/// and in cost. With V logits, d parameters, a dense weight of din inputs and dout outputs, n₁ and n₂ positions
+/// carrying gradient in the two examples, N examples and P pairs (FLOPs, a multiply-add counted as 2):
 ///
-/// With V logits, a dense weight of din inputs and dout outputs, n₁ and n₂ positions carrying gradient in the two
-/// examples, N examples and P pairs (costs in FLOPs, a multiply-add counted as 2):
-/// - `explicit`: both full V × d Jacobians, one product per pair, 2·V²·d. The reference.
-/// - `materialised`: every tensor's Jacobian columns J_ℓ = Σ_t g_t ⊗ h_t, formed once per example
-///   (2·V·n·din·dout), then one product per tensor and pair (2·V²·din·dout; a trace needs 2·V·din·dout).
-/// - `structured`: dense weights kept as their factors; per pair H = h₁h₂ᵀ (2·n₁n₂·din), H·g₂
-///   (2·n₁n₂·V·dout) and K_ℓ = Σ_t g₁[t]·(H g₂)[t]ᵀ (2·min(n₁,n₂)·V²·dout); a trace needs H and
-///   M = g₁g₂ᵀ (2·n₁n₂·V·dout). Embeddings, LayerNorms and biases are always materialised (they are small).
-/// - `automatic`: per dense weight, whichever of the two costs fewer FLOPs for the work at hand.
+/// - `explicit` — the reference (neural-tangents' `JACOBIAN_CONTRACTION`): each example's whole V × d logit
+///   Jacobian from one backward pass over all V one-hot cotangents in θ's layout (no plan, no factor tap), and
+///   K = J_v J_uᵀ as one product over all d columns (`EmpiricalNTK`): 2·V²·d per pair, V·d memory per example.
+///   Wins when d is small, when the Jacobians themselves are wanted, and as the check of the others; every
+///   other strategy is tested against it.
+/// - `materialised` — the engine's own path with no weight factored: the plan's packed Jacobian columns per
+///   tensor (J_ℓ = Σ_t g_t ⊗ h_t formed once per example, 2·V·n·din·dout), one product per pair over the packed
+///   columns (2·V²·din·dout per tensor; a trace needs 2·V·din·dout). Same FLOPs as explicit and, by construction,
+///   the same numbers to the bit (tested); it is `automatic`'s choice wherever factoring does not pay, and checks
+///   the engine's packing against the reference.
+/// - `structured` — neural-tangents' `STRUCTURED_DERIVATIVES`: dense weights kept as their factors (g, h); per pair
+///   H = h₁h₂ᵀ (2·n₁n₂·din), H·g₂ (2·n₁n₂·V·dout) and K_ℓ = Σ_t g₁[t]·(H g₂)[t]ᵀ (2·min(n₁,n₂)·V²·dout); a trace
+///   needs H and M = g₁g₂ᵀ (2·n₁n₂·V·dout). Wins when the prefixes are short against din·dout / V — the head and
+///   the top block's MLP, where n = 1 — and for traces; never forms a V × din·dout block. Embeddings, LayerNorms
+///   and biases are always materialised (they are small).
+/// - `automatic` — per dense weight, whichever of materialised and structured costs fewer FLOPs for the workload
+///   at hand (`KernelPlan`); the default.
 public enum KernelStrategy: String, CaseIterable, Sendable {
     case explicit, materialised, structured, automatic
 }

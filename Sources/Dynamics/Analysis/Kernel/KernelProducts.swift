@@ -8,6 +8,10 @@ public enum KernelProducts {
         let V = v.vocabSize
         var k = Matrix(rows: V, cols: V)
         var parts: [Matrix]? = contributions ? [] : nil
+        if v.isFullJacobian && u.isFullJacobian, !contributions {
+            // The explicit strategy: K = J_v J_uᵀ over the whole Jacobians (EmpiricalNTK, the reference).
+            return ((try? EmpiricalNTK.block(v.dense, u.dense)) ?? k, nil)
+        }
         if !contributions, v.denseColumns == u.denseColumns, let width = v.denseColumns.values.map(\.upperBound).max() {
             // One product over every materialised column at once (the explicit strategy's single dgemm).
             gemmNT(v.dense, 0..<width, u.dense, 0..<width, into: &k)
@@ -18,7 +22,11 @@ public enum KernelProducts {
         }
         for index in layout.tensors.indices {
             var part = Matrix(rows: V, cols: V)
-            accumulateBlock(index, v, u, layout: layout, into: &part)
+            if v.isFullJacobian && u.isFullJacobian {
+                part = (try? EmpiricalNTK.block(v.dense, u.dense, columns: layout.tensors[index].range)) ?? part
+            } else {
+                accumulateBlock(index, v, u, layout: layout, into: &part)
+            }
             k.storage.withUnsafeMutableBufferPointer { kp in part.storage.withUnsafeBufferPointer { pp in
                 for i in 0..<min(kp.count, pp.count) { kp[i] += pp[i] }
             } }

@@ -80,8 +80,12 @@ extension ProbeKernel {
     }
 
     /// Long-format CSV rows, one per pair: i, j, probe_i, probe_j, task_i, task_j, trace, influence.
+    /// OUT.csv's columns and OUT.tensors.csv's.
+    public static let pairHeader = ["i", "j", "probe_i", "probe_j", "task_i", "task_j", "trace", "influence"]
+    public static let tensorHeader = ["i", "j", "tensor", "trace"]
+
     public func pairTable() -> CSVTable {
-        var table = CSVTable(header: ["i", "j", "probe_i", "probe_j", "task_i", "task_j", "trace", "influence"])
+        var table = CSVTable(header: Self.pairHeader)
         for e in entries {
             let (i, j) = (e.pair.i, e.pair.j)
             table.append([.int(i), .int(j), .string(probes[i].description), .string(probes[j].description), .string(tasks[i]),
@@ -92,7 +96,7 @@ extension ProbeKernel {
 
     /// Long-format CSV rows, one per pair and parameter tensor: i, j, tensor, trace.
     public func tensorTable() -> CSVTable {
-        var table = CSVTable(header: ["i", "j", "tensor", "trace"])
+        var table = CSVTable(header: Self.tensorHeader)
         for e in entries {
             for (name, value) in zip(tensorNames, e.tensorTraces) { table.append([.int(e.pair.i), .int(e.pair.j), .string(name), .double(value)]) }
         }

@@ -1,3 +1,5 @@
+import Foundation
+
 /// GRPO's per-token coefficients of an update (THEORY §3 "Weighted updates", Eq. 9):
 /// c_t = Â + β(π_ref/π_θ − 1), the derivative of the token's GRPO objective with respect to log π_θ(o_t) at
 /// ρ = 1 (one update per batch). It scales the token's G; a negative c_t pushes the other way.
@@ -27,5 +29,37 @@ public enum GRPOCoefficients {
         let lp = try PerExampleGradients.values(model, example, tokens)
         let ref = try reference.map { try PerExampleGradients.values($0, example, tokens) }
         return try sum.scaled(by: coefficients(advantage: advantage, beta: beta, logProbs: lp, referenceLogProbs: ref))
+    }
+}
+
+/// GRPO weighting of `decompose` updates: an advantage per example id (a CSV with columns id,advantage), β and
+/// an optional reference model.
+public struct AdvantageWeighting {
+    public let advantages: [String: Double]
+    /// The file they came from, for errors.
+    public let source: String
+    public let beta: Double
+    public let reference: Transformer?
+
+    /// Reads id → advantage from `path`; every advantage must be a finite number.
+    public init(path: String, beta: Double, reference: Transformer?) throws {
+        let (_, rows) = try CSVReader.table(URL(fileURLWithPath: path), requiring: ["id", "advantage"])
+        var out: [String: Double] = [:]
+        for (k, row) in rows.enumerated() {
+            guard let a = Double(row["advantage"]!), a.isFinite else {
+                throw ExampleError.malformed(path: path, line: k + 2, reason: "advantage '\(row["advantage"]!)' is not a finite number")
+            }
+            out[row["id"]!] = a
+        }
+        (advantages, source, self.beta, self.reference) = (out, path, beta, reference)
+    }
+
+    /// `update` GRPO-weighted with its example's advantage (`GRPOCoefficients.weighted`).
+    public func weighted(_ update: GradientRequest, model: Transformer) throws -> GradientRequest {
+        guard let a = advantages[update.example.id] else {
+            throw LearningDynamicsError.invalid("no advantage for example '\(update.example.id)' in \(source)")
+        }
+        return GradientRequest(example: update.example, sum: try GRPOCoefficients.weighted(
+            update.sum, of: update.example, model: model, reference: reference, advantage: a, beta: beta))
     }
 }

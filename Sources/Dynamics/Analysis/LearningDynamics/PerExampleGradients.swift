@@ -36,7 +36,7 @@ public enum PerExampleGradients {
         var cot = [Double](repeating: 0, count: sums.count * T * V)
         let values = cot.withUnsafeMutableBufferPointer { c in
             sums.enumerated().map { b, s in
-                accumulate(s, of: example, acts, cotangent: c.baseAddress! + b * T * V, vocabulary: V)
+                s.accumulate(into: c.baseAddress! + b * T * V, acts, of: example, vocabulary: V)
             }
         }
         var g = Matrix(rows: sums.count, cols: d)
@@ -49,11 +49,7 @@ public enum PerExampleGradients {
         guard !sums.isEmpty else { return [] }
         for s in sums { try s.check(in: example) }
         let acts = try model.forward(example.input.prefix(sums.map(\.prefixLength).max()!))
-        return sums.map { s in
-            var f = 0.0
-            for (p, w) in zip(s.positions, s.weights) { f += w * acts.logProbabilities(at: p - 1)[example.token(at: p)] }
-            return f
-        }
+        return sums.map { $0.value(acts, of: example) }
     }
 
     /// Gradients of many requests, rows in request order. Requests on the same sequence (same id and input) share
@@ -100,18 +96,5 @@ public enum PerExampleGradients {
             }
         }
         return groups.flatMap { g in stride(from: 0, to: g.count, by: maxStack).map { Array(g[$0..<min($0 + maxStack, g.count)]) } }
-    }
-
-    /// Adds f's cotangent Σ_k w_k (e_{o_k} − softmax(z_k)) into `cot` (T × V) and returns f(θ).
-    private static func accumulate(_ s: LogProbSum, of example: EncodedExample, _ acts: Activations,
-                                   cotangent cot: UnsafeMutablePointer<Double>, vocabulary V: Int) -> Double {
-        var f = 0.0
-        for (p, w) in zip(s.positions, s.weights) {
-            let lp = acts.logProbabilities(at: p - 1), target = example.token(at: p)
-            f += w * lp[target]
-            let a = TokenGradients.oneHotMinusSoftmax(lp, target: target)
-            for o in 0..<V { cot[(p - 1) * V + o] += w * a[o] }
-        }
-        return f
     }
 }

@@ -1,4 +1,6 @@
-/// The empirical NTK block K(x_v, x_u) = J(x_v) J(x_u)ᵀ (THEORY §2), explicit strategy.
+/// The empirical NTK block K(x_v, x_u) = J(x_v) J(x_u)ᵀ (THEORY §2) from two whole V × d logit Jacobians: the
+/// `explicit` strategy, the reference every other strategy is tested against. Products go through the engine's
+/// one dense product (`KernelProducts.gemmNT`), so explicit kernels keep their bytes whichever path computes them.
 public enum EmpiricalNTK {
     /// One parameter tensor's share K_g = J_g(x_v) J_g(x_u)ᵀ, summarised.
     public struct Contribution: Equatable, Sendable {
@@ -11,7 +13,10 @@ public enum EmpiricalNTK {
 
     /// K = J_v J_uᵀ (V × V); throws when the Jacobians' widths differ.
     public static func block(_ jv: Matrix, _ ju: Matrix) throws -> Matrix {
-        try BLAS.matmul(jv, ju, transB: true)
+        guard jv.cols == ju.cols else { throw ShapeError.mismatch(what: "Jacobian widths", expected: [jv.cols], found: [ju.cols]) }
+        var k = Matrix(rows: jv.rows, cols: ju.rows)
+        KernelProducts.gemmNT(jv, 0..<jv.cols, ju, 0..<ju.cols, into: &k)
+        return k
     }
 
     /// The V × V block of one parameter range: J_v[:, range] J_u[:, range]ᵀ.
@@ -20,12 +25,7 @@ public enum EmpiricalNTK {
             throw ShapeError.mismatch(what: "Jacobian column range", expected: [jv.cols], found: [ju.cols, range.upperBound])
         }
         var k = Matrix(rows: jv.rows, cols: ju.rows)
-        jv.storage.withUnsafeBufferPointer { a in ju.storage.withUnsafeBufferPointer { b in
-            k.storage.withUnsafeMutableBufferPointer { c in
-                BLAS.gemm(transB: true, m: jv.rows, n: ju.rows, k: range.count, a: a.baseAddress! + range.lowerBound, lda: jv.cols,
-                          b: b.baseAddress! + range.lowerBound, ldb: ju.cols, c: c.baseAddress!, ldc: ju.rows)
-            }
-        } }
+        KernelProducts.gemmNT(jv, range, ju, range, into: &k, beta: 1)
         return k
     }
 

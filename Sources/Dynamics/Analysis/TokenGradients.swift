@@ -24,9 +24,8 @@ public enum TokenGradients {
         guard position >= 1 && position < input.length else {
             throw ModelError.positionOutOfRange(position: position, validRange: 1...max(1, input.length - 1))
         }
-        let prefix = input.prefix(position)
-        let acts = try model.forward(prefix)
-        let V = model.config.vocabSize, T = position
+        let acts = try model.forward(input.prefix(position))
+        let V = model.config.vocabSize, T = acts.length
         var cot = [Double](repeating: 0, count: V * T * V)
         for o in 0..<V { cot[(o * T + T - 1) * V + o] = 1 }
         var j = Matrix(rows: V, cols: model.layout.count)
@@ -56,14 +55,33 @@ public enum TokenGradients {
             throw ModelError.positionOutOfRange(position: position, validRange: max(1, input.imagePositions)...max(1, input.length - 1))
         }
         let acts = try model.forward(input.prefix(position))
-        let a = oneHotMinusSoftmax(acts.logProbabilities(at: position - 1), target: input.tokens[position - input.imagePositions])
+        let a = logLikelihoodGradient(acts.logProbabilities(at: position - 1), target: input.tokens[position - input.imagePositions])
         return (a, acts)
     }
+}
 
-    /// e_target − exp(logProbs).
-    static func oneHotMinusSoftmax(_ logProbs: [Double], target: Int) -> [Double] {
-        var g = logProbs.map { -exp($0) }
-        g[target] += 1
-        return g
+extension TokenGradients {
+    /// `analyze logprobs`' table (example,position,token,logprob) of every response token of `examples` with their
+    /// scores, and the tokens' total log-probability and count; a non-finite log π (a forward pass overflowing with
+    /// these weights) is an error naming the example and position.
+    public static func logProbTable(_ examples: [EncodedExample], _ scored: [[ScoredToken]], model: Transformer) throws -> (table: CSVTable, total: Double, count: Int) {
+        var table = CSVTable(header: ["example", "position", "token", "logprob"])
+        var total = 0.0, count = 0
+        for (e, tokens) in zip(examples, scored) {
+            for t in tokens {
+                guard t.logProb.isFinite else {
+                    throw NonFiniteLogProb(description: "log π of example '\(e.id)' at position \(t.position) is \(t.logProb): the forward pass overflows with these weights (largest |θᵢ| \(String(format: "%.3g", model.parameters.map(abs).max() ?? 0))); nothing written")
+                }
+                table.append([.string(e.id), .int(t.position), .int(t.token), .double(t.logProb)])
+                total += t.logProb
+                count += 1
+            }
+        }
+        return (table, total, count)
     }
+}
+
+/// A log-probability that came out NaN or infinite (the forward pass overflowed with the checkpoint's weights).
+public struct NonFiniteLogProb: Error, CustomStringConvertible {
+    public let description: String
 }

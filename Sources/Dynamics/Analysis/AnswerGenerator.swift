@@ -37,3 +37,11 @@ public struct AnswerGenerator: Sendable {
         }
     }
 }
+
+extension AnswerGenerator {
+    /// The outputs for each of `examples`, 4·threads examples at a time over `threads` cores (`Parallel.chunkedMap`);
+    /// `progress` gets the examples each chunk finished.
+    public func outputs(_ examples: [EncodedExample], threads: Int, progress: (Int) -> Void = { _ in }) throws -> [[String]] {
+        try Parallel.chunkedMap(examples, threads: threads, chunk: 4 * threads, progress: progress) { try self.outputs($0) }
+    }
+}

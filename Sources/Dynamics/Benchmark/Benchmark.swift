@@ -268,3 +268,39 @@ public struct Benchmark: Sendable {
         return Report(figures: figures, roofs: roofs)
     }
 }
+
+extension Benchmark.Report {
+    public static let header = ["name", "value", "unit", "threads", "flop", "gflops", "roof_share", "detail"]
+
+    /// The figures as CSV (`bench --out`).
+    public var table: CSVTable {
+        var table = CSVTable(header: Self.header)
+        for f in figures {
+            table.append([.string(f.name), .double(f.value), .string(f.unit), .int(f.threads), f.flops.map { .double($0) } ?? .string(""),
+                          f.gflops.map { .double($0) } ?? .string(""), share(f).map { .double($0) } ?? .string(""), .string(f.detail)])
+        }
+        return table
+    }
+
+    /// The dgemm roofs by thread count, as `analyze bench` notes them.
+    public var roofLine: String {
+        let roofs = roofs.keys.sorted().map { String(format: "%.1f GFLOP/s at %d thread%@", self.roofs[$0]!, $0, $0 == 1 ? "" : "s") }
+        return "roofs (512³ dgemm): \(roofs.joined(separator: ", ")); each figure's share is against the roof at its own thread count"
+    }
+
+    /// The figures as a text table (a header line, then one line per figure), as `analyze bench` prints them.
+    public var textLines: [String] {
+        let width = figures.map(\.name.count).max() ?? 0
+        let header = "\("figure".padding(toLength: width, withPad: " ", startingAt: 0))  \("value".leftPad(12)) \("unit".padding(toLength: 13, withPad: " ", startingAt: 0)) thr  \("FLOP".leftPad(9))  \("GFLOP/s".leftPad(8))  \("roof".leftPad(5))  detail"
+        return [header] + figures.map { f in
+            let flop = f.flops.map { String(format: "%.3g", $0) } ?? "—"
+            let gflops = f.gflops.map { String(format: "%.2f", $0) } ?? "—"
+            let share = share(f).map { String(format: "%.0f%%", 100 * $0) } ?? "—"
+            return "\(f.name.padding(toLength: width, withPad: " ", startingAt: 0))  \(String(format: "%12.2f", f.value)) \(f.unit.padding(toLength: 13, withPad: " ", startingAt: 0)) \(String(f.threads).leftPad(3))  \(flop.leftPad(9))  \(gflops.leftPad(8))  \(share.leftPad(5))  \(f.detail)"
+        }
+    }
+}
+
+private extension String {
+    func leftPad(_ n: Int) -> String { count >= n ? self : String(repeating: " ", count: n - count) + self }
+}

@@ -1,0 +1,31 @@
+import Foundation
+
+/// `analyze entk`: the eNTK block K = J(x_v) J(x_u)ᵀ [V, V] of two token examples under a strategy, each
+/// parameter tensor's part of it, and A(x_v) K G(x_u) — the first-order change of log π(x_v) per unit learning
+/// rate of an SGD step on x_u.
+public struct TokenPairKernel: Sendable {
+    public let plan: KernelPlan
+    public let kernel: Matrix
+    /// Per tensor of the layout: J_g(x_v) J_g(x_u)ᵀ (they add up to `kernel`).
+    public let contributions: [Matrix]
+    public let akg: Double
+
+    /// `u` and `v` are (token position, encoded input).
+    public init(_ model: Transformer, u: (position: Int, input: ModelInput), v: (position: Int, input: ModelInput), strategy: KernelStrategy) throws {
+        let workload = KernelWorkload(prefixes: [(u.position, u.input.imagePositions), (v.position, v.input.imagePositions)], pairs: 1, output: .blocks)
+        plan = KernelPlan(strategy: strategy, model: model, workload: workload)
+        let fu = try KernelFeatures(model, input: u.input, position: u.position, plan: plan)
+        let fv = try KernelFeatures(model, input: v.input, position: v.position, plan: plan)
+        let (k, parts) = KernelProducts.block(fv, fu, layout: model.layout, contributions: true)
+        kernel = k
+        contributions = parts!
+        akg = KernelProducts.akg(k, fv, fu)
+    }
+
+    /// OUT.contributions.csv: tensor,trace,frobenius of each tensor's part.
+    public func contributionsTable(_ layout: ParameterLayout) -> CSVTable {
+        var table = CSVTable(header: ["tensor", "trace", "frobenius"])
+        for (tensor, part) in zip(layout.tensors, contributions) { table.append([.string(tensor.name), .double(part.trace), .double(part.frobeniusNorm)]) }
+        return table
+    }
+}

@@ -1,0 +1,147 @@
+import Foundation
+
+/// What a training run writes beside its checkpoints, and when: the `train` commands' shared settings.
+public struct TrainingRunSettings: Sendable {
+    /// The run folder, as given (run records quote it).
+    public var out: String
+    /// Write into an existing run folder.
+    public var force = false
+    /// A checkpoint every N steps (0: only the final one).
+    public var checkpointEvery = 0
+    /// Examples to evaluate on every `evalEvery` steps and at the end (JSONL with truth), the first `evalLimit`.
+    public var evalData: String?
+    public var evalEvery = 0
+    public var evalLimit = 200
+    /// Probe sets (name, examples file) whose perplexities go to probes.csv at every evaluation.
+    public var probes: [(name: String, path: String)] = []
+    public var threads = Parallel.defaultThreads
+    /// The command line, for the run records of the checkpoints.
+    public var command: [String] = []
+    /// "pretrain", "sft" or "grpo".
+    public var kind: String
+    /// The checkpoint a resumed run continues (the run records' parent).
+    public var resumedFrom: String?
+
+    public init(out: String, kind: String) {
+        self.out = out
+        self.kind = kind
+    }
+}
+
+/// How a run ended: at its total steps (the final checkpoint) or stopped early (a checkpoint to resume from).
+public enum TrainingOutcome: Equatable, Sendable {
+    case finished(final: URL)
+    case interrupted(checkpoint: URL)
+}
+
+/// What a caller sees of a running run: progress, evaluations, and a way to stop it between steps.
+public struct TrainingRunHooks<Record> {
+    /// Once, after the first measurement, with the steps still to take.
+    public var started: (Int) -> Void = { _ in }
+    /// After every step.
+    public var stepped: (Record) -> Void = { _ in }
+    /// After every periodic evaluation (with --eval-data): the step and the per-task summary.
+    public var evaluated: (Int, [TaskSummary]) -> Void = { _, _ in }
+    /// Asked before every step; true saves a checkpoint and ends the run (`TrainingOutcome.interrupted`).
+    public var shouldStop: () -> Bool = { false }
+
+    public init() {}
+}
+
+/// Drives a `Trainer` to its total steps in a run folder (ARCHITECTURE: the library owns the loop, the executable
+/// parses and shows progress): `metrics.csv` every step, `eval.csv` and `probes.csv` at step 0, every `evalEvery`
+/// steps and at the end, checkpoints every `checkpointEvery` steps and `final/`, a TensorBoard event file mirroring
+/// the three logs. A resumed trainer (step > 0) continues the logs of the folder it writes into.
+public struct TrainingRun: Sendable {
+    public let settings: TrainingRunSettings
+
+    public init(_ settings: TrainingRunSettings) { self.settings = settings }
+
+    public func run<T: Trainer>(_ trainer: inout T, hooks: TrainingRunHooks<T.Record> = TrainingRunHooks()) throws -> TrainingOutcome {
+        let s = settings
+        let run = try RunDirectory(url: URL(fileURLWithPath: s.out), force: s.force)
+        // A resumed run continues the logs of the folder it writes into (rows up to its step are kept).
+        let continuing = trainer.step > 0 ? trainer.step : nil
+        let metrics = try CSVLog(url: run.metrics, header: T.metricsHeader, continuingAfter: continuing)
+        let evaluator = try s.evalData.map {
+            try PeriodicEvaluation(path: $0, limit: s.evalLimit, tokenizer: trainer.tokenizer, config: trainer.model.config,
+                                   log: run.evaluations, continuingAfter: continuing)
+        }
+        let probes = try ProbeSets.load(s.probes, tokenizer: trainer.tokenizer, config: trainer.model.config)
+        let probeLog = try probes.map { _ in
+            try CSVLog(url: run.url.appendingPathComponent("probes.csv"), header: ProbeSets.header, continuingAfter: continuing)
+        }
+        // TensorBoard: every row of metrics.csv, eval.csv and probes.csv also goes to an event file in the run folder.
+        let events = try TensorBoardEventFile(folder: run.url)
+        metrics.mirror = events.mirror(section: "train")
+        evaluator?.log.mirror = events.mirror(section: "eval")
+        probeLog?.mirror = events.mirror(section: "probes")
+        let measure = { (model: Transformer, step: Int) throws in
+            if let evaluator { hooks.evaluated(step, try evaluator.evaluate(model, step: step, threads: s.threads)) }
+            if let probes, let probeLog {
+                for row in try probes.rows(model, step: step, threads: s.threads) { try probeLog.append(row) }
+            }
+        }
+        if trainer.step == 0 { try measure(trainer.model, 0) }
+        let (data, seed) = (trainer.runData, trainer.runSeed)
+        let record = { (step: Int) in
+            RunRecord(command: s.command, inputs: ["parent": s.resumedFrom ?? "(\(s.kind) start)", "data": data], outputs: [s.out],
+                      details: ["kind": s.kind, "step": String(step), "seed": String(seed)])
+        }
+        hooks.started(trainer.totalSteps - trainer.step)
+        while trainer.step < trainer.totalSteps {
+            if hooks.shouldStop() {
+                let dir = run.checkpoint(step: trainer.step)
+                try trainer.save(to: dir, record: record(trainer.step), overwrite: true)
+                return .interrupted(checkpoint: dir)
+            }
+            let r = try trainer.trainStep(threads: s.threads)
+            try metrics.append(T.metricsRow(r))
+            hooks.stepped(r)
+            let step = trainer.step
+            if s.checkpointEvery > 0 && step % s.checkpointEvery == 0 && step < trainer.totalSteps {
+                try trainer.save(to: run.checkpoint(step: step), record: record(step), overwrite: true)
+            }
+            if s.evalEvery > 0, step % s.evalEvery == 0, step < trainer.totalSteps { try measure(trainer.model, step) }
+        }
+        try trainer.save(to: run.final, record: record(trainer.step), overwrite: true)
+        try measure(trainer.model, trainer.step)
+        return .finished(final: run.final)
+    }
+}
+
+/// Greedy evaluation on a fixed subset during training, appended to eval.csv.
+struct PeriodicEvaluation {
+    let examples: [Example]
+    let encoded: [EncodedExample]
+    let tokenizer: Tokenizer
+    let log: CSVLog
+
+    init(path: String, limit: Int, tokenizer: Tokenizer, config: ModelConfig, log url: URL, continuingAfter step: Int?) throws {
+        let file = try ExampleFile(url: URL(fileURLWithPath: path))
+        examples = Array(file.examples.prefix(limit))
+        encoded = try examples.map { try EncodedExample($0, file: file, tokenizer: tokenizer, config: config) }
+        self.tokenizer = tokenizer
+        log = try CSVLog(url: url, header: ["step"] + EvaluationReport.summaryTable([]).header, continuingAfter: step)
+    }
+
+    /// Scores the model's greedy answers, appends the summary rows at `step` and returns the summary.
+    func evaluate(_ model: Transformer, step: Int, threads: Int) throws -> [TaskSummary] {
+        let generator = try AnswerGenerator(model: model, tokenizer: tokenizer)
+        let encoded = self.encoded
+        let outputs = try Parallel.map(encoded.count, threads: threads) { try generator.outputs(encoded[$0])[0] }
+        let scored = try zip(examples, outputs).map { try TaskScorer.score($0, output: $1) }
+        let summary = TaskSummary.summarise(scored)
+        for row in EvaluationReport.summaryTable(summary).rows { try log.append([.int(step)] + row.map { .string($0) }) }
+        return summary
+    }
+}
+
+extension ProbeSets {
+    /// The probe sets (name, examples file), encoded; nil when there are none.
+    public static func load(_ specs: [(name: String, path: String)], tokenizer: Tokenizer, config: ModelConfig) throws -> ProbeSets? {
+        guard !specs.isEmpty else { return nil }
+        let sets = try specs.map { try EncodedExample.all(ExampleFile(url: URL(fileURLWithPath: $0.path)), tokenizer: tokenizer, config: config) }
+        return ProbeSets(names: specs.map(\.name), sets: sets)
+    }
+}
