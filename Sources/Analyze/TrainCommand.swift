@@ -13,7 +13,7 @@ struct TrainCommand: ParsableCommand {
         discussion: "Each run writes OUT/metrics.csv (one row per step), OUT/eval.csv (with --eval-data), OUT/checkpoints/step-N/ (with --checkpoint-every) and OUT/final/. --resume CKPT continues a run bit-exactly from one of its checkpoints; Ctrl-C saves a checkpoint and stops.",
         subcommands: [Pretrain.self, SFT.self, GRPO.self])
 
-    struct Pretrain: ParsableCommand {
+    struct Pretrain: ParsableCommand, DistributedCommand {
         static let configuration = CommandConfiguration(
             abstract: "Next-token loss on response tokens over the prior tasks → the base checkpoint.")
 
@@ -33,7 +33,7 @@ struct TrainCommand: ParsableCommand {
         }
     }
 
-    struct SFT: ParsableCommand {
+    struct SFT: ParsableCommand, DistributedCommand {
         static let configuration = CommandConfiguration(
             commandName: "sft", abstract: "SFT (Eq. 10) from a checkpoint on a dataset: ground truth or rollouts.",
             discussion: "With --optimizer sgd --lr η --steps 1 --batch-size N on a file of N examples this is exactly θ ← θ + η·∇θ J_SFT (no clipping, no decay; the batch is the whole file, summed in file order).")
@@ -51,7 +51,7 @@ struct TrainCommand: ParsableCommand {
         }
     }
 
-    struct GRPO: ParsableCommand {
+    struct GRPO: ParsableCommand, DistributedCommand {
         static let configuration = CommandConfiguration(
             commandName: "grpo", abstract: "GRPO (THEORY §7) on prompts with permutation answers (jigsaw, ordering).",
             discussion: "Per update: batch-size × accumulation prompts, G samples each at --temperature, rewards w_hit·R_hit + w_acc·R_acc + w_fmt·R_fmt, group-normalised advantages, k3 KL to the reference with --beta, μ updates with PPO clip ε. Every --restart-every epochs the optimizer is reset and the reference set to the current policy.")
@@ -96,7 +96,7 @@ struct TrainCommand: ParsableCommand {
         }
 
         func run() throws {
-            var trainer = try TrainingRun.trainer(resume: common.resume, steps: common.steps) { () throws -> GRPOTrainer in
+            var trainer = try ProcessGroup.world.agree { try TrainingRun.trainer(resume: common.resume, steps: common.steps) { () throws -> GRPOTrainer in
                 guard let checkpoint, let data else { throw ValidationError("--checkpoint and --data are required unless --resume is given") }
                 guard let steps = common.steps, steps >= 1 else { throw ValidationError("give --steps (≥ 1)") }
                 let ckpt = try Checkpoint.load(from: URL(fileURLWithPath: checkpoint))
@@ -105,7 +105,7 @@ struct TrainCommand: ParsableCommand {
                 (config.batchSize, config.accumulation, config.updatesPerBatch) = (batchSize, accumulation, mu)
                 (config.clipEpsilon, config.restartEvery, config.weights) = (clipEpsilon, restartEvery, try RewardWeights(parsing: weights))
                 return try GRPOTrainer(checkpoint: ckpt, config: config)
-            }
+            } }
             try common.drive(&trainer, kind: "grpo")
         }
     }
@@ -131,7 +131,7 @@ struct SFTOptions: ParsableArguments {
     }
 
     func run(kind: String, common: CommonTrainingOptions, start: () throws -> Checkpoint) throws {
-        var trainer = try TrainingRun.trainer(resume: common.resume, steps: common.steps) { () throws -> SFTTrainer in
+        var trainer = try ProcessGroup.world.agree { try TrainingRun.trainer(resume: common.resume, steps: common.steps) { () throws -> SFTTrainer in
             let ckpt = try start()
             guard let data else { throw ValidationError("--data is required") }
             let count = try ExampleFile(url: URL(fileURLWithPath: data)).examples.count
@@ -142,7 +142,7 @@ struct SFTOptions: ParsableArguments {
             guard let total = common.steps ?? fromEpochs.map({ Int($0) }), total >= 1 else { throw ValidationError("give --steps or --epochs (≥ 1 step)") }
             return try SFTTrainer(checkpoint: ckpt, config: SFTRunConfig(steps: total, batchSize: batchSize, optimizer: try common.optimizerConfig(lr: lr, steps: total),
                                                                        seed: common.seed, shuffle: !noShuffle, data: data))
-        }
+        } }
         try common.drive(&trainer, kind: kind)
     }
 }
@@ -222,12 +222,13 @@ struct CommonTrainingOptions: ParsableArguments {
             note("eval @\(step): " + summary.filter { $0.style == "all" }.map { String(format: "%@ %.3f", $0.task, $0.accuracy) }.joined(separator: "  "))
         }
         hooks.shouldStop = { interrupt.raised }
-        switch try TrainingRun(settings(kind: kind)).run(&trainer, hooks: hooks) {
+        let group = ProcessGroup.world
+        switch try TrainingRun(settings(kind: kind)).run(&trainer, group: group, hooks: hooks) {
         case let .interrupted(dir):
             note("interrupted: saved \(dir.path); continue with --resume \(dir.path)")
             throw ExitCode(130)
         case let .finished(final):
-            print("\(kind): \(trainer.step) steps; final checkpoint \(final.path)")
+            print("\(kind): \(trainer.step) steps\(group.size > 1 ? " on \(group.size) ranks" : ""); final checkpoint \(final.path)")
         }
     }
 }

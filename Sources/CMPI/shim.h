@@ -12,3 +12,5 @@ static inline int dynamics_mpi_any_source(void) { return MPI_ANY_SOURCE; }
 static inline int dynamics_mpi_thread_serialized(void) { return MPI_THREAD_SERIALIZED; }
 static inline int dynamics_mpi_any_tag(void) { return MPI_ANY_TAG; }
 static inline MPI_Errhandler dynamics_mpi_errors_return(void) { return MPI_ERRORS_RETURN; }
+static inline MPI_Datatype dynamics_mpi_double(void) { return MPI_DOUBLE; }
+static inline MPI_Datatype dynamics_mpi_int(void) { return MPI_INT; }

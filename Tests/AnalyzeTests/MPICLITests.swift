@@ -57,6 +57,43 @@ extension CLITests {
         try expectSameFiles(path("shard"), path("shard-np3"), suffixes: suffixes)
     }
 
+    @Test func dataParallelTrainingEqualsOneProcessAndResumesOnOtherRankCounts() throws {
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let ckpt = try initCheckpoint()
+        let prior = path("prior"), puzzles = path("puzzles")
+        for (tasks, out, style) in [("prior", prior, "both"), ("jigsaw", puzzles, "reasoning")] {
+            let run = try analyze(["data", "generate", "--tasks", tasks, "--split", "train", "--count", "24", "--style", style, "--image-size", "8", "--out", out])
+            #expect(run.status == 0, "data generate: \(run.stderr)")
+        }
+        let sft = ["train", "sft", "--checkpoint", ckpt, "--data", prior + "/train.jsonl", "--steps", "4", "--batch-size", "6", "--lr", "1e-3",
+                   "--checkpoint-every", "2", "--eval-data", prior + "/train.jsonl", "--eval-limit", "4", "--eval-every", "2", "--threads", "1"]
+        let grpo = ["train", "grpo", "--checkpoint", ckpt, "--data", puzzles + "/train.jsonl", "--steps", "2", "-G", "3", "--batch-size", "2",
+                    "--threads", "1"]
+        let files = ["final/model.safetensors", "final/trainer.safetensors", "metrics.csv", "eval.csv", "checkpoints/step-000002/model.safetensors"]
+        #expect(try analyze(sft + ["--out", path("sft-1")]).status == 0)
+        #expect(try analyze(grpo + ["--out", path("grpo-1")]).status == 0)
+        for ranks in [2, 3] {
+            let s = try mpirun(ranks, sft + ["--out", path("sft-\(ranks)")])
+            #expect(s.status == 0, "mpirun -np \(ranks) train sft: \(s.stderr)")
+            #expect(s.stdout.split(separator: "\n").count == 1, "one summary line: \(s.stdout)")
+            for f in files { #expect(try Data(contentsOf: URL(fileURLWithPath: path("sft-1/\(f)"))) == Data(contentsOf: URL(fileURLWithPath: path("sft-\(ranks)/\(f)"))), "sft \(f) on \(ranks) ranks") }
+            let g = try mpirun(ranks, grpo + ["--out", path("grpo-\(ranks)")])
+            #expect(g.status == 0, "mpirun -np \(ranks) train grpo: \(g.stderr)")
+            for f in ["final/model.safetensors", "final/trainer.safetensors", "metrics.csv"] {
+                #expect(try Data(contentsOf: URL(fileURLWithPath: path("grpo-1/\(f)"))) == Data(contentsOf: URL(fileURLWithPath: path("grpo-\(ranks)/\(f)"))), "grpo \(f) on \(ranks) ranks")
+            }
+        }
+        // A run checkpointed on 2 ranks resumes on 3 (and on 1) and ends where the one-process run ends, bit for bit.
+        for (ranks, name) in [(3, "resumed-3"), (1, "resumed-1")] {
+            try? FileManager.default.removeItem(atPath: path(name))
+            try FileManager.default.copyItem(atPath: path("sft-2"), toPath: path(name))
+            let resume = ["train", "sft", "--resume", path("\(name)/checkpoints/step-000002"), "--threads", "1", "--out", path(name), "--force"]
+            let r = ranks == 1 ? try analyze(resume) : try mpirun(ranks, resume)
+            #expect(r.status == 0, "resume on \(ranks): \(r.stderr)")
+            #expect(try Data(contentsOf: URL(fileURLWithPath: path("sft-1/final/model.safetensors"))) == Data(contentsOf: URL(fileURLWithPath: path("\(name)/final/model.safetensors"))))
+        }
+    }
+
     @Test func mpiJobsFailCleanly() throws {
         defer { try? FileManager.default.removeItem(at: dir) }
         let ckpt = try initCheckpoint()

@@ -32,6 +32,17 @@ public final class ProcessGroup: @unchecked Sendable {
         environment["OMPI_COMM_WORLD_SIZE"] != nil || environment["PMIX_RANK"] != nil
     }
 
+    /// One process on its own, whatever the launcher: what library calls use unless given a group.
+    public static let single = ProcessGroup(alone: ())
+
+    private init(alone: Void) {
+        rank = 0
+        size = 1
+        usesMPI = false
+        communicator = nil
+        progressCommunicator = nil
+    }
+
     private init() {
         guard Self.launchedByMPI() else {
             rank = 0
@@ -74,6 +85,11 @@ public final class ProcessGroup: @unchecked Sendable {
     private func check(_ code: Int32, _ what: String) throws {
         guard code == 0 else { throw DistributedError.mpi(call: what, code: Int(code)) }
     }
+
+    /// MPI_COMM_WORLD when MPI is in use (for the collectives written in other files).
+    var worldCommunicator: MPI_Comm? { communicator }
+
+    func checked(_ code: Int32, _ what: String) throws { try check(code, what) }
 
     // MARK: Collectives
 

@@ -78,11 +78,39 @@ public enum GRPOObjective {
     /// L and ∇θ L for `groups` (each a prompt's G rollouts with their advantages), averaged over the groups.
     /// Returns the mean k3 KL per token, the fraction of clipped tokens and the mean entropy (nats) of π_θ(·|o_<t)
     /// per completion token (TRL's `entropy`; every token of every rollout weighs the same) too.
+    /// One rollout's loss, gradient (empty for an empty rollout), KL sum, clipped tokens, tokens and entropy sum.
+    typealias RolloutTerm = (Double, [Double], Double, Int, Int, Double)
+
+    static func encode(_ terms: [RolloutTerm]) -> [Double] {
+        var values: [Double] = []
+        for t in terms {
+            values.append(contentsOf: [t.0, t.2, Double(t.3), Double(t.4), t.5, Double(t.1.count)])
+            values.append(contentsOf: t.1)
+        }
+        return values
+    }
+
+    static func decode(_ values: [Double], parameters P: Int) throws -> [RolloutTerm] {
+        var out: [RolloutTerm] = []
+        var k = 0
+        while k + 6 <= values.count {
+            let n = Int(values[k + 5])
+            guard n == 0 || n == P, k + 6 + n <= values.count else { throw DistributedError.unsupported("a rank sent a malformed GRPO term") }
+            out.append((values[k], Array(values[(k + 6)..<(k + 6 + n)]), values[k + 1], Int(values[k + 2]), Int(values[k + 3]), values[k + 4]))
+            k += 6 + n
+        }
+        return out
+    }
+
     public static func lossAndGradient(_ model: Transformer, groups: [[(rollout: Rollout, advantage: Double)]], beta: Double,
-                                       clipEpsilon: Double, threads: Int) throws -> (loss: Double, gradient: [Double], kl: Double, clipFraction: Double, entropy: Double) {
+                                       clipEpsilon: Double, threads: Int,
+                                       group: ProcessGroup = .single) throws -> (loss: Double, gradient: [Double], kl: Double, clipFraction: Double, entropy: Double) {
         let items = groups.flatMap { g in g.map { (rollout: $0.rollout, advantage: $0.advantage, groupSize: g.count) } }
         guard !items.isEmpty else { throw TrainingError.invalid("no rollouts") }
-        let parts = try Parallel.map(items.count, threads: threads) { i -> (Double, [Double], Double, Int, Int, Double) in
+        // Under MPI each rank takes a slice of the rollouts and every rank receives every term (see SFTObjective).
+        let P = model.layout.count
+        let parts: [RolloutTerm] = try group.allMap(items.count, threads: threads, encode: encode, decode: { try decode($0, parameters: P) }) {
+            i -> RolloutTerm in
             let item = items[i]
             let r = item.rollout
             guard !r.tokens.isEmpty else { return (0, [], 0, 0, 0, 0) }

@@ -80,6 +80,8 @@ public struct GRPOTrainer: Sendable {
     public let examples: [Example]
     public let prompts: [EncodedExample]
     public private(set) var step = 0
+    /// The processes that share each update: rollouts and per-rollout terms are split over them (see `sampleGroups`).
+    public var group: ProcessGroup = .single
 
     public init(model: Transformer, tokenizer: Tokenizer, examples: [Example], prompts: [EncodedExample], config: GRPORunConfig) throws {
         try config.validate()
@@ -125,13 +127,14 @@ public struct GRPOTrainer: Sendable {
     }
 
     /// Samples the G rollouts of each prompt of update `step` with the current θ (θ_old) and scores them.
-    public func sampleGroups(threads: Int) throws -> [[Rollout]] {
+    public func sampleGroups(threads: Int, group: ProcessGroup = .single) throws -> [[Rollout]] {
         let indices = promptIndices(step)
         let G = config.groupSize
         let reference = self.reference, config = self.config
         let prompts = self.prompts, examples = self.examples, step = self.step
         let sampler = try RolloutSampler(model: model, tokenizer: tokenizer, temperature: config.temperature, seed: config.seed)
-        let flat = try Parallel.map(indices.count * G, threads: threads) { k -> Rollout in
+        // Each rollout has its own stream, so under MPI ranks can sample their slices and exchange the rollouts.
+        let flat: [Rollout] = try group.allMap(indices.count * G, threads: threads, encode: Rollout.encode, decode: Rollout.decode) { k -> Rollout in
             let slot = k / G, j = k % G, index = indices[slot]
             let s = try sampler.sample(examples[index], prompts[index], stream: "grpo.sample.\(step).\(slot).\(j)")
             let prompt = AnswerGenerator.promptInput(prompts[index])
@@ -143,7 +146,14 @@ public struct GRPOTrainer: Sendable {
             }
             return rollout
         }
-        return stride(from: 0, to: flat.count, by: G).map { Array(flat[$0..<($0 + G)]) }
+        // Rollouts received from other ranks carry no prompt (it is not sent): each gets its prompt back from its index.
+        let complete = flat.enumerated().map { k, r -> Rollout in
+            guard r.prompt.length == 0 else { return r }
+            var r = r
+            r.prompt = AnswerGenerator.promptInput(prompts[indices[k / G]])
+            return r
+        }
+        return stride(from: 0, to: complete.count, by: G).map { Array(complete[$0..<($0 + G)]) }
     }
 
     /// One update: restart if due, sample, then μ optimizer steps on the batch. Non-finite values stop it before θ changes.
@@ -154,14 +164,14 @@ public struct GRPOTrainer: Sendable {
             optimizer.reset()
             reference = model
         }
-        let groups = try sampleGroups(threads: threads)
+        let groups = try sampleGroups(threads: threads, group: group)
         let withAdvantages = groups.map { g in zip(g, GRPOObjective.advantages(g.map(\.reward))).map { (rollout: $0, advantage: $1) } }
         var loss = 0.0, kl = 0.0, clipFraction = 0.0, entropy = 0.0
         var report = StepReport(learningRate: 0, gradientNorm: 0, clipped: false)
         var theta = model.parameters
         var candidate = model
         for _ in 0..<config.updatesPerBatch {
-            let r = try GRPOObjective.lossAndGradient(candidate, groups: withAdvantages, beta: config.beta, clipEpsilon: config.clipEpsilon, threads: threads)
+            let r = try GRPOObjective.lossAndGradient(candidate, groups: withAdvantages, beta: config.beta, clipEpsilon: config.clipEpsilon, threads: threads, group: group)
             guard r.loss.isFinite else { throw TrainingError.nonFinite(step: step + 1, what: "loss") }
             guard r.gradient.allSatisfy(\.isFinite) else { throw TrainingError.nonFinite(step: step + 1, what: "gradient") }
             (loss, kl, clipFraction, entropy) = (r.loss, r.kl, r.clipFraction, r.entropy)
@@ -199,5 +209,39 @@ public struct GRPOTrainer: Sendable {
          .double(r.reward.mean), .double(r.reward.std), .double(r.format.mean), .double(r.format.std), .double(r.hit.mean),
          .double(r.hit.std), .double(r.accuracy.mean), .double(r.accuracy.std), .double(r.kl), .double(r.completionLength),
          .double(r.zeroStdFraction), .double(r.clipFraction), .int(r.restarted ? 1 : 0), .double(r.entropy), .double(r.clippedRatio)]
+    }
+}
+
+extension Rollout {
+    /// Rollouts as flat values for other ranks (the prompt is not sent: the receiver has it).
+    static func encode(_ rollouts: [Rollout]) -> [Double] {
+        var values: [Double] = []
+        for r in rollouts {
+            values.append(Double(r.tokens.count))
+            values.append(Double(r.referenceLogProbs.count))
+            values.append(contentsOf: r.tokens.map(Double.init))
+            values.append(contentsOf: r.oldLogProbs)
+            values.append(contentsOf: r.referenceLogProbs)
+            values.append(contentsOf: [r.reward, r.rewards.format, r.rewards.hit, r.rewards.accuracy])
+        }
+        return values
+    }
+
+    /// The rollouts `encode` wrote, each with an empty prompt for the caller to fill in.
+    static func decode(_ values: [Double]) throws -> [Rollout] {
+        var out: [Rollout] = []
+        var k = 0
+        while k + 2 <= values.count {
+            let n = Int(values[k]), m = Int(values[k + 1]), base = k + 2
+            guard n >= 0, m >= 0, base + 2 * n + m + 4 <= values.count else { throw DistributedError.unsupported("a rank sent a malformed rollout") }
+            let tokens = values[base..<(base + n)].map { Int($0) }
+            let old = Array(values[(base + n)..<(base + 2 * n)]), reference = Array(values[(base + 2 * n)..<(base + 2 * n + m)])
+            let tail = base + 2 * n + m
+            let rewards = JigsawRewards(format: values[tail + 1], hit: values[tail + 2], accuracy: values[tail + 3])
+            out.append(Rollout(prompt: ModelInput(patches: nil, tokens: []), tokens: tokens, oldLogProbs: old, referenceLogProbs: reference,
+                               reward: values[tail], rewards: rewards))
+            k = tail + 4
+        }
+        return out
     }
 }

@@ -7,9 +7,16 @@ public enum SFTObjective {
     /// so the result does not depend on the thread count.
     /// `correct` counts the scored tokens that are the argmax of π (the first maximum on ties, as `torch.argmax`):
     /// TRL's `mean_token_accuracy` is correct / tokens.
-    public static func lossAndGradient(_ model: Transformer, batch: [EncodedExample], threads: Int) throws -> (loss: Double, gradient: [Double], tokens: Int, correct: Int) {
+    /// Under MPI (`group` of several ranks) each rank computes the terms of its slice of the batch and every rank
+    /// receives all of them (`ProcessGroup.allMap`) before the same sum, so every rank's result, and θ after the
+    /// step, is bit for bit the one-process result.
+    public static func lossAndGradient(_ model: Transformer, batch: [EncodedExample], threads: Int,
+                                       group: ProcessGroup = .single) throws -> (loss: Double, gradient: [Double], tokens: Int, correct: Int) {
         guard !batch.isEmpty else { throw TrainingError.invalid("empty batch") }
-        let parts = try Parallel.map(batch.count, threads: threads) { i in try exampleTerm(model, batch[i]) }
+        let P = model.layout.count
+        let parts: [Term] = try group.allMap(batch.count, threads: threads, encode: encode, decode: { try decode($0, parameters: P) }) { i in
+            try exampleTerm(model, batch[i])
+        }
         var gradient = [Double](repeating: 0, count: model.layout.count)
         var loss = 0.0, tokens = 0, correct = 0
         let n = Double(batch.count)
@@ -20,6 +27,30 @@ public enum SFTObjective {
             gradient.withUnsafeMutableBufferPointer { g in p.gradient.withUnsafeBufferPointer { BLAS.axpy(g.count, -1 / n, $0.baseAddress!, g.baseAddress!) } }
         }
         return (loss, gradient, tokens, correct)
+    }
+
+    typealias Term = (meanLogLikelihood: Double, gradient: [Double], tokens: Int, correct: Int)
+
+    /// Terms as flat values for other ranks: ℓ̄, tokens, correct, then the gradient.
+    static func encode(_ terms: [Term]) -> [Double] {
+        var values: [Double] = []
+        for t in terms {
+            values.append(t.meanLogLikelihood)
+            values.append(Double(t.tokens))
+            values.append(Double(t.correct))
+            values.append(contentsOf: t.gradient)
+        }
+        return values
+    }
+
+    static func decode(_ values: [Double], parameters P: Int) throws -> [Term] {
+        guard values.count % (3 + P) == 0 else { throw DistributedError.unsupported("a rank sent \(values.count) SFT values, not a multiple of \(3 + P)") }
+        var terms: [Term] = []
+        for k in stride(from: 0, to: values.count, by: 3 + P) {
+            terms.append((meanLogLikelihood: values[k], gradient: Array(values[(k + 3)..<(k + 3 + P)]), tokens: Int(values[k + 1]),
+                          correct: Int(values[k + 2])))
+        }
+        return terms
     }
 
     /// One example's ℓ̄ = (1/|o|) Σ_t log π(o_t) and ∇θ ℓ̄: `LogProbSum.sftTerm`'s value and cotangent over one

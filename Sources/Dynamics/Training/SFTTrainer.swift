@@ -54,6 +54,8 @@ public struct SFTTrainer: Sendable {
     public let data: [EncodedExample]
     /// Steps taken so far.
     public private(set) var step: Int
+    /// The processes that share each batch: each computes its slice's per-example terms (`SFTObjective`).
+    public var group: ProcessGroup = .single
 
     public init(model: Transformer, tokenizer: Tokenizer, data: [EncodedExample], config: SFTRunConfig) throws {
         guard !data.isEmpty else { throw TrainingError.invalid("no training examples") }
@@ -93,7 +95,7 @@ public struct SFTTrainer: Sendable {
     /// Takes the next step. A non-finite loss or gradient stops before θ changes.
     public mutating func trainStep(threads: Int) throws -> SFTStepRecord {
         let batch = batchIndices(step).map { data[$0] }
-        let (loss, gradient, tokens, correct) = try SFTObjective.lossAndGradient(model, batch: batch, threads: threads)
+        let (loss, gradient, tokens, correct) = try SFTObjective.lossAndGradient(model, batch: batch, threads: threads, group: group)
         guard loss.isFinite else { throw TrainingError.nonFinite(step: step + 1, what: "loss") }
         guard gradient.allSatisfy(\.isFinite) else { throw TrainingError.nonFinite(step: step + 1, what: "gradient") }
         var theta = model.parameters

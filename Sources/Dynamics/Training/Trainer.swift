@@ -13,6 +13,8 @@ public protocol Trainer: Sendable {
     /// The run's data file and seed, for the run records of its checkpoints.
     var runData: String { get }
     var runSeed: UInt64 { get }
+    /// The processes that share each step (data parallelism under MPI; `.single` otherwise).
+    var group: ProcessGroup { get set }
     /// The next update; a non-finite value stops it before θ changes.
     mutating func trainStep(threads: Int) throws -> Record
     /// Writes a checkpoint that `--resume` continues bit-exactly.

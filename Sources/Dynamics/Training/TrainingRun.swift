@@ -57,8 +57,13 @@ public struct TrainingRun: Sendable {
 
     public init(_ settings: TrainingRunSettings) { self.settings = settings }
 
-    public func run<T: Trainer>(_ trainer: inout T, hooks: TrainingRunHooks<T.Record> = TrainingRunHooks()) throws -> TrainingOutcome {
+    /// Under MPI (`group` of several ranks) every rank takes every step on its slice of the batch (see `Trainer.group`)
+    /// and holds the same θ after it; rank 0 alone writes the folder, evaluates and decides to stop.
+    public func run<T: Trainer>(_ trainer: inout T, group: ProcessGroup = .single,
+                                hooks: TrainingRunHooks<T.Record> = TrainingRunHooks()) throws -> TrainingOutcome {
         let s = settings
+        trainer.group = group
+        guard group.isRoot else { return try follow(&trainer, group: group) }
         let run = try RunDirectory(url: URL(fileURLWithPath: s.out), force: s.force)
         // A resumed run continues the logs of the folder it writes into (rows up to its step are kept).
         let continuing = trainer.step > 0 ? trainer.step : nil
@@ -90,7 +95,7 @@ public struct TrainingRun: Sendable {
         }
         hooks.started(trainer.totalSteps - trainer.step)
         while trainer.step < trainer.totalSteps {
-            if hooks.shouldStop() {
+            if try group.sum(hooks.shouldStop() ? 1 : 0) > 0 {
                 let dir = run.checkpoint(step: trainer.step)
                 try trainer.save(to: dir, record: record(trainer.step), overwrite: true)
                 return .interrupted(checkpoint: dir)
@@ -107,6 +112,16 @@ public struct TrainingRun: Sendable {
         try trainer.save(to: run.final, record: record(trainer.step), overwrite: true)
         try measure(trainer.model, trainer.step)
         return .finished(final: run.final)
+    }
+
+    /// A rank other than 0: the same steps, no files; stops when rank 0 does.
+    private func follow<T: Trainer>(_ trainer: inout T, group: ProcessGroup) throws -> TrainingOutcome {
+        let out = URL(fileURLWithPath: settings.out)
+        while trainer.step < trainer.totalSteps {
+            if try group.sum(0) > 0 { return .interrupted(checkpoint: out) }
+            _ = try trainer.trainStep(threads: settings.threads)
+        }
+        return .finished(final: out)
     }
 }
 
