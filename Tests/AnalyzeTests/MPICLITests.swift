@@ -110,6 +110,9 @@ extension CLITests {
         let policy = try initCheckpoint("policy")
         try expectSameUnderMPI("perplexity", "csv", ["perplexity", "--base", ckpt, "--policy", policy, "--data", data, "--questions", "4", "-K", "3",
                                                      "--resamples", "50"], suffixes: ["csv", "gaps.csv", "summary.csv", "histogram.csv", "test.csv"])
+        // Influence: the probes in the chunks one process uses, then the measured steps (train examples) over the ranks.
+        try expectSameUnderMPI("influence", "csv", ["influence", "--checkpoint", ckpt, "--train", data, "--probes", data, "--measure", "--threads", "1"],
+                               suffixes: ["csv", "tasks.csv"])
     }
 
     @Test func mpiJobsFailCleanly() throws {

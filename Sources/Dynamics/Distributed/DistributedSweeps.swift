@@ -78,3 +78,39 @@ extension OneStepDecomposition {
         }
     }
 }
+
+extension InfluenceMatrix {
+    /// One chunk of probes: log π(X_i) and the rows ⟨∇ log π(X_i), ∇ ℓ̄(X_j)⟩ over every train example j.
+    struct ProbeChunk: Codable {
+        let values: [Double]
+        let rows: [Double]
+    }
+
+    /// `InfluenceMatrix(model, probes:…)` with the work split over the ranks of `group`: the probes in the chunks one
+    /// process computes them in (`GradientInnerProducts.probeChunk`, so every product keeps its order; every rank
+    /// computes the train gradients), then with `measure` the train steps, one column each. `gradients` counts probes,
+    /// `steps` train examples.
+    public static func distributed(_ model: Transformer, probes: [EncodedExample], train: [EncodedExample], eta: Double, measure: Bool,
+                                   group: ProcessGroup, threads: Int, gradients: DistributedProgress,
+                                   steps: DistributedProgress) throws -> InfluenceMatrix? {
+        let chunk = GradientInnerProducts.probeChunk
+        let chunks = try group.map(count: (probes.count + chunk - 1) / chunk, progress: gradients) { range -> [ProbeChunk] in
+            try check(eta: eta, probes: probes.count, train: train.count)
+            let part = (range.lowerBound * chunk)..<min(range.upperBound * chunk, probes.count)
+            guard !part.isEmpty else { return [] }
+            let count = gradients.counting()
+            let products = try products(model, probes: probes[part], train: train, threads: threads) { done, _ in count(done) }
+            return (0..<range.count).map { k in
+                let rows = (k * chunk)..<min((k + 1) * chunk, part.count)
+                return ProbeChunk(values: Array(products.probeValues[rows]),
+                                  rows: Array(products.total.storage[(rows.lowerBound * train.count)..<(rows.upperBound * train.count)]))
+            }
+        }
+        let after = try measure ? group.map(count: train.count, progress: steps) { range in
+            try probesAfterSteps(model, probes: probes, train: train, columns: range, eta: eta, threads: threads, progress: steps.counting())
+        } : nil
+        guard let chunks else { return nil }
+        return InfluenceMatrix(eta: eta, probeValues: chunks.flatMap(\.values),
+                               products: try Matrix(rows: probes.count, cols: train.count, storage: chunks.flatMap(\.rows)), probesAfterSteps: after)
+    }
+}
