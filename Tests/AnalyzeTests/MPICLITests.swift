@@ -157,6 +157,27 @@ extension CLITests {
         }
     }
 
+    @Test func killedRankEndsRolloutsWithoutOutput() throws {
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let ckpt = try initCheckpoint()
+        let data = try generate("jig", tasks: "jigsaw", count: 40, extra: ["--grid", "2x2", "--style", "reasoning"])
+        let out = path("killed.jsonl")
+        let run = try mpirun(2, ["rollouts", "--checkpoint", ckpt, "--data", data, "-G", "48", "--threads", "1", "--out", out]) { _ in
+            var killed = false
+            for _ in 0..<200 where !killed {
+                Thread.sleep(forTimeInterval: 0.05)
+                for pid in Self.processes(withArgument: out, environment: "OMPI_COMM_WORLD_RANK=1") {
+                    Thread.sleep(forTimeInterval: 0.3)
+                    kill(pid, SIGKILL)
+                    killed = true
+                }
+            }
+            #expect(killed, "rank 1 was never seen running")
+        }
+        #expect(run.status != 0, "the job should fail when a rank is killed")
+        for file in [out, path("killed.meta.json")] { #expect(!FileManager.default.fileExists(atPath: file), "\(file) should not exist") }
+    }
+
     /// Processes whose command line holds `argument` and whose environment holds `environment` (from /proc).
     static func processes(withArgument argument: String, environment: String) -> [pid_t] {
         let entries = (try? FileManager.default.contentsOfDirectory(atPath: "/proc")) ?? []
