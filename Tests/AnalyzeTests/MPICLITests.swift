@@ -110,8 +110,10 @@ extension CLITests {
         let policy = try initCheckpoint("policy")
         try expectSameUnderMPI("perplexity", "csv", ["perplexity", "--base", ckpt, "--policy", policy, "--data", data, "--questions", "4", "-K", "3",
                                                      "--resamples", "50"], suffixes: ["csv", "gaps.csv", "summary.csv", "histogram.csv", "test.csv"])
-        // Influence: the probes in the chunks one process uses, then the measured steps (train examples) over the ranks.
-        try expectSameUnderMPI("influence", "csv", ["influence", "--checkpoint", ckpt, "--train", data, "--probes", data, "--measure", "--threads", "1"],
+        // Influence: the probes in the chunks of 64 one process uses (70 probes: two chunks), then the measured steps (train
+        // examples) over the ranks.
+        let probes = try generate("probes", tasks: "prior", count: 70)
+        try expectSameUnderMPI("influence", "csv", ["influence", "--checkpoint", ckpt, "--train", data, "--probes", probes, "--measure", "--threads", "1"],
                                suffixes: ["csv", "tasks.csv"])
     }
 
