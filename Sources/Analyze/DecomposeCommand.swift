@@ -2,7 +2,7 @@ import ArgumentParser
 import Dynamics
 import Foundation
 
-struct DecomposeCommand: ParsableCommand {
+struct DecomposeCommand: ParsableCommand, DistributedCommand {
     static let configuration = CommandConfiguration(
         commandName: "decompose",
         abstract: "One-step change of log π(x_v) after an SGD step on x_u: predicted η·⟨∇log π(v), ∇log π(u)⟩ vs measured (THEORY §3).",
@@ -47,15 +47,20 @@ struct DecomposeCommand: ParsableCommand {
 
     func run() throws {
         let sharesURL = output.sibling("shares.csv"), metaURL = output.sibling("meta.json")
-        try output.checkWritable([output.url, sharesURL, metaURL])
-        let etas = try parseLearningRates(eta, flag: "--eta")
-        let ckpt = try checkpoint.load()
-        let lookup = ExampleLookup(file: try examples.load(), checkpoint: ckpt)
-        let weighting = try advantages.map { try AdvantageWeighting(path: $0, beta: beta, reference: try reference.map { try Checkpoint.load(from: URL(fileURLWithPath: $0)).model }) }
+        let group = ProcessGroup.world
+        let (etas, model, lookup, weighting) = try group.agree {
+            if group.isRoot { try output.checkWritable([output.url, sharesURL, metaURL]) }
+            let etas = try parseLearningRates(eta, flag: "--eta")
+            let ckpt = try checkpoint.load()
+            let lookup = ExampleLookup(file: try examples.load(), checkpoint: ckpt)
+            return (etas, ckpt.model, lookup, try advantages.map {
+                try AdvantageWeighting(path: $0, beta: beta, reference: try reference.map { try Checkpoint.load(from: URL(fileURLWithPath: $0)).model })
+            })
+        }
         let pairs = OneStepDecomposition.pairs(u, v)
-        let progress = Progress("decompose", total: pairs.count, unit: "pairs")
-        let decompositions = try OneStepDecomposition.all(ckpt.model, pairs: pairs, lookup: lookup, level: level, etas: etas, weighting: weighting,
-                                                          threads: threads.threads) { progress.advance(by: $0) }
+        guard let decompositions = try OneStepDecomposition.all(model, pairs: pairs, lookup: lookup, level: level, etas: etas, weighting: weighting, group: group,
+                                                                threads: threads.threads, progress: group.progress("decompose", total: pairs.count, unit: "pairs"))
+        else { return }
         let (table, shares) = OneStepDecomposition.tables(decompositions, pairs: pairs, level: level.rawValue)
         try table.write(to: output.url)
         try shares.write(to: sharesURL)

@@ -2,7 +2,7 @@ import ArgumentParser
 import Dynamics
 import Foundation
 
-struct EvalCommand: ParsableCommand {
+struct EvalCommand: ParsableCommand, DistributedCommand {
     static let configuration = CommandConfiguration(
         commandName: "eval", abstract: "Generate answers with a checkpoint and score them with each task's metric and the jigsaw rewards.",
         discussion: "Writes OUT (one row per output: id,task,style,output,correct,score,reward_fmt,reward_hit,reward_acc,sample), OUT.summary.csv (per task and style, then style=all over both: n, accuracy, mean score, answer-block rate, POPE F1, mean rewards, and for permutation tasks permutation_rate, the fraction of answers that are a permutation of 0…k−1 in either style) and OUT.meta.json; stdout gets one summary line, the per-task figures go to stderr. Greedy by default; --sample N draws N outputs per example at --temperature. --oracle scores the ground-truth responses instead (no checkpoint needed).")
@@ -31,26 +31,28 @@ struct EvalCommand: ParsableCommand {
     }
 
     func run() throws {
-        try output.checkWritable([output.url, output.sibling("summary.csv"), output.sibling("meta.json")])
-        let file = try ExampleFile(url: URL(fileURLWithPath: data))
-        let examples = Array(file.examples.prefix(limit ?? file.examples.count))
-        var outputs: [[String]]
-        if oracle {
-            outputs = examples.map { [$0.response] }
-        } else {
-            guard let checkpoint else { throw ValidationError("--checkpoint is required unless --oracle is given") }
-            let ckpt = try Checkpoint.load(from: URL(fileURLWithPath: checkpoint))
-            let generator = try AnswerGenerator(model: ckpt.model, tokenizer: ckpt.tokenizer, temperature: sample == nil ? 0 : (temperature ?? 1),
-                                                samples: sample ?? 1, seed: seed)
-            let encoded = try examples.map { try EncodedExample($0, file: file, tokenizer: ckpt.tokenizer, config: ckpt.model.config) }
-            let progress = Progress("eval", total: encoded.count, unit: "examples")
-            outputs = try generator.outputs(encoded, threads: threads.threads) { progress.advance(by: $0) }
+        let group = ProcessGroup.world
+        let (file, examples, generator) = try group.agree { () -> (ExampleFile, [Example], AnswerGenerator?) in
+            if group.isRoot { try output.checkWritable([output.url, output.sibling("summary.csv"), output.sibling("meta.json")]) }
+            let file = try ExampleFile(url: URL(fileURLWithPath: data))
+            return (file, Array(file.examples.prefix(limit ?? file.examples.count)), oracle ? nil : try makeGenerator())
         }
+        let progress = group.progress("eval", total: examples.count, unit: "examples")
+        guard let outputs = try generator.map({ try $0.outputs(examples, file: file, group: group, threads: threads.threads, progress: progress) })
+                ?? (group.isRoot ? examples.map { [$0.response] } : nil) else { return }
         let scored = try zip(examples, outputs).flatMap { e, outs in try outs.map { try TaskScorer.score(e, output: $0) } }
         try EvaluationWriter.write(scored, output: output, record: RunRecord(
             command: commandLine, inputs: ["checkpoint": checkpoint ?? "(oracle)", "data": data],
             details: ["samples": String(sample ?? 1), "temperature": String(sample == nil ? 0 : (temperature ?? 1)), "seed": String(seed),
                       "oracle": String(oracle)]))
+    }
+
+    /// The checkpoint's generator: greedy, or --sample outputs at --temperature.
+    func makeGenerator() throws -> AnswerGenerator {
+        guard let checkpoint else { throw ValidationError("--checkpoint is required unless --oracle is given") }
+        let ckpt = try Checkpoint.load(from: URL(fileURLWithPath: checkpoint))
+        return try AnswerGenerator(model: ckpt.model, tokenizer: ckpt.tokenizer, temperature: sample == nil ? 0 : (temperature ?? 1),
+                                   samples: sample ?? 1, seed: seed)
     }
 }
 

@@ -2,7 +2,7 @@ import ArgumentParser
 import Dynamics
 import Foundation
 
-struct InfluenceCommand: ParsableCommand {
+struct InfluenceCommand: ParsableCommand, DistributedCommand {
     static let configuration = CommandConfiguration(
         commandName: "influence",
         abstract: "Influence matrix I_ij: first-order change of log π(probe_i) per SGD step of size η on train_j (THEORY §3, §5).",
@@ -31,16 +31,17 @@ struct InfluenceCommand: ParsableCommand {
 
     func run() throws {
         let tasksURL = output.sibling("tasks.csv"), metaURL = output.sibling("meta.json")
-        try output.checkWritable([output.url, tasksURL, metaURL])
-        let ckpt = try checkpoint.load()
-        let trainFile = try ExampleFile(url: URL(fileURLWithPath: train)), probeFile = try ExampleFile(url: URL(fileURLWithPath: probes))
-        let trainSet = try EncodedExample.all(trainFile, tokenizer: ckpt.tokenizer, config: ckpt.model.config)
-        let probeSet = try EncodedExample.all(probeFile, tokenizer: ckpt.tokenizer, config: ckpt.model.config)
-        let gradientProgress = Progress("influence gradients", total: probeSet.count, unit: "probes")
-        let stepProgress = Progress("influence steps", total: trainSet.count, unit: "steps")
-        let m = try InfluenceMatrix(ckpt.model, probes: probeSet, train: trainSet, eta: eta, measure: measure, threads: threads.threads) { stage, done, _ in
-            (stage == "steps" ? stepProgress : gradientProgress).advance(to: done)
+        let group = ProcessGroup.world
+        let (model, trainFile, probeFile, trainSet, probeSet) = try group.agree {
+            if group.isRoot { try output.checkWritable([output.url, tasksURL, metaURL]) }
+            let ckpt = try checkpoint.load()
+            let trainFile = try ExampleFile(url: URL(fileURLWithPath: train)), probeFile = try ExampleFile(url: URL(fileURLWithPath: probes))
+            return (ckpt.model, trainFile, probeFile, try EncodedExample.all(trainFile, tokenizer: ckpt.tokenizer, config: ckpt.model.config),
+                    try EncodedExample.all(probeFile, tokenizer: ckpt.tokenizer, config: ckpt.model.config))
         }
+        guard let m = try InfluenceMatrix.distributed(model, probes: probeSet, train: trainSet, eta: eta, measure: measure, group: group, threads: threads.threads,
+                                                      gradients: group.progress("influence gradients", total: probeSet.count, unit: "probes"),
+                                                      steps: group.progress("influence steps", total: trainSet.count, unit: "steps")) else { return }
         let probeTasks = probeFile.examples.map(InfluenceByTask.taskName), trainTasks = trainFile.examples.map(InfluenceByTask.taskName)
         let summary = try m.summary(probes: probeSet, train: trainSet, probeTasks: probeTasks, trainTasks: trainTasks)
         try m.table(probes: probeSet, train: trainSet, probeTasks: probeTasks, trainTasks: trainTasks).write(to: output.url)

@@ -2,7 +2,7 @@ import ArgumentParser
 import Dynamics
 import Foundation
 
-struct PerplexityCommand: ParsableCommand {
+struct PerplexityCommand: ParsableCommand, DistributedCommand {
     static let configuration = CommandConfiguration(
         commandName: "perplexity",
         abstract: "Perplexity distributions under the base model (THEORY §6, the paper's Fig. 5) and the test of its claim g_R < g_GT.",
@@ -39,16 +39,19 @@ struct PerplexityCommand: ParsableCommand {
 
     func run() throws {
         let files = ["gaps.csv", "summary.csv", "histogram.csv", "test.csv", "meta.json"].map(output.sibling)
-        try output.checkWritable([output.url] + files)
-        let baseCkpt = try Checkpoint.load(from: URL(fileURLWithPath: base))
-        let policyCkpt = try Checkpoint.load(from: URL(fileURLWithPath: policy))
-        guard baseCkpt.tokenizer == policyCkpt.tokenizer else { throw ValidationError("--base and --policy have different tokenizers") }
-        let file = try ExampleFile(url: URL(fileURLWithPath: data))
-        let study = try PerplexityStudy(base: baseCkpt.model, policy: policyCkpt.model, tokenizer: baseCkpt.tokenizer, samples: samples,
-                                        temperature: temperature, seed: seed)
-        let encoded = try study.encode(file, count: questions, threads: threads.threads)
-        let progress = Progress("perplexity", total: encoded.count * study.rowsPerQuestion, unit: "responses")
-        let rows = try study.run(encoded, threads: threads.threads) { done, _ in progress.advance(to: done) }
+        let group = ProcessGroup.world
+        let (study, encoded) = try group.agree {
+            if group.isRoot { try output.checkWritable([output.url] + files) }
+            let baseCkpt = try Checkpoint.load(from: URL(fileURLWithPath: base))
+            let policyCkpt = try Checkpoint.load(from: URL(fileURLWithPath: policy))
+            guard baseCkpt.tokenizer == policyCkpt.tokenizer else { throw ValidationError("--base and --policy have different tokenizers") }
+            let file = try ExampleFile(url: URL(fileURLWithPath: data))
+            let study = try PerplexityStudy(base: baseCkpt.model, policy: policyCkpt.model, tokenizer: baseCkpt.tokenizer, samples: samples,
+                                            temperature: temperature, seed: seed)
+            return (study, try study.encode(file, count: questions, threads: threads.threads))
+        }
+        guard let rows = try study.run(encoded, group: group, threads: threads.threads,
+                                       progress: group.progress("perplexity", total: encoded.count * study.rowsPerQuestion, unit: "responses")) else { return }
         let gaps = try QuestionGap.all(rows)
         let verdict = try GapVerdict(gaps, seed: seed, resamples: resamples)
         try PerplexityReport.write(rows, gaps, verdict: verdict, bins: bins, to: [output.url] + files.dropLast())

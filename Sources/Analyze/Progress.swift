@@ -46,3 +46,12 @@ final class Progress: @unchecked Sendable {
         return s >= 3600 ? String(format: "%dh%02dm", s / 3600, (s % 3600) / 60) : s >= 60 ? String(format: "%dm%02ds", s / 60, s % 60) : "\(s)s"
     }
 }
+
+extension ProcessGroup {
+    /// Work of `total` units spread over this job's ranks, shown once: a `Progress` display on rank 0 counting every
+    /// rank's units (with one process, exactly the display one process shows).
+    func progress(_ label: String, total: Int, unit: String) -> DistributedProgress {
+        let display = isRoot ? Progress(label, total: total, unit: unit) : nil
+        return DistributedProgress(group: self) { done in if done > 0 { display?.advance(to: done) } }
+    }
+}

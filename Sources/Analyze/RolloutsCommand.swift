@@ -4,7 +4,7 @@ import Foundation
 
 extension RolloutKeep: ExpressibleByArgument {}
 
-struct RolloutsCommand: ParsableCommand {
+struct RolloutsCommand: ParsableCommand, DistributedCommand {
     static let configuration = CommandConfiguration(
         commandName: "rollouts", abstract: "Sample G outputs per prompt from a checkpoint, with token log-probs and rewards.",
         discussion: "Writes OUT (JSONL: id, prompt_id, sample, output, correct, tokens, logprobs, reward_fmt, reward_hit, reward_acc, reward). With --as-examples, OUT is instead an examples file (each output as the response, with the prompt's image and truth), e.g. a probe set of base-model rollouts; --keep correct keeps only the outputs the task's metric calls correct (R_acc = 1 for jigsaw): the SFT-on-GRPO-rollouts dataset. An examples file leaves out samples cut at max_seq_len before <eos>: they are not whole responses. Sample j of prompt ID draws from the stream 'rollouts.ID.j'.")
@@ -37,13 +37,16 @@ struct RolloutsCommand: ParsableCommand {
 
     func run() throws {
         let rewardWeights = try RewardWeights(parsing: weights)
-        try output.checkWritable([output.url, output.sibling("meta.json")])
-        let ckpt = try checkpoint.load()
-        let file = try ExampleFile(url: URL(fileURLWithPath: data))
-        let examples = Array(file.examples.prefix(limit ?? file.examples.count))
-        let sampler = try RolloutSampler(model: ckpt.model, tokenizer: ckpt.tokenizer, temperature: temperature, seed: seed)
-        let progress = Progress("rollouts", total: examples.count * samples, unit: "samples")
-        let rollouts = try RolloutFile(sampler: sampler, file: file, examples: examples, samples: samples, threads: threads.threads) { progress.advance(by: $0) }
+        let group = ProcessGroup.world
+        let (file, examples, sampler) = try group.agree {
+            if group.isRoot { try output.checkWritable([output.url, output.sibling("meta.json")]) }
+            let ckpt = try checkpoint.load()
+            let file = try ExampleFile(url: URL(fileURLWithPath: data))
+            return (file, Array(file.examples.prefix(limit ?? file.examples.count)),
+                    try RolloutSampler(model: ckpt.model, tokenizer: ckpt.tokenizer, temperature: temperature, seed: seed))
+        }
+        guard let rollouts = try RolloutFile.distributed(sampler: sampler, file: file, examples: examples, samples: samples, group: group, threads: threads.threads,
+                                                         progress: group.progress("rollouts", total: examples.count * samples, unit: "samples")) else { return }
         let (lines, kept, cut) = try rollouts.lines(keep: keep, asExamples: asExamples, weights: rewardWeights, source: file,
                                                     folder: output.url.deletingLastPathComponent())
         try RolloutFile.write(lines, to: output.url)

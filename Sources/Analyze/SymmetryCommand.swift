@@ -2,7 +2,7 @@ import ArgumentParser
 import Dynamics
 import Foundation
 
-struct SymmetryCommand: ParsableCommand {
+struct SymmetryCommand: ParsableCommand, DistributedCommand {
     static let configuration = CommandConfiguration(
         commandName: "symmetry",
         abstract: "Is Δlog π(v)|u − Δlog π(u)|v = O(η²)? One-step changes both ways over an η grid, SGD vs one Adam step (THEORY §4).",
@@ -71,15 +71,19 @@ struct SymmetryCommand: ParsableCommand {
 
     func run() throws {
         let slopesURL = output.sibling("slopes.csv"), metaURL = output.sibling("meta.json")
-        try output.checkWritable([output.url, slopesURL, metaURL])
-        let ckpt = try checkpoint.load()
-        let lookup = ExampleLookup(file: try examples.load(), checkpoint: ckpt)
-        let pairs = try pair.isEmpty ? SymmetryPair.drawn(self.pairs, seed: seed, from: lookup, level: level, selection: select)
-            : SymmetryPair.given(pair.map(Self.split), in: lookup, level: level)
-        let progress = Progress("symmetry", total: pairs.count, unit: "pairs")
-        let study = try SymmetryStudy(ckpt.model, pairs: pairs, etas: try SymmetrySweep.etaGrid(min: etaMin, max: etaMax, count: etaPoints),
-                                      rules: try rules(), criteria: RegimeCriteria(floorFactor: floorFactor, maxRelativeResidual: maxRelativeResidual),
-                                      threads: threads.threads) { progress.advance(by: $0) }
+        let group = ProcessGroup.world
+        let (model, pairs, etas) = try group.agree {
+            if group.isRoot { try output.checkWritable([output.url, slopesURL, metaURL]) }
+            let ckpt = try checkpoint.load()
+            let lookup = ExampleLookup(file: try examples.load(), checkpoint: ckpt)
+            let pairs = try pair.isEmpty ? SymmetryPair.drawn(self.pairs, seed: seed, from: lookup, level: level, selection: select)
+                : SymmetryPair.given(pair.map(Self.split), in: lookup, level: level)
+            return (ckpt.model, pairs, try SymmetrySweep.etaGrid(min: etaMin, max: etaMax, count: etaPoints))
+        }
+        guard let study = try SymmetryStudy.distributed(model, pairs: pairs, etas: etas, rules: try rules(),
+                                                        criteria: RegimeCriteria(floorFactor: floorFactor, maxRelativeResidual: maxRelativeResidual),
+                                                        group: group, threads: threads.threads, progress: group.progress("symmetry", total: pairs.count, unit: "pairs"))
+        else { return }
         try study.pointsTable.write(to: output.url)
         try study.slopesTable.write(to: slopesURL)
         var details = ["level": level.rawValue, "pairs": String(pairs.count), "eta_min": "\(etaMin)", "eta_max": "\(etaMax)",

@@ -94,6 +94,67 @@ extension CLITests {
         }
     }
 
+
+    /// `analyze arguments… --out TAG-1.EXT` as one process, then under `-np 2` and `-np 3` (`--out TAG-npN.EXT`): the
+    /// same stdout (rank 0's one line) and the same bytes in every file `suffixes` names.
+    func expectSameUnderMPI(_ tag: String, _ ext: String, _ arguments: [String], suffixes: [String],
+                            sourceLocation: SourceLocation = #_sourceLocation) throws {
+        let one = try analyze(arguments + ["--out", path("\(tag)-1.\(ext)")])
+        #expect(one.status == 0, "\(arguments[0]): \(one.stderr)", sourceLocation: sourceLocation)
+        for ranks in [2, 3] {
+            let run = try mpirun(ranks, arguments + ["--out", path("\(tag)-np\(ranks).\(ext)")])
+            #expect(run.status == 0, "mpirun -np \(ranks) \(arguments[0]): \(run.stderr)", sourceLocation: sourceLocation)
+            #expect(run.stdout == one.stdout.replacingOccurrences(of: "\(tag)-1.", with: "\(tag)-np\(ranks)."), "rank 0's summary: \(run.stdout)",
+                    sourceLocation: sourceLocation)
+            try expectSameFiles(path("\(tag)-1"), path("\(tag)-np\(ranks)"), suffixes: suffixes, sourceLocation: sourceLocation)
+        }
+    }
+
+    /// `analyze data generate` of `count` small examples of `tasks` into `name`/train.jsonl.
+    func generate(_ name: String, tasks: String, count: Int, extra: [String] = []) throws -> String {
+        let run = try analyze(["data", "generate", "--tasks", tasks, "--split", "train", "--count", String(count), "--image-size", "8", "--out", path(name)] + extra)
+        #expect(run.status == 0, "data generate: \(run.stderr)")
+        return path("\(name)/train.jsonl")
+    }
+
+    @Test func evalUnderMPIEqualsOneProcess() throws {
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let ckpt = try initCheckpoint()
+        let data = try generate("prior", tasks: "prior", count: 7)
+        let common = ["eval", "--checkpoint", ckpt, "--data", data, "--threads", "1"]
+        try expectSameUnderMPI("greedy", "csv", common, suffixes: ["csv", "summary.csv"])
+        // Sampled: output j of example ID draws from the stream "eval.ID.j" on whichever rank holds ID.
+        try expectSameUnderMPI("sampled", "csv", common + ["--sample", "3", "--temperature", "1.5", "--seed", "7"], suffixes: ["csv", "summary.csv"])
+    }
+
+    @Test func rolloutsUnderMPIEqualsOneProcess() throws {
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let ckpt = try initCheckpoint()
+        let data = try generate("jig", tasks: "jigsaw", count: 5, extra: ["--grid", "2x2", "--style", "reasoning"])
+        let common = ["rollouts", "--checkpoint", ckpt, "--data", data, "-G", "3", "--seed", "4", "--threads", "1"]
+        try expectSameUnderMPI("records", "jsonl", common, suffixes: ["jsonl"])
+        try expectSameUnderMPI("examples", "jsonl", common + ["--as-examples"], suffixes: ["jsonl"])
+    }
+
+    @Test func sweepsUnderMPIEqualOneProcess() throws {
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let ckpt = try initCheckpoint()
+        let data = try generate("prior", tasks: "prior", count: 5)
+        try expectSameUnderMPI("symmetry", "csv", ["symmetry", "--checkpoint", ckpt, "--examples", data, "--pairs", "5", "--eta-points", "4", "--threads", "1"],
+                               suffixes: ["csv", "slopes.csv"])
+        let ids = (0..<5).map { "train-00000\($0)" }
+        try expectSameUnderMPI("decompose", "csv", ["decompose", "--checkpoint", ckpt, "--examples", data, "--level", "sequence", "--u", ids[0]]
+                               + ids.dropFirst().flatMap { ["--v", $0] } + ["--eta", "1e-4,1e-3"], suffixes: ["csv", "shares.csv"])
+        let policy = try initCheckpoint("policy")
+        try expectSameUnderMPI("perplexity", "csv", ["perplexity", "--base", ckpt, "--policy", policy, "--data", data, "--questions", "4", "-K", "3",
+                                                     "--resamples", "50"], suffixes: ["csv", "gaps.csv", "summary.csv", "histogram.csv", "test.csv"])
+        // Influence: the probes in the chunks of 64 one process uses (70 probes: two chunks), then the measured steps (train
+        // examples) over the ranks.
+        let probes = try generate("probes", tasks: "prior", count: 70)
+        try expectSameUnderMPI("influence", "csv", ["influence", "--checkpoint", ckpt, "--train", data, "--probes", probes, "--measure", "--threads", "1"],
+                               suffixes: ["csv", "tasks.csv"])
+    }
+
     @Test func mpiJobsFailCleanly() throws {
         defer { try? FileManager.default.removeItem(at: dir) }
         let ckpt = try initCheckpoint()
@@ -134,6 +195,27 @@ extension CLITests {
         for suffix in ["safetensors", "csv", "tensors.csv", "meta.json"] {
             #expect(!FileManager.default.fileExists(atPath: "\(path("killed")).\(suffix)"), "killed.\(suffix) should not exist")
         }
+    }
+
+    @Test func killedRankEndsRolloutsWithoutOutput() throws {
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let ckpt = try initCheckpoint()
+        let data = try generate("jig", tasks: "jigsaw", count: 40, extra: ["--grid", "2x2", "--style", "reasoning"])
+        let out = path("killed.jsonl")
+        let run = try mpirun(2, ["rollouts", "--checkpoint", ckpt, "--data", data, "-G", "48", "--threads", "1", "--out", out]) { _ in
+            var killed = false
+            for _ in 0..<200 where !killed {
+                Thread.sleep(forTimeInterval: 0.05)
+                for pid in Self.processes(withArgument: out, environment: "OMPI_COMM_WORLD_RANK=1") {
+                    Thread.sleep(forTimeInterval: 0.3)
+                    kill(pid, SIGKILL)
+                    killed = true
+                }
+            }
+            #expect(killed, "rank 1 was never seen running")
+        }
+        #expect(run.status != 0, "the job should fail when a rank is killed")
+        for file in [out, path("killed.meta.json")] { #expect(!FileManager.default.fileExists(atPath: file), "\(file) should not exist") }
     }
 
     /// Processes whose command line holds `argument` and whose environment holds `environment` (from /proc).

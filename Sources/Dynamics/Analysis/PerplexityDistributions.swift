@@ -3,7 +3,7 @@ import Foundation
 /// The perplexity distributions of THEORY §6 (the paper's §5.4, Fig. 5): where the base model π_0 puts the responses
 /// a fine-tuning run learns from. For each question, all scored by π_0: K rollouts of π_0 and K of the policy π_R on
 /// the reasoning prompt, K rollouts of π_0 on the plain prompt, and the ground-truth answer on the plain prompt.
-public enum PerplexitySource: String, CaseIterable, Sendable {
+public enum PerplexitySource: String, CaseIterable, Sendable, Codable {
     case baseReasoning = "base_reasoning"
     case policyReasoning = "policy_reasoning"
     case basePlain = "base_plain"
@@ -42,7 +42,7 @@ public struct PerplexityQuestion: Sendable {
 }
 
 /// One scored response: a row of the perplexity CSV.
-public struct ScoredResponse: Equatable, Sendable {
+public struct ScoredResponse: Equatable, Sendable, Codable {
     public let question: String
     public let source: PerplexitySource
     public let sample: Int

@@ -38,6 +38,14 @@ public struct RolloutFile: Sendable {
         self.samples = samples
     }
 
+    /// A file of `examples` and their outputs (prompt-major) with the verdicts.
+    init(examples: [Example], samples: Int, outputs: [SampledOutput], correct: [Bool]) {
+        self.examples = examples
+        self.samples = samples
+        self.outputs = outputs
+        self.correct = correct
+    }
+
     /// The fraction of outputs judged correct.
     public var accuracy: Double { Double(correct.filter { $0 }.count) / Double(max(1, outputs.count)) }
 

@@ -1,7 +1,7 @@
 import Foundation
 
 /// One sampled answer to a prompt, decoded and scored with the jigsaw rewards.
-public struct SampledOutput: Sendable, Equatable {
+public struct SampledOutput: Sendable, Equatable, Codable {
     /// The generated tokens (the closing `<eos>` included when generated).
     public let tokens: [Int]
     /// log π(o_t | ·) of each token under the sampling model at temperature 1.

@@ -1,7 +1,7 @@
 import Foundation
 
 /// The three reward components of one output (THEORY §8), each in [0, 1].
-public struct JigsawRewards: Equatable, Sendable {
+public struct JigsawRewards: Equatable, Sendable, Codable {
     /// R_fmt: think block then answer block, nothing else, the answer a permutation of 0 … k−1.
     public let format: Double
     /// R_hit: fraction of slots whose answer equals the truth, when the answer has exactly k integers.

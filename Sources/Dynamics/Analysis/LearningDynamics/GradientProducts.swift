@@ -32,7 +32,7 @@ public enum GradientProducts {
     }
 
     /// One parameter tensor's part of a single inner product ⟨a, b⟩.
-    public struct TensorShare: Equatable, Sendable {
+    public struct TensorShare: Equatable, Sendable, Codable {
         public let tensor: String
         /// ⟨a_g, b_g⟩ over the tensor's slice of θ.
         public let product: Double

@@ -2,7 +2,7 @@ import Foundation
 
 /// One learning rate's predicted and measured change of a probe f_v after one step on an update f_u
 /// (THEORY §3), in nats.
-public struct OneStepChange: Equatable, Sendable {
+public struct OneStepChange: Equatable, Sendable, Codable {
     public let eta: Double
     /// η·⟨∇θ f_v, Δθ/η⟩ (for SGD η·A K G).
     public let predicted: Double
@@ -20,7 +20,7 @@ public struct OneStepChange: Equatable, Sendable {
 ///
 /// Token level: f_u = log π(x_u), f_v = log π(x_v). Sequence level (Eq. 10): f_u = ℓ̄(X_u) (weight 1/|o_u|, or
 /// c_t/|o_u| for GRPO), f_v = log π(X_v) summed over its scored tokens.
-public struct OneStepDecomposition: Sendable {
+public struct OneStepDecomposition: Sendable, Codable {
     public let rule: UpdateRule
     /// f_v(θ) and f_u(θ).
     public let probeValue: Double

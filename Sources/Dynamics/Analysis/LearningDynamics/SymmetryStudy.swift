@@ -63,14 +63,25 @@ public struct SymmetryStudy: Sendable {
     /// `threads`), `threads` pairs at a time; `progress` gets the pairs done so far.
     public init(_ model: Transformer, pairs: [SymmetryPair], etas: [Double], rules: [UpdateRule], criteria: RegimeCriteria,
                 threads: Int, progress: (Int) -> Void = { _ in }) throws {
+        self.init(pairs: pairs, etas: etas, rules: rules, sweeps: try Self.sweeps(model, pairs: pairs[...], etas: etas, rules: rules, criteria: criteria,
+                                                                                  threads: threads, progress: progress))
+    }
+
+    /// The study of `pairs` from their sweeps (one per pair, in order).
+    init(pairs: [SymmetryPair], etas: [Double], rules: [UpdateRule], sweeps: [SymmetrySweep]) {
         self.pairs = pairs
         self.rules = rules
         self.etas = etas
-        let sweeps = try Parallel.chunkedMap(pairs, threads: threads, chunk: threads, progress: progress) { pair in
-            try SymmetrySweep(model, u: pair.u, v: pair.v, etas: etas, rules: rules, criteria: criteria)
-        }
         self.sweeps = sweeps
         summaries = rules.map { SymmetrySummary(rule: $0, sweeps: sweeps) }
+    }
+
+    /// The sweeps of `pairs`, `threads` pairs at a time, each single-threaded.
+    static func sweeps(_ model: Transformer, pairs: ArraySlice<SymmetryPair>, etas: [Double], rules: [UpdateRule], criteria: RegimeCriteria,
+                       threads: Int, progress: (Int) -> Void) throws -> [SymmetrySweep] {
+        try Parallel.chunkedMap(Array(pairs), threads: threads, chunk: threads, progress: progress) { pair in
+            try SymmetrySweep(model, u: pair.u, v: pair.v, etas: etas, rules: rules, criteria: criteria)
+        }
     }
 
     /// Every point: rule, pair, η, both changes, their predictions and the regime flags.

@@ -1,7 +1,7 @@
 import Foundation
 
 /// One learning rate of a symmetry sweep: both one-step changes of THEORY §4 from the same θ, in nats.
-public struct SymmetryPoint: Equatable, Sendable {
+public struct SymmetryPoint: Equatable, Sendable, Codable {
     public let rule: UpdateRule
     public let eta: Double
     /// Δf_v|u: f_v after one step on f_u, minus f_v before; and the reverse Δf_u|v.
@@ -31,7 +31,7 @@ public struct SymmetryPoint: Equatable, Sendable {
 /// same θ, and the change each causes in the other's f. For symmetry the update and the probe are the same
 /// functional: token level f = log π(x); sequence level f = ℓ̄(X), so the update is Eq. 10's SFT step on one
 /// sequence (with a Σ_t probe the two directions would differ by |o_u|/|o_v| already at first order).
-public struct SymmetrySweep: Sendable {
+public struct SymmetrySweep: Sendable, Codable {
     /// f_u(θ) and f_v(θ).
     public let updateValue: Double
     public let probeValue: Double

@@ -5,7 +5,7 @@
 /// - `adam`: one AdamW step from fresh state with weight decay 0 and the default betas and ε (THEORY §4's
 ///   contrast): Δθ = η·ĝ with ĝ_i = g_i / (|g_i| + ε) ≈ sign(g_i).
 /// Both go through `Optimizer`, which minimises, so it is handed −g.
-public enum UpdateRule: String, CaseIterable, Sendable {
+public enum UpdateRule: String, CaseIterable, Sendable, Codable {
     case sgd, adam
 
     /// θ + Δθ after one step of size η (η > 0, finite) on parameters laid out as `layout`.
