@@ -70,11 +70,12 @@ struct KernelCommand: ParsableCommand, DistributedCommand {
         let display = group.isRoot ? Progress("kernel", total: total, unit: "pairs") : nil
         let progress = DistributedProgress(group: group) { done in display?.advance(to: done) }
         let start = Date()
-        guard let kernel = try ProbeKernel.distributed(model: ckpt.model, probes: set, strategy: strategy.value, blocks: blocks, shard: slice,
-                                                       group: group, threads: threads.threads, progress: progress) else { return }
+        guard let kernel = try ProbeKernel.computeAndWrite(model: ckpt.model, probes: set, strategy: strategy.value, blocks: blocks, shard: slice,
+                                                           group: group, threads: threads.threads, progress: progress, kernel: outputs[0],
+                                                           pairs: outputs[1], tensors: outputs[2],
+                                                           extra: ProbeKernel.fileKeys(checkpoint: ckpt, selection: probes.select, examples: probes.examples))
+        else { return }
         let seconds = Date().timeIntervalSince(start)
-        try kernel.writeFiles(kernel: outputs[0], pairs: outputs[1], tensors: outputs[2],
-                             extra: ProbeKernel.fileKeys(checkpoint: ckpt, selection: probes.select, examples: probes.examples))
         let (plan, (factored, dense)) = (kernel.plan!, kernel.plan!.factoredCount)
         try RunRecord(command: commandLine, inputs: ["checkpoint": checkpoint.checkpoint, "examples": probes.examples], outputs: outputs.dropLast().map(\.path),
                       details: ProbeKernel.runDetails(plan: plan, strategy: strategy.strategy, shard: shard, probes: set.count, pairs: total, ranks: group.size,

@@ -24,18 +24,28 @@ public enum SafeTensors {
     /// Bytes of a safetensors file holding `tensors` in the given order, contiguous, and `metadata`.
     /// Throws when a tensor's value count disagrees with its shape.
     public static func encode(_ tensors: [NamedTensor], metadata: [String: String] = [:]) throws -> Data {
+        for t in tensors where t.values.count != t.shape.reduce(1, *) {
+            throw ShapeError.mismatch(what: "tensor '\(t.name)'", expected: t.shape, found: [t.values.count])
+        }
+        var out = header(tensors.map { ($0.name, $0.shape) }, metadata: metadata)
+        for t in tensors { out.append(littleEndian(t.values)) }
+        return out
+    }
+
+    /// The first bytes of a file holding F64 tensors of these names and shapes, in this order, contiguous: the
+    /// 8-byte header length and the JSON header (padded with spaces to a multiple of 8). The data follow it, each
+    /// tensor's values as `littleEndian` writes them; `encode` is this header and those bytes, so a writer that
+    /// streams the values in order writes the same file.
+    public static func header(_ layout: [(name: String, shape: [Int])], metadata: [String: String] = [:]) -> Data {
         var entries: [String] = []
         if !metadata.isEmpty {
             let pairs = metadata.keys.sorted().map { "\(jsonString($0)):\(jsonString(metadata[$0]!))" }
             entries.append("\"__metadata__\":{\(pairs.joined(separator: ","))}")
         }
         var offset = 0
-        for t in tensors {
-            guard t.values.count == t.shape.reduce(1, *) else {
-                throw ShapeError.mismatch(what: "tensor '\(t.name)'", expected: t.shape, found: [t.values.count])
-            }
-            let end = offset + 8 * t.values.count
-            entries.append("\(jsonString(t.name)):{\"dtype\":\"F64\",\"shape\":[\(t.shape.map(String.init).joined(separator: ","))],\"data_offsets\":[\(offset),\(end)]}")
+        for (name, shape) in layout {
+            let end = offset + 8 * shape.reduce(1, *)
+            entries.append("\(jsonString(name)):{\"dtype\":\"F64\",\"shape\":[\(shape.map(String.init).joined(separator: ","))],\"data_offsets\":[\(offset),\(end)]}")
             offset = end
         }
         var header = Data("{\(entries.joined(separator: ","))}".utf8)
@@ -43,13 +53,15 @@ public enum SafeTensors {
         var out = Data(capacity: 8 + header.count + offset)
         withUnsafeBytes(of: UInt64(header.count).littleEndian) { out.append(contentsOf: $0) }
         out.append(header)
-        for t in tensors {
-            t.values.withUnsafeBufferPointer { p in
-                let le = p.map { $0.bitPattern.littleEndian }
-                le.withUnsafeBytes { out.append(contentsOf: $0) }
-            }
-        }
         return out
+    }
+
+    /// The data-section bytes of `values` (F64, little-endian).
+    public static func littleEndian(_ values: [Double]) -> Data {
+        values.withUnsafeBufferPointer { p in
+            let le = p.map { $0.bitPattern.littleEndian }
+            return le.withUnsafeBytes { Data($0) }
+        }
     }
 
     /// One tensor's entry in a header: what it claims, before any value is read.

@@ -31,6 +31,81 @@ extension ProbeKernel {
         return whole
     }
 
+    /// `shard`'s kernel computed by the ranks of `group` and written by rank 0: the kernel file at `kernel`, its pair
+    /// table at `pairs` and per-tensor table at `tensors` (`writeFiles`). With blocks and several ranks the blocks are
+    /// streamed to the file (`distributedWithStreamedBlocks`), so no rank holds them all. Returns the kernel on
+    /// rank 0 (without its blocks when they were streamed) and nil elsewhere.
+    public static func computeAndWrite(model: Transformer, probes: [ProbeToken], strategy: KernelStrategy, blocks: Bool, shard: Shard,
+                                       group: ProcessGroup, threads: Int, progress: DistributedProgress, kernel: URL, pairs: URL, tensors: URL,
+                                       extra: [String: String]) throws -> ProbeKernel? {
+        if blocks && group.size > 1 {
+            guard let result = try distributedWithStreamedBlocks(model: model, probes: probes, strategy: strategy, shard: shard, group: group,
+                                                                 threads: threads, progress: progress, url: kernel, extra: extra) else { return nil }
+            try result.pairTable().write(to: pairs)
+            try result.tensorTable().write(to: tensors)
+            return result
+        }
+        guard let result = try distributed(model: model, probes: probes, strategy: strategy, blocks: blocks, shard: shard, group: group,
+                                           threads: threads, progress: progress) else { return nil }
+        try result.writeFiles(kernel: kernel, pairs: pairs, tensors: tensors, extra: extra)
+        return result
+    }
+
+    /// The blocks each message of `distributedWithStreamedBlocks` carries.
+    static let blocksPerMessage = 64
+
+    /// `shard`'s kernel with `--blocks` under MPI, written to `url` without any rank holding every block: each rank
+    /// computes its part, rank 0 gathers the per-pair values without blocks, writes the file's header and small
+    /// tensors, then the blocks in pair order — its own, then each other rank's, received `blocksPerMessage` at a
+    /// time — then the N × N matrices. The bytes equal `write(to:extra:)` of the one-process kernel (the same header
+    /// and layout, `SafeTensors.header`). Peak memory: a rank's own part of the blocks (about 8·V²·P/ranks bytes)
+    /// plus one message. Returns the kernel without blocks on rank 0 (for its tables), nil elsewhere.
+    public static func distributedWithStreamedBlocks(model: Transformer, probes: [ProbeToken], strategy: KernelStrategy, shard: Shard,
+                                                     group: ProcessGroup, threads: Int, progress: DistributedProgress, url: URL,
+                                                     extra: [String: String]) throws -> ProbeKernel? {
+        let own = try group.agree {
+            try progress.run {
+                try ProbeKernel(model: model, probes: probes, strategy: strategy, blocks: true, shard: try shard.part(group.rank, of: group.size),
+                                threads: threads) { _, _ in progress.advance() }
+            }
+        }
+        var light = own
+        light.entries = own.entries.map { Entry(pair: $0.pair, trace: $0.trace, tensorTraces: $0.tensorTraces, influence: $0.influence, block: nil) }
+        let parts = try group.gather(light.entryValues())
+        let V = own.vocabSize, perBlock = V * V
+        guard group.isRoot else {
+            for start in stride(from: 0, to: own.entries.count, by: blocksPerMessage) {
+                try group.sendToRoot(own.entries[start..<min(start + blocksPerMessage, own.entries.count)].flatMap { $0.block!.storage })
+            }
+            return nil
+        }
+        var whole = light
+        whole.entries = try parts.flatMap { try light.entries(fromValues: $0) }
+        whole.shard = shard
+        let (tensors, metadata) = try whole.encoded(extra: extra)
+        let split = tensors.firstIndex { $0.name == "tensor_trace" }! + 1
+        var layout = tensors.map { ($0.name, $0.shape) }
+        layout.insert(("blocks", [whole.entries.count, V, V]), at: split)
+        try AtomicFile.replace(url) { temp in
+            guard FileManager.default.createFile(atPath: temp.path, contents: nil) else { throw DistributedError.unsupported("cannot create \(temp.path)") }
+            let file = try FileHandle(forWritingTo: temp)
+            defer { try? file.close() }
+            try file.write(contentsOf: SafeTensors.header(layout, metadata: metadata))
+            for t in tensors[..<split] { try file.write(contentsOf: SafeTensors.littleEndian(t.values)) }
+            for e in own.entries { try file.write(contentsOf: SafeTensors.littleEndian(e.block!.storage)) }
+            for source in 1..<group.size {
+                let total = try shard.part(source, of: group.size).range(of: probes.count * (probes.count + 1) / 2).count
+                for start in stride(from: 0, to: total, by: blocksPerMessage) {
+                    let n = min(blocksPerMessage, total - start)
+                    try file.write(contentsOf: SafeTensors.littleEndian(try group.receive(from: source, count: n * perBlock)))
+                }
+            }
+            for t in tensors[split...] { try file.write(contentsOf: SafeTensors.littleEndian(t.values)) }
+            try file.synchronize()
+        }
+        return whole
+    }
+
     /// The entries as one flat list: per pair i, j, trace, influence, the per-tensor traces, then the block if kept.
     func entryValues() -> [Double] {
         var values: [Double] = []

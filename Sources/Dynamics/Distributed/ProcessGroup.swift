@@ -158,6 +158,35 @@ public final class ProcessGroup: @unchecked Sendable {
         return all
     }
 
+    /// Sends `values` to rank 0, which takes them with `receive(from:count:)` (a rank's part of a stream).
+    public func sendToRoot(_ values: [Double]) throws {
+        guard size > 1, !isRoot, let communicator else { return }
+        try values.withUnsafeBytes { raw in
+            var offset = 0
+            repeat {
+                let n = min(Self.chunk, raw.count - offset)
+                try check(MPI_Send(raw.baseAddress.map { $0 + offset }, Int32(n), dynamics_mpi_byte(), 0, Self.streamTag, communicator), "MPI_Send")
+                offset += n
+            } while offset < raw.count
+        }
+    }
+
+    /// On rank 0: the `count` values `source` sent with `sendToRoot`.
+    public func receive(from source: Int, count: Int) throws -> [Double] {
+        guard size > 1, isRoot, let communicator else { return [] }
+        var values = [Double](repeating: 0, count: count)
+        try values.withUnsafeMutableBytes { raw in
+            var offset = 0
+            repeat {
+                let n = min(Self.chunk, raw.count - offset)
+                try check(MPI_Recv(raw.baseAddress.map { $0 + offset }, Int32(n), dynamics_mpi_byte(), Int32(source), Self.streamTag, communicator,
+                                   dynamics_mpi_status_ignore()), "MPI_Recv")
+                offset += n
+            } while offset < raw.count
+        }
+        return values
+    }
+
     /// Every rank's values, in rank order, on rank 0 (empty elsewhere).
     public func gather(_ values: [Double]) throws -> [[Double]] {
         try gather(values.withUnsafeBytes { Array($0) }).map { bytes in bytes.withUnsafeBytes { Array($0.bindMemory(to: Double.self)) } }
@@ -221,6 +250,7 @@ public final class ProcessGroup: @unchecked Sendable {
 
     private static let chunk = 1 << 30
     private static let gatherTag: Int32 = 11
+    private static let streamTag: Int32 = 12
     private static let progressTag: Int32 = 21
     private static let progressDoneTag: Int32 = 22
 }
