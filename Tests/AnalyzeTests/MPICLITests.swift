@@ -178,19 +178,7 @@ extension CLITests {
         try AtomicFile.write(Data(many.joined(separator: "\n").utf8), to: dir.appendingPathComponent("data/many.jsonl"))
         let out = path("killed.safetensors")
         let run = try mpirun(2, ["kernel", "--checkpoint", ckpt, "--examples", path("data/many.jsonl"), "--select", "all", "--blocks",
-                                 "--threads", "1", "--out", out]) { _ in
-            // Find rank 1 by its environment and kill it once it is working.
-            var killed = false
-            for _ in 0..<200 where !killed {
-                Thread.sleep(forTimeInterval: 0.05)
-                for pid in Self.processes(withArgument: out, environment: "OMPI_COMM_WORLD_RANK=1") {
-                    Thread.sleep(forTimeInterval: 0.3)
-                    kill(pid, SIGKILL)
-                    killed = true
-                }
-            }
-            #expect(killed, "rank 1 was never seen running")
-        }
+                                 "--threads", "1", "--out", out]) { _ in Self.killRankOne(runningWith: out) }
         #expect(run.status != 0, "the job should fail when a rank is killed")
         for suffix in ["safetensors", "csv", "tensors.csv", "meta.json"] {
             #expect(!FileManager.default.fileExists(atPath: "\(path("killed")).\(suffix)"), "killed.\(suffix) should not exist")
@@ -203,19 +191,24 @@ extension CLITests {
         let data = try generate("jig", tasks: "jigsaw", count: 40, extra: ["--grid", "2x2", "--style", "reasoning"])
         let out = path("killed.jsonl")
         let run = try mpirun(2, ["rollouts", "--checkpoint", ckpt, "--data", data, "-G", "48", "--threads", "1", "--out", out]) { _ in
-            var killed = false
-            for _ in 0..<200 where !killed {
-                Thread.sleep(forTimeInterval: 0.05)
-                for pid in Self.processes(withArgument: out, environment: "OMPI_COMM_WORLD_RANK=1") {
-                    Thread.sleep(forTimeInterval: 0.3)
-                    kill(pid, SIGKILL)
-                    killed = true
-                }
-            }
-            #expect(killed, "rank 1 was never seen running")
+            Self.killRankOne(runningWith: out)
         }
         #expect(run.status != 0, "the job should fail when a rank is killed")
         for file in [out, path("killed.meta.json")] { #expect(!FileManager.default.fileExists(atPath: file), "\(file) should not exist") }
+    }
+
+    /// Finds rank 1 of the job writing `out` by its environment and kills it once it is working.
+    static func killRankOne(runningWith out: String, sourceLocation: SourceLocation = #_sourceLocation) {
+        var killed = false
+        for _ in 0..<200 where !killed {
+            Thread.sleep(forTimeInterval: 0.05)
+            for pid in processes(withArgument: out, environment: "OMPI_COMM_WORLD_RANK=1") {
+                Thread.sleep(forTimeInterval: 0.3)
+                kill(pid, SIGKILL)
+                killed = true
+            }
+        }
+        #expect(killed, "rank 1 was never seen running", sourceLocation: sourceLocation)
     }
 
     /// Processes whose command line holds `argument` and whose environment holds `environment` (from /proc).
