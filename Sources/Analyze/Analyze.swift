@@ -22,48 +22,14 @@ struct Analyze: ParsableCommand {
         MemoryPolicy.retainFreedMemory()
         let group = ProcessGroup.world
         guard group.usesMPI else { return main(nil) }
-        // Only rank 0 speaks: the other ranks' stdout and stderr go to /dev/null, keeping stderr for a failure only they see.
-        let errors = group.isRoot ? FileHandle.standardError : FileHandle(fileDescriptor: dup(2), closeOnDealloc: true)
-        if !group.isRoot {
-            let null = open("/dev/null", O_WRONLY)
-            dup2(null, 1)
-            dup2(null, 2)
-            close(null)
-        }
-        var command: ParsableCommand
-        do {
-            command = try parseAsRoot()
+        group.runCommand(parse: {
+            let command = try parseAsRoot()
             if group.size > 1 && !(command is DistributedCommand) {
                 throw ValidationError("this command does not run under MPI: run it as one process (without mpirun/srun)")
             }
-        } catch {
-            // Every rank parsed the same arguments, so every rank is here: rank 0 speaks, all end cleanly.
-            if group.isRoot { printError(error) }
-            group.finalize()
-            Foundation.exit(exitCode(for: error).rawValue)
-        }
-        do {
-            try command.run()
-        } catch let error as ExitCode {
-            // A run every rank ended the same way (an agreed interrupt: status 130).
-            group.finalize()
-            Foundation.exit(error.rawValue)
-        } catch let error as DistributedError {
-            // Raised on every rank at once by `ProcessGroup.agree`.
-            if group.isRoot { printError(error) }
-            group.finalize()
-            Foundation.exit(exitCode(for: error).rawValue)
-        } catch {
-            errors.write(Data("Error (rank \(group.rank) of \(group.size)): \(fullMessage(for: error))\n".utf8))
-            group.abort(code: exitCode(for: error).rawValue == 0 ? 1 : exitCode(for: error).rawValue)
-        }
-        group.finalize()
-    }
-
-    private static func printError(_ error: Error) {
-        let message = fullMessage(for: error)
-        let code = exitCode(for: error)
-        if code == .success { print(message) } else { FileHandle.standardError.write(Data("\(message)\n".utf8)) }
+            return command
+        }, run: { var command = $0; try command.run() },
+        reporting: CommandErrorReporting(message: { fullMessage(for: $0) }, exitCode: { exitCode(for: $0).rawValue }, requestedExit: { ($0 as? ExitCode)?.rawValue }))
     }
 }
 

@@ -57,11 +57,10 @@ struct DataCommand: ParsableCommand {
                 try generator.example($0)
             }
             try DatasetWriter.write(examples, folder: folder, fileName: generator.fileName)
-            try RunRecord(command: commandLine, outputs: [(out as NSString).appendingPathComponent(generator.fileName)],
-                          details: ["tasks": tasks, "split": split.rawValue, "count": String(count), "style": style, "grid": grid,
-                                    "seed": String(seed), "image_size": String(imageSize), "layout": layout.rawValue, "background": background.rawValue])
+            let path = (out as NSString).appendingPathComponent(generator.fileName)
+            try RunRecord(command: commandLine, outputs: [path], details: spec.runDetails(tasks: tasks, style: style, grid: grid))
                 .write(to: folder.appendingPathComponent("\(split.rawValue).meta.json"))
-            print("wrote \((out as NSString).appendingPathComponent(generator.fileName)): \(count) examples (\(spec.tasks.map(\.rawValue).joined(separator: ",")); \(style)) and their images")
+            print(spec.summary(path: path, style: style))
         }
     }
 
@@ -138,15 +137,12 @@ struct DataCommand: ParsableCommand {
         func run() throws {
             try output.checkWritable([output.url, output.sibling("meta.json")])
             let file = try ExampleFile(url: URL(fileURLWithPath: data))
-            let cells = try ContactSheet.Cell.first(count, of: file)
-            let layout = try ContactSheet(scale: scale, columns: columns)
-            try layout.checkSize(cells)
-            let sheet = layout.render(cells)
+            let (sheet, cells) = try ContactSheet.render(count, of: file, scale: scale, columns: columns)
             try PNGCodec.write(sheet, to: output.url)
             try RunRecord(command: commandLine, inputs: ["data": data], outputs: [output.out],
-                          details: ["count": String(cells.count), "scale": String(scale), "columns": String(columns)])
+                          details: ["count": String(cells), "scale": String(scale), "columns": String(columns)])
                 .write(to: output.sibling("meta.json"))
-            print("wrote \(output.out): \(cells.count) examples, \(sheet.width)×\(sheet.height) pixels")
+            print("wrote \(output.out): \(cells) examples, \(sheet.width)×\(sheet.height) pixels")
         }
     }
 }

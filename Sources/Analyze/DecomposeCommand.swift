@@ -37,7 +37,7 @@ struct DecomposeCommand: ParsableCommand, DistributedCommand {
 
     func validate() throws {
         try NumericFlag.check("--beta", beta, FlagRange.rate)
-        _ = try parseLearningRates(eta, flag: "--eta")
+        _ = try validating { try FlagRange.learningRates(eta, flag: "--eta") }
         guard !u.isEmpty, !v.isEmpty else { throw ValidationError("give at least one --u and one --v") }
         guard u.count == v.count || u.count == 1 || v.count == 1 else {
             throw ValidationError("--u given \(u.count) times and --v \(v.count) times: give them equally often, or one of them once")
@@ -50,7 +50,7 @@ struct DecomposeCommand: ParsableCommand, DistributedCommand {
         let group = ProcessGroup.world
         let (etas, model, lookup, weighting) = try group.agree {
             if group.isRoot { try output.checkWritable([output.url, sharesURL, metaURL]) }
-            let etas = try parseLearningRates(eta, flag: "--eta")
+            let etas = try validating { try FlagRange.learningRates(eta, flag: "--eta") }
             let ckpt = try checkpoint.load()
             let lookup = ExampleLookup(file: try examples.load(), checkpoint: ckpt)
             return (etas, ckpt.model, lookup, try advantages.map {
@@ -65,12 +65,10 @@ struct DecomposeCommand: ParsableCommand, DistributedCommand {
         try table.write(to: output.url)
         try shares.write(to: sharesURL)
         let fit = OneStepDecomposition.residualSlope(decompositions)
-        var details = OneStepDecomposition.details(decompositions, etas: etas, level: level)
-        var inputs = ["checkpoint": checkpoint.checkpoint, "examples": examples.examples]
-        if let advantages { inputs["advantages"] = advantages; details["beta"] = "\(beta)" }
-        if let reference { inputs["reference"] = reference }
+        let (inputs, details) = OneStepDecomposition.runRecord(decompositions, etas: etas, level: level, checkpoint: checkpoint.checkpoint,
+                                                               examples: examples.examples, advantages: advantages, beta: beta, reference: reference)
         try RunRecord(command: commandLine, inputs: inputs, outputs: [output.out, output.siblingPath("shares.csv")], details: details).write(to: metaURL)
         print(String(format: "wrote %@: %d pair(s) × %d η (%@ level); residual slope %@ over %d points (expected ≈ 2); first pair ⟨∇f_v, Δθ/η⟩ = %.6e",
-                     output.out, pairs.count, etas.count, level.rawValue, slopeText(fit), fit?.count ?? 0, decompositions[0].firstOrder))
+                     output.out, pairs.count, etas.count, level.rawValue, PooledSlope.text(fit), fit?.count ?? 0, decompositions[0].firstOrder))
     }
 }

@@ -48,11 +48,8 @@ struct DriftCommand: ParsableCommand {
         let drift = try KernelDriftComparison(names: names, kernels: computed)
         try drift.table.write(to: output.url)
         try drift.spectrumTable.write(to: output.sibling("spectrum.csv"))
-        var inputs = ["examples": examples ?? ""]
-        for (k, name) in names.enumerated() { inputs["\(kernels.isEmpty ? "checkpoint" : "kernel")\(k)"] = name }
-        try RunRecord(command: commandLine, inputs: inputs, outputs: [output.out, output.siblingPath("spectrum.csv")],
-                      details: ["strategy": strategy.strategy, "selection": select.rawValue,
-                                "effective_ranks": drift.spectra.map { String(format: "%.4f", $0.effectiveRank) }.joined(separator: ",")])
+        try RunRecord(command: commandLine, inputs: drift.runInputs(examples: examples, fromFiles: !kernels.isEmpty), outputs: [output.out, output.siblingPath("spectrum.csv")],
+                      details: drift.runDetails(strategy: strategy.strategy, selection: select))
             .write(to: output.sibling("meta.json"))
         print("wrote \(output.out): \(computed.count) kernels over \(computed[0].probes.count) probes")
         drift.lines.forEach { note($0) }

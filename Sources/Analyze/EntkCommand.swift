@@ -30,14 +30,12 @@ struct EntkCommand: ParsableCommand {
         let pair = try TokenPairKernel(ckpt.model, u: (tu.sum.positions[0], tu.example.input), v: (tv.sum.positions[0], tv.example.input), strategy: strategy.value)
         let seconds = Date().timeIntervalSince(start)
         let (k, plan, akg) = (pair.kernel, pair.plan, pair.akg)
-        try SafeTensors.write([NamedTensor(name: "K", shape: [k.rows, k.cols], values: k.storage)],
-                              metadata: ["u": u, "v": v, "strategy": strategy.strategy], to: output.url)
+        try pair.writeKernel(to: output.url, u: u, v: v, strategy: strategy.strategy)
         try pair.contributionsTable(ckpt.model.layout).write(to: contributionsURL)
         for line in plan.report { note("plan: \(line)") }
         try RunRecord(command: commandLine, inputs: ["checkpoint": checkpoint.checkpoint, "examples": examples.examples],
-                      outputs: [output.out, output.siblingPath("contributions.csv")],
-                      details: ["u": u, "v": v, "strategy": strategy.strategy, "plan": plan.report.joined(separator: "; "),
-                                "seconds": String(format: "%.4f", seconds), "trace": "\(k.trace)", "AKG": "\(akg)"]).write(to: metaURL)
+                      outputs: [output.out, output.siblingPath("contributions.csv")], details: pair.runDetails(u: u, v: v, strategy: strategy.strategy, seconds: seconds))
+            .write(to: metaURL)
         print(String(format: "wrote %@: K [%d, %d] for v=%@, u=%@ (%@, %.3f s); tr K = %.6e, ‖K‖_F = %.6e, A·K·G = %.6e",
                      output.out, k.rows, k.cols, v, u, strategy.strategy, seconds, k.trace, k.frobeniusNorm, akg))
     }

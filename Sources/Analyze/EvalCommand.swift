@@ -43,16 +43,13 @@ struct EvalCommand: ParsableCommand, DistributedCommand {
         let scored = try zip(examples, outputs).flatMap { e, outs in try outs.map { try TaskScorer.score(e, output: $0) } }
         try EvaluationWriter.write(scored, output: output, record: RunRecord(
             command: commandLine, inputs: ["checkpoint": checkpoint ?? "(oracle)", "data": data],
-            details: ["samples": String(sample ?? 1), "temperature": String(sample == nil ? 0 : (temperature ?? 1)), "seed": String(seed),
-                      "oracle": String(oracle)]))
+            details: AnswerGenerator.runDetails(samples: sample, temperature: temperature, seed: seed, oracle: oracle)))
     }
 
     /// The checkpoint's generator: greedy, or --sample outputs at --temperature.
     func makeGenerator() throws -> AnswerGenerator {
         guard let checkpoint else { throw ValidationError("--checkpoint is required unless --oracle is given") }
-        let ckpt = try Checkpoint.load(from: URL(fileURLWithPath: checkpoint))
-        return try AnswerGenerator(model: ckpt.model, tokenizer: ckpt.tokenizer, temperature: sample == nil ? 0 : (temperature ?? 1),
-                                   samples: sample ?? 1, seed: seed)
+        return try AnswerGenerator(checkpoint: try Checkpoint.load(from: URL(fileURLWithPath: checkpoint)), samples: sample, temperature: temperature, seed: seed)
     }
 }
 
@@ -78,15 +75,8 @@ struct ScoreCommand: ParsableCommand {
 /// Writes the evaluation CSVs and prints the per-task summary.
 enum EvaluationWriter {
     static func write(_ scored: [ScoredOutput], output: OutputOption, record: RunRecord) throws {
-        let summary = TaskSummary.summarise(scored)
-        try EvaluationReport.outputsTable(scored).write(to: output.url)
-        try EvaluationReport.summaryTable(summary).write(to: output.sibling("summary.csv"))
-        var r = record
-        r.outputs = [output.out, output.siblingPath("summary.csv")]
-        try r.write(to: output.sibling("meta.json"))
-        EvaluationReport.summaryLines(summary).forEach { note($0) }
-        let all = summary.filter { $0.style == "all" }
-        print("wrote \(output.out) and \(output.siblingPath("summary.csv")): \(scored.count) outputs, \(all.count) task(s), "
-              + String(format: "mean accuracy over tasks %.3f", all.map(\.accuracy).reduce(0, +) / Double(max(all.count, 1))))
+        let (lines, result) = try EvaluationReport.write(scored, out: output.out, record: record)
+        lines.forEach { note($0) }
+        print(result)
     }
 }

@@ -46,8 +46,7 @@ struct InfluenceCommand: ParsableCommand, DistributedCommand {
         let summary = try m.summary(probes: probeSet, train: trainSet, probeTasks: probeTasks, trainTasks: trainTasks)
         try m.table(probes: probeSet, train: trainSet, probeTasks: probeTasks, trainTasks: trainTasks).write(to: output.url)
         try InfluenceByTask.table(summary).write(to: tasksURL)
-        var details = ["eta": "\(eta)", "measure": String(measure), "probes": String(probeSet.count), "train": String(trainSet.count)]
-        if let deviation = m.relativeDeviation { details["relative_deviation"] = "\(deviation)" }
+        let details = m.runDetails(eta: eta, measure: measure, probes: probeSet.count, train: trainSet.count)
         try RunRecord(command: commandLine, inputs: ["checkpoint": checkpoint.checkpoint, "train": train, "probes": probes],
                       outputs: [output.out, output.siblingPath("tasks.csv")], details: details).write(to: metaURL)
         print("wrote \(output.out): \(probeSet.count) probes × \(trainSet.count) training examples, η = \(eta)"

@@ -24,13 +24,7 @@ struct InitCommand: ParsableCommand {
 
     func run() throws {
         let tokenizer = try vocabulary.map { try Tokenizer.load(from: URL(fileURLWithPath: $0)) } ?? Tokenizer.standard()
-        var modelConfig = ModelConfig.preset(preset, vocabSize: tokenizer.count)
-        if let config {
-            modelConfig = try ConfigOverrides.apply(URL(fileURLWithPath: config), to: modelConfig)
-        }
-        guard modelConfig.vocabSize == tokenizer.count else {
-            throw ConfigError.invalid(field: "vocab_size", reason: "is \(modelConfig.vocabSize) but the vocabulary has \(tokenizer.count) tokens")
-        }
+        let modelConfig = try ConfigOverrides.fresh(preset, overrides: config.map { URL(fileURLWithPath: $0) }, tokenizer: tokenizer)
         let model = try Transformer(config: modelConfig, seed: seed)
         let record = RunRecord(command: commandLine, inputs: vocabulary.map { ["vocabulary": $0] } ?? [:],
                                outputs: [output.out], details: ["preset": preset.rawValue, "seed": String(seed), "parameters": String(model.layout.count)])

@@ -36,9 +36,7 @@ struct JacobianCommand: ParsableCommand {
         let token = e.token(at: position)
         try SafeTensors.write([NamedTensor(name: "jacobian", shape: [j.rows, j.cols], values: j.storage)],
                               metadata: ["example": example, "position": String(position), "token": String(token)], to: output.url)
-        var table = CSVTable(header: ["tensor", "frobenius"])
-        for (name, norm) in EmpiricalNTK.tensorNorms(j, layout: ckpt.model.layout) { table.append([.string(name), .double(norm)]) }
-        try table.write(to: normsURL)
+        try EmpiricalNTK.tensorNormsTable(j, layout: ckpt.model.layout).write(to: normsURL)
         try RunRecord(command: commandLine, inputs: ["checkpoint": checkpoint.checkpoint, "examples": examples.examples],
                       outputs: [output.out, output.siblingPath("norms.csv")], details: ["example": example, "position": String(position), "token": String(token)])
             .write(to: metaURL)

@@ -76,13 +76,11 @@ struct KernelCommand: ParsableCommand, DistributedCommand {
                                                            extra: ProbeKernel.fileKeys(checkpoint: ckpt, selection: probes.select, examples: probes.examples))
         else { return }
         let seconds = Date().timeIntervalSince(start)
-        let (plan, (factored, dense)) = (kernel.plan!, kernel.plan!.factoredCount)
+        let plan = kernel.plan!
         try RunRecord(command: commandLine, inputs: ["checkpoint": checkpoint.checkpoint, "examples": probes.examples], outputs: outputs.dropLast().map(\.path),
                       details: ProbeKernel.runDetails(plan: plan, strategy: strategy.strategy, shard: shard, probes: set.count, pairs: total, ranks: group.size,
                                                       seconds: seconds)).write(to: output.sibling("meta.json"))
-        print(String(format: "wrote %@: %d probes, %d pairs (shard %@) in %.2f s (%.1f pairs/s); strategy %@: %d of %d dense weights structured, est. %.2f GFLOP",
-                     output.out, set.count, total, shard, seconds, Double(total) / max(seconds, 1e-9), strategy.strategy, factored, dense,
-                     plan.estimatedFlops / 1e9))
+        print(ProbeKernel.summary(out: output.out, probes: set.count, pairs: total, shard: shard, seconds: seconds, strategy: strategy.strategy, plan: plan))
     }
 }
 

@@ -57,9 +57,7 @@ struct PerplexityCommand: ParsableCommand, DistributedCommand {
         try PerplexityReport.write(rows, gaps, verdict: verdict, bins: bins, to: [output.url] + files.dropLast())
         try RunRecord(command: commandLine, inputs: ["base": base, "policy": policy, "data": data],
                       outputs: [output.out] + ["gaps.csv", "summary.csv", "histogram.csv", "test.csv"].map(output.siblingPath),
-                      details: ["questions": String(encoded.count), "samples": String(samples), "temperature": String(temperature), "seed": String(seed),
-                                "resamples": String(resamples), "wilcoxon_p": "\(verdict.test.pValue)", "median_gap_difference": "\(verdict.medianDifference)"])
-            .write(to: files[4])
+                      details: study.runDetails(questions: encoded.count, verdict: verdict)).write(to: files[4])
         print(String(format: "wrote %@ (%d responses, %d questions × (3×%d rollouts + ground truth)) and its gaps, summary, histogram, test; g_R < g_GT: p = %.3g",
                      output.out, rows.count, encoded.count, samples, verdict.test.pValue))
         PerplexityReport.verdictLines(rows, verdict: verdict).forEach { note($0) }

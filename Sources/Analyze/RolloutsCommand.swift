@@ -51,8 +51,7 @@ struct RolloutsCommand: ParsableCommand, DistributedCommand {
                                                     folder: output.url.deletingLastPathComponent())
         try RolloutFile.write(lines, to: output.url)
         try RunRecord(command: commandLine, inputs: ["checkpoint": checkpoint.checkpoint, "data": data], outputs: [output.out],
-                      details: ["samples": String(samples), "temperature": String(temperature), "seed": String(seed), "keep": keep.rawValue,
-                                "written": String(kept), "cut": String(cut), "accuracy": "\(rollouts.accuracy)"]).write(to: output.sibling("meta.json"))
+                      details: sampler.runDetails(samples: samples, keep: keep, written: kept, cut: cut, accuracy: rollouts.accuracy)).write(to: output.sibling("meta.json"))
         print(String(format: "wrote %@: %d of %d samples (%.3f correct)", output.out, kept, rollouts.outputs.count, rollouts.accuracy)
               + (cut > 0 ? ", \(cut) cut at max_seq_len left out (not a whole response)" : ""))
     }

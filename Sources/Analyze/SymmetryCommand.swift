@@ -57,17 +57,10 @@ struct SymmetryCommand: ParsableCommand, DistributedCommand {
         // Ranges, finiteness and ≥ 3 η points are the checks above; what they cannot say:
         guard etaMax > etaMin else { throw ValidationError("--eta-min and --eta-max must be positive and finite with --eta-min < --eta-max") }
         _ = try rules()
-        for p in pair { _ = try Self.split(p) }
+        for p in pair { _ = try validating { try SymmetryStudy.pair(parsing: p) } }
     }
 
-    func rules() throws -> [UpdateRule] {
-        try optimizers.split(separator: ",").map { name in
-            guard let rule = UpdateRule(rawValue: name.trimmingCharacters(in: .whitespaces)) else {
-                throw ValidationError("unknown optimizer '\(name)' in --optimizers; choose sgd and/or adam")
-            }
-            return rule
-        }
-    }
+    func rules() throws -> [UpdateRule] { try validating { try SymmetryStudy.rules(parsing: optimizers) } }
 
     func run() throws {
         let slopesURL = output.sibling("slopes.csv"), metaURL = output.sibling("meta.json")
@@ -77,33 +70,18 @@ struct SymmetryCommand: ParsableCommand, DistributedCommand {
             let ckpt = try checkpoint.load()
             let lookup = ExampleLookup(file: try examples.load(), checkpoint: ckpt)
             let pairs = try pair.isEmpty ? SymmetryPair.drawn(self.pairs, seed: seed, from: lookup, level: level, selection: select)
-                : SymmetryPair.given(pair.map(Self.split), in: lookup, level: level)
+                : SymmetryPair.given(try pair.map { p in try validating { try SymmetryStudy.pair(parsing: p) } }, in: lookup, level: level)
             return (ckpt.model, pairs, try SymmetrySweep.etaGrid(min: etaMin, max: etaMax, count: etaPoints))
         }
-        guard let study = try SymmetryStudy.distributed(model, pairs: pairs, etas: etas, rules: try rules(),
-                                                        criteria: RegimeCriteria(floorFactor: floorFactor, maxRelativeResidual: maxRelativeResidual),
-                                                        group: group, threads: threads.threads, progress: group.progress("symmetry", total: pairs.count, unit: "pairs"))
-        else { return }
+        let criteria = RegimeCriteria(floorFactor: floorFactor, maxRelativeResidual: maxRelativeResidual)
+        guard let study = try SymmetryStudy.distributed(model, pairs: pairs, etas: etas, rules: try rules(), criteria: criteria, group: group, threads: threads.threads,
+                                                        progress: group.progress("symmetry", total: pairs.count, unit: "pairs")) else { return }
         try study.pointsTable.write(to: output.url)
         try study.slopesTable.write(to: slopesURL)
-        var details = ["level": level.rawValue, "pairs": String(pairs.count), "eta_min": "\(etaMin)", "eta_max": "\(etaMax)",
-                       "eta_points": String(etaPoints), "optimizers": study.rules.map(\.rawValue).joined(separator: ","),
-                       "floor_factor": "\(floorFactor)", "max_relative_residual": "\(maxRelativeResidual)"].merging(study.verdictDetails) { a, _ in a }
-        if pair.isEmpty { details["seed"] = String(seed); details["select"] = select.rawValue }
+        let details = study.runDetails(level: level, etaMin: etaMin, etaMax: etaMax, etaPoints: etaPoints, criteria: criteria, drawn: pair.isEmpty ? (seed, select) : nil)
         try RunRecord(command: commandLine, inputs: ["checkpoint": checkpoint.checkpoint, "examples": examples.examples],
                       outputs: [output.out, output.siblingPath("slopes.csv")], details: details).write(to: metaURL)
         print("wrote \(output.out): \(pairs.count) pair(s) at \(level.rawValue) level × \(study.etas.count) η (\(etaMin)…\(etaMax)) × \(study.rules.count) optimizer(s)")
-        printTable([["optimizer", "Δ slope ± se", "asymmetry slope ± se", "points", "verdict"]] + study.summaries.map { s in
-            [s.rule.rawValue, slopeText(s.delta), slopeText(s.asymmetry), "\(s.asymmetry?.count ?? 0)/\(pairs.count * study.etas.count)", s.verdict.description]
-        })
-    }
-
-    /// U and V of `--pair U,V`.
-    static func split(_ text: String) throws -> (String, String) {
-        let parts = text.split(separator: ",", omittingEmptySubsequences: false).map(String.init)
-        guard parts.count == 2, !parts[0].isEmpty, !parts[1].isEmpty else {
-            throw ValidationError("--pair takes U,V (ID:POS,ID:POS at token level, ID,ID at sequence level), got '\(text)'")
-        }
-        return (parts[0], parts[1])
+        printTable(study.summaryRows)
     }
 }

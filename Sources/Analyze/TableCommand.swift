@@ -15,21 +15,12 @@ struct TableCommand: ParsableCommand {
 
     func run() throws {
         try output.checkWritable([output.url, output.sibling("meta.json")])
-        func split(_ spec: String, _ flag: String) throws -> (String, String) {
-            guard let eq = spec.firstIndex(of: "="), eq != spec.startIndex else { throw ValidationError("\(flag) takes NAME=VALUE, got '\(spec)'") }
-            return (String(spec[..<eq]), String(spec[spec.index(after: eq)...]))
-        }
         let pairs = try eval.map { spec -> (name: String, url: URL) in
-            let (name, path) = try split(spec, "--eval")
+            let (name, path) = try validating { try FlagRange.namedValue(spec, flag: "--eval") }
             return (name, URL(fileURLWithPath: path))
         }
         guard !pairs.isEmpty else { throw ValidationError("give at least one --eval NAME=FILE") }
-        var stepCounts: [String: Int] = [:]
-        for spec in steps {
-            let (name, value) = try split(spec, "--steps")
-            guard let n = Int(value), n >= 0 else { throw ValidationError("--steps \(name)= takes a whole number ≥ 0, got '\(value)'") }
-            stepCounts[name] = n
-        }
+        let stepCounts = try validating { try ForgettingTable.stepCounts(parsing: steps) }
         let table = try ForgettingTable(summaries: pairs, steps: stepCounts)
         try table.table.write(to: output.url)
         try RunRecord(command: commandLine, inputs: Dictionary(pairs.enumerated().map { ("eval.\($0.offset)", "\($0.element.name)=\($0.element.url.path)") },

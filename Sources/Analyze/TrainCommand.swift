@@ -27,8 +27,7 @@ struct TrainCommand: ParsableCommand {
         func run() throws {
             try sft.run(kind: "pretrain", common: common) {
                 if let initFrom { return try Checkpoint.load(from: URL(fileURLWithPath: initFrom)) }
-                let tokenizer = try Tokenizer.standard()
-                return try Checkpoint(model: Transformer(config: .preset(preset, vocabSize: tokenizer.count), seed: common.seed), tokenizer: tokenizer)
+                return try Checkpoint.fresh(preset, seed: common.seed)
             }
         }
     }
@@ -134,12 +133,7 @@ struct SFTOptions: ParsableArguments {
         var trainer = try ProcessGroup.world.agree { try TrainingRun.trainer(resume: common.resume, steps: common.steps) { () throws -> SFTTrainer in
             let ckpt = try start()
             guard let data else { throw ValidationError("--data is required") }
-            let count = try ExampleFile(url: URL(fileURLWithPath: data)).examples.count
-            let fromEpochs = epochs.map { ($0 * Double((count + batchSize - 1) / batchSize)).rounded(.up) }
-            if let fromEpochs, common.steps == nil, !(1...Double(FlagRange.steps.upperBound)).contains(fromEpochs) {
-                throw ValidationError("--epochs \(epochs!) makes \(fromEpochs) steps of \(batchSize) examples; the range is \(FlagRange.steps.lowerBound)…\(FlagRange.steps.upperBound) steps")
-            }
-            guard let total = common.steps ?? fromEpochs.map({ Int($0) }), total >= 1 else { throw ValidationError("give --steps or --epochs (≥ 1 step)") }
+            let total = try validating { try SFTRunConfig.totalSteps(steps: common.steps, epochs: epochs, data: data, batchSize: batchSize) }
             return try SFTTrainer(checkpoint: ckpt, config: SFTRunConfig(steps: total, batchSize: batchSize, optimizer: try common.optimizerConfig(lr: lr, steps: total),
                                                                        seed: common.seed, shuffle: !noShuffle, data: data))
         } }
@@ -193,22 +187,13 @@ struct CommonTrainingOptions: ParsableArguments {
     }
 
     func optimizerConfig(lr: Double, steps: Int) throws -> OptimizerConfig {
-        let sched: LearningRateSchedule = schedule == .cosine ? .warmupCosine(warmup: warmup, total: steps, floor: 0.1) : .constant
-        let config = OptimizerConfig(kind: optimizer, learningRate: lr, schedule: sched, clipNorm: clip, weightDecay: weightDecay)
-        try config.validate()
-        return config
+        try OptimizerConfig.training(optimizer, learningRate: lr, cosine: schedule == .cosine, warmup: warmup, steps: steps, clipNorm: clip, weightDecay: weightDecay)
     }
 
-    /// The run's settings from the flags; `--probe NAME=FILE` split here.
+    /// The run's settings from the flags.
     func settings(kind: String) throws -> TrainingRunSettings {
-        var s = TrainingRunSettings(out: out, kind: kind)
-        (s.force, s.checkpointEvery, s.evalData, s.evalEvery, s.evalLimit) = (force, checkpointEvery, evalData, evalEvery, evalLimit)
-        (s.threads, s.command, s.resumedFrom) = (threads.threads, commandLine, resume)
-        s.probes = try probe.map { spec in
-            guard let eq = spec.firstIndex(of: "="), eq != spec.startIndex else { throw ValidationError("--probe takes NAME=FILE, got '\(spec)'") }
-            return (String(spec[..<eq]), String(spec[spec.index(after: eq)...]))
-        }
-        return s
+        try validating { try TrainingRunSettings(out: out, kind: kind, force: force, checkpointEvery: checkpointEvery, evalData: evalData, evalEvery: evalEvery,
+                                                 evalLimit: evalLimit, probes: probe, threads: threads.threads, command: commandLine, resumedFrom: resume) }
     }
 
     /// Runs `trainer` to its total steps with progress on stderr; Ctrl-C saves a checkpoint and exits with status 130.

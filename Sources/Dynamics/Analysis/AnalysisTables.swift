@@ -54,6 +54,13 @@ extension InfluenceMatrix {
     public var relativeDeviation: Double? {
         measured.map { m in BLAS.norm2(zip(m.storage, influence.storage).map { $0 - $1 }) / BLAS.norm2(influence.storage) }
     }
+
+    /// The run record's details: the settings, the set sizes and, with `measure`, the relative deviation.
+    public func runDetails(eta: Double, measure: Bool, probes: Int, train: Int) -> [String: String] {
+        var details = ["eta": "\(eta)", "measure": String(measure), "probes": String(probes), "train": String(train)]
+        if let deviation = relativeDeviation { details["relative_deviation"] = "\(deviation)" }
+        return details
+    }
 }
 
 extension InfluenceByTask {
@@ -215,6 +222,13 @@ extension ProbeKernel {
          "plan": plan.report.joined(separator: "; "), "estimated_gflop": String(format: "%.3f", plan.estimatedFlops / 1e9)]
     }
 
+    /// The one-line result of a kernel of `probes` probes and `pairs` pairs written as `out` in `seconds`.
+    public static func summary(out: String, probes: Int, pairs: Int, shard: String, seconds: Double, strategy: String, plan: KernelPlan) -> String {
+        let (factored, dense) = plan.factoredCount
+        return String(format: "wrote %@: %d probes, %d pairs (shard %@) in %.2f s (%.1f pairs/s); strategy %@: %d of %d dense weights structured, est. %.2f GFLOP",
+                      out, probes, pairs, shard, seconds, Double(pairs) / max(seconds, 1e-9), strategy, factored, dense, plan.estimatedFlops / 1e9)
+    }
+
     /// The shard files read, checked to come from one computation (the same extra keys), and merged.
     public static func merge(files: [String]) throws -> (kernel: ProbeKernel, extra: [String: String]) {
         let read = try files.map { try ProbeKernel.read(URL(fileURLWithPath: $0)) }
@@ -239,5 +253,32 @@ extension InfluenceByTask {
         [["probe task", "train task", "n", "mean I", "sd"]] + summary.map {
             [$0.probeTask, $0.trainTask, String($0.n), String(format: "%.4e", $0.mean), String(format: "%.4e", $0.sd)]
         }
+    }
+}
+
+extension KernelDriftComparison {
+    /// The run record's inputs: the probe examples and each kernel's source as `checkpointK`, or `kernelK` when
+    /// the kernels were read from files.
+    public func runInputs(examples: String?, fromFiles: Bool) -> [String: String] {
+        var inputs = ["examples": examples ?? ""]
+        for (k, name) in names.enumerated() { inputs["\(fromFiles ? "kernel" : "checkpoint")\(k)"] = name }
+        return inputs
+    }
+
+    /// The run record's details: the settings and each kernel's effective rank.
+    public func runDetails(strategy: String, selection: TokenSelection) -> [String: String] {
+        ["strategy": strategy, "selection": selection.rawValue, "effective_ranks": spectra.map { String(format: "%.4f", $0.effectiveRank) }.joined(separator: ",")]
+    }
+}
+
+extension OneStepDecomposition {
+    /// The run record's inputs and details; a GRPO-weighted update (`advantages`) adds its file, β and reference.
+    public static func runRecord(_ decompositions: [OneStepDecomposition], etas: [Double], level: DynamicsLevel, checkpoint: String, examples: String,
+                                 advantages: String?, beta: Double, reference: String?) -> (inputs: [String: String], details: [String: String]) {
+        var details = details(decompositions, etas: etas, level: level)
+        var inputs = ["checkpoint": checkpoint, "examples": examples]
+        if let advantages { inputs["advantages"] = advantages; details["beta"] = "\(beta)" }
+        if let reference { inputs["reference"] = reference }
+        return (inputs, details)
     }
 }

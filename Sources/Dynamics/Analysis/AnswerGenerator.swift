@@ -45,3 +45,15 @@ extension AnswerGenerator {
         try Parallel.chunkedMap(examples, threads: threads, chunk: 4 * threads, progress: progress) { try self.outputs($0) }
     }
 }
+
+extension AnswerGenerator {
+    /// `checkpoint`'s generator: greedy without `samples`, else `samples` outputs per prompt at `temperature` (default 1).
+    public init(checkpoint: Checkpoint, samples: Int?, temperature: Double?, seed: UInt64) throws {
+        try self.init(model: checkpoint.model, tokenizer: checkpoint.tokenizer, temperature: samples == nil ? 0 : (temperature ?? 1), samples: samples ?? 1, seed: seed)
+    }
+
+    /// The run record's details of an evaluation with `samples` outputs per example at `temperature` (as for `init(checkpoint:…)`).
+    public static func runDetails(samples: Int?, temperature: Double?, seed: UInt64, oracle: Bool) -> [String: String] {
+        ["samples": String(samples ?? 1), "temperature": String(samples == nil ? 0 : (temperature ?? 1)), "seed": String(seed), "oracle": String(oracle)]
+    }
+}

@@ -110,3 +110,16 @@ public struct ForgettingTable: Sendable {
 extension String {
     func leftPadded(_ n: Int) -> String { count >= n ? self : String(repeating: " ", count: n - count) + self }
 }
+
+extension ForgettingTable {
+    /// The steps each checkpoint trained for, from `--steps NAME=N` values (N a whole number ≥ 0).
+    public static func stepCounts(parsing specs: [String]) throws -> [String: Int] {
+        var counts: [String: Int] = [:]
+        for spec in specs {
+            let (name, value) = try FlagRange.namedValue(spec, flag: "--steps")
+            guard let n = Int(value), n >= 0 else { throw ArgumentProblem("--steps \(name)= takes a whole number ≥ 0, got '\(value)'") }
+            counts[name] = n
+        }
+        return counts
+    }
+}

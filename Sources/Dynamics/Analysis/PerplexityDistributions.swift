@@ -337,3 +337,11 @@ public enum PerplexityReport {
         for (table, url) in zip(tables, urls) { try table.write(to: url) }
     }
 }
+
+extension PerplexityStudy {
+    /// The run record's details: the study's settings over `questions` questions and the verdict's figures.
+    public func runDetails(questions: Int, verdict: GapVerdict) -> [String: String] {
+        ["questions": String(questions), "samples": String(samples), "temperature": String(temperature), "seed": String(seed),
+         "resamples": String(verdict.resamples), "wilcoxon_p": "\(verdict.test.pValue)", "median_gap_difference": "\(verdict.medianDifference)"]
+    }
+}

@@ -150,3 +150,11 @@ public enum CheckpointError: Error, Equatable, CustomStringConvertible {
         }
     }
 }
+
+extension Checkpoint {
+    /// A freshly initialised model of `preset` with the standard vocabulary (the start of pretraining).
+    public static func fresh(_ preset: ModelConfig.Preset, seed: UInt64) throws -> Checkpoint {
+        let tokenizer = try Tokenizer.standard()
+        return try Checkpoint(model: Transformer(config: .preset(preset, vocabSize: tokenizer.count), seed: seed), tokenizer: tokenizer)
+    }
+}

@@ -26,3 +26,16 @@ public enum ConfigOverrides {
         return config
     }
 }
+
+extension ConfigOverrides {
+    /// The configuration of a fresh model: `preset` for `tokenizer`'s vocabulary with the keys of the JSON file at
+    /// `overrides` (when given) applied; its vocabulary size must stay the tokenizer's.
+    public static func fresh(_ preset: ModelConfig.Preset, overrides: URL?, tokenizer: Tokenizer) throws -> ModelConfig {
+        var config = ModelConfig.preset(preset, vocabSize: tokenizer.count)
+        if let overrides { config = try apply(overrides, to: config) }
+        guard config.vocabSize == tokenizer.count else {
+            throw ConfigError.invalid(field: "vocab_size", reason: "is \(config.vocabSize) but the vocabulary has \(tokenizer.count) tokens")
+        }
+        return config
+    }
+}

@@ -169,3 +169,15 @@ public enum TrainingError: Error, Equatable, CustomStringConvertible {
         }
     }
 }
+
+extension OptimizerConfig {
+    /// A training run's optimizer over `steps` steps: a constant rate, or with `cosine` a linear warm-up of `warmup`
+    /// steps then cosine decay to 10 %; validated.
+    public static func training(_ kind: Kind, learningRate: Double, cosine: Bool, warmup: Int, steps: Int, clipNorm: Double?,
+                                weightDecay: Double) throws -> OptimizerConfig {
+        let schedule: LearningRateSchedule = cosine ? .warmupCosine(warmup: warmup, total: steps, floor: 0.1) : .constant
+        let config = OptimizerConfig(kind: kind, learningRate: learningRate, schedule: schedule, clipNorm: clipNorm, weightDecay: weightDecay)
+        try config.validate()
+        return config
+    }
+}

@@ -41,3 +41,11 @@ public struct RolloutSampler: Sendable {
         return SampledOutput(tokens: g.tokens, logProbs: g.logProbs, text: text, rewards: rewards)
     }
 }
+
+extension RolloutSampler {
+    /// The run record's details of a rollouts file: the sampling settings, what was kept and written, the accuracy.
+    public func runDetails(samples: Int, keep: RolloutKeep, written: Int, cut: Int, accuracy: Double) -> [String: String] {
+        ["samples": String(samples), "temperature": String(temperature), "seed": String(seed), "keep": keep.rawValue,
+         "written": String(written), "cut": String(cut), "accuracy": "\(accuracy)"]
+    }
+}

@@ -170,3 +170,17 @@ public struct TrainerState: Equatable, Sendable {
                              secondMoment: try tensor("optimizer.second_moment")), Data(run.utf8), extra)
     }
 }
+
+extension SFTRunConfig {
+    /// The steps of an SFT run: `steps` when given, else `epochs` passes over the examples of the file `data` in
+    /// batches of `batchSize` (a last partial batch is a step); within `FlagRange.steps`.
+    public static func totalSteps(steps: Int?, epochs: Double?, data: String, batchSize: Int) throws -> Int {
+        let count = try ExampleFile(url: URL(fileURLWithPath: data)).examples.count
+        let fromEpochs = epochs.map { ($0 * Double((count + batchSize - 1) / batchSize)).rounded(.up) }
+        if let fromEpochs, steps == nil, !(1...Double(FlagRange.steps.upperBound)).contains(fromEpochs) {
+            throw ArgumentProblem("--epochs \(epochs!) makes \(fromEpochs) steps of \(batchSize) examples; the range is \(FlagRange.steps.lowerBound)…\(FlagRange.steps.upperBound) steps")
+        }
+        guard let total = steps ?? fromEpochs.map({ Int($0) }), total >= 1 else { throw ArgumentProblem("give --steps or --epochs (≥ 1 step)") }
+        return total
+    }
+}

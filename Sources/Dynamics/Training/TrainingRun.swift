@@ -26,6 +26,18 @@ public struct TrainingRunSettings: Sendable {
         self.out = out
         self.kind = kind
     }
+
+    /// The settings from a command line's values; each of `probes` is `NAME=FILE` (`--probe`).
+    public init(out: String, kind: String, force: Bool, checkpointEvery: Int, evalData: String?, evalEvery: Int, evalLimit: Int, probes: [String],
+                threads: Int, command: [String], resumedFrom: String?) throws {
+        self.init(out: out, kind: kind)
+        (self.force, self.checkpointEvery, self.evalData, self.evalEvery, self.evalLimit) = (force, checkpointEvery, evalData, evalEvery, evalLimit)
+        (self.threads, self.command, self.resumedFrom) = (threads, command, resumedFrom)
+        self.probes = try probes.map { spec in
+            let (name, path) = try FlagRange.namedValue(spec, flag: "--probe", value: "FILE")
+            return (name, path)
+        }
+    }
 }
 
 /// How a run ended: at its total steps (the final checkpoint) or stopped early (a checkpoint to resume from).

@@ -77,3 +77,13 @@ extension ContactSheet.Cell {
         }
     }
 }
+
+extension ContactSheet {
+    /// The sheet of the first `count` examples of `file` (after checking its size), and the number of cells drawn.
+    public static func render(_ count: Int, of file: ExampleFile, scale: Int, columns: Int) throws -> (sheet: RGBImage, cells: Int) {
+        let cells = try Cell.first(count, of: file)
+        let layout = try ContactSheet(scale: scale, columns: columns)
+        try layout.checkSize(cells)
+        return (layout.render(cells), cells.count)
+    }
+}

@@ -135,3 +135,16 @@ public enum DatasetOutput {
         }
     }
 }
+
+extension DatasetSpec {
+    /// The run record's details of a generated set; `tasks`, `style` and `grid` as the command line gave them.
+    public func runDetails(tasks: String, style: String, grid: String) -> [String: String] {
+        ["tasks": tasks, "split": split.rawValue, "count": String(count), "style": style, "grid": grid, "seed": String(seed),
+         "image_size": String(imageSize), "layout": layout.rawValue, "background": background.rawValue]
+    }
+
+    /// The one-line result of writing the set as `path` (`style` as given).
+    public func summary(path: String, style: String) -> String {
+        "wrote \(path): \(count) examples (\(tasks.map(\.rawValue).joined(separator: ",")); \(style)) and their images"
+    }
+}

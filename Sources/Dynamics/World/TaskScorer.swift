@@ -181,3 +181,19 @@ extension EvaluationReport {
         }
     }
 }
+
+extension EvaluationReport {
+    /// Writes an evaluation's files: `out` (one row per output), its sibling .summary.csv and .meta.json (`record`
+    /// with the two tables as its outputs, paths as given). Returns the per-task summary lines and a one-line result.
+    public static func write(_ scored: [ScoredOutput], out: String, record: RunRecord) throws -> (summary: [String], result: String) {
+        let base = (out as NSString).deletingPathExtension, summary = TaskSummary.summarise(scored)
+        try outputsTable(scored).write(to: URL(fileURLWithPath: out))
+        try summaryTable(summary).write(to: URL(fileURLWithPath: base + ".summary.csv"))
+        var r = record
+        r.outputs = [out, base + ".summary.csv"]
+        try r.write(to: URL(fileURLWithPath: base + ".meta.json"))
+        let all = summary.filter { $0.style == "all" }
+        return (summaryLines(summary), "wrote \(out) and \(base).summary.csv: \(scored.count) outputs, \(all.count) task(s), "
+                + String(format: "mean accuracy over tasks %.3f", all.map(\.accuracy).reduce(0, +) / Double(max(all.count, 1))))
+    }
+}

@@ -52,4 +52,11 @@ public enum EmpiricalNTK {
             return (t.name, s.squareRoot())
         }
     }
+
+    /// `analyze jacobian`'s OUT.norms.csv: tensor,frobenius of `tensorNorms`.
+    public static func tensorNormsTable(_ j: Matrix, layout: ParameterLayout) -> CSVTable {
+        var table = CSVTable(header: ["tensor", "frobenius"])
+        for (name, norm) in tensorNorms(j, layout: layout) { table.append([.string(name), .double(norm)]) }
+        return table
+    }
 }

@@ -29,3 +29,16 @@ public struct TokenPairKernel: Sendable {
         return table
     }
 }
+
+extension TokenPairKernel {
+    /// Writes K [V, V] as a safetensors file: tensor "K", with u, v and the strategy as metadata.
+    public func writeKernel(to url: URL, u: String, v: String, strategy: String) throws {
+        try SafeTensors.write([NamedTensor(name: "K", shape: [kernel.rows, kernel.cols], values: kernel.storage)], metadata: ["u": u, "v": v, "strategy": strategy], to: url)
+    }
+
+    /// The run record's details of the block of `v` and `u`, computed in `seconds`.
+    public func runDetails(u: String, v: String, strategy: String, seconds: Double) -> [String: String] {
+        ["u": u, "v": v, "strategy": strategy, "plan": plan.report.joined(separator: "; "), "seconds": String(format: "%.4f", seconds),
+         "trace": "\(kernel.trace)", "AKG": "\(akg)"]
+    }
+}

@@ -129,3 +129,42 @@ public struct SymmetryStudy: Sendable {
         return details
     }
 }
+
+extension SymmetryStudy {
+    /// The update rules of `--optimizers`: a comma-separated list of sgd and/or adam.
+    public static func rules(parsing text: String) throws -> [UpdateRule] {
+        try text.split(separator: ",").map { name in
+            guard let rule = UpdateRule(rawValue: name.trimmingCharacters(in: .whitespaces)) else {
+                throw ArgumentProblem("unknown optimizer '\(name)' in --optimizers; choose sgd and/or adam")
+            }
+            return rule
+        }
+    }
+
+    /// U and V of `--pair U,V`.
+    public static func pair(parsing text: String) throws -> (String, String) {
+        let parts = text.split(separator: ",", omittingEmptySubsequences: false).map(String.init)
+        guard parts.count == 2, !parts[0].isEmpty, !parts[1].isEmpty else {
+            throw ArgumentProblem("--pair takes U,V (ID:POS,ID:POS at token level, ID,ID at sequence level), got '\(text)'")
+        }
+        return (parts[0], parts[1])
+    }
+
+    /// The summary printed after a study: per rule, the pooled Δ and asymmetry slopes, the points in the fit and the verdict.
+    public var summaryRows: [[String]] {
+        [["optimizer", "Δ slope ± se", "asymmetry slope ± se", "points", "verdict"]] + summaries.map { s in
+            [s.rule.rawValue, PooledSlope.text(s.delta), PooledSlope.text(s.asymmetry), "\(s.asymmetry?.count ?? 0)/\(pairs.count * etas.count)", s.verdict.description]
+        }
+    }
+
+    /// The run record's details: the settings (`drawn` with the seed and token selection of drawn pairs, nil for
+    /// given pairs), then the verdicts.
+    public func runDetails(level: DynamicsLevel, etaMin: Double, etaMax: Double, etaPoints: Int, criteria: RegimeCriteria,
+                           drawn: (seed: UInt64, selection: TokenSelection)?) -> [String: String] {
+        var details = ["level": level.rawValue, "pairs": String(pairs.count), "eta_min": "\(etaMin)", "eta_max": "\(etaMax)",
+                       "eta_points": String(etaPoints), "optimizers": rules.map(\.rawValue).joined(separator: ","),
+                       "floor_factor": "\(criteria.floorFactor)", "max_relative_residual": "\(criteria.maxRelativeResidual)"].merging(verdictDetails) { a, _ in a }
+        if let drawn { details["seed"] = String(drawn.seed); details["select"] = drawn.selection.rawValue }
+        return details
+    }
+}
