@@ -20,7 +20,7 @@ extension ProcessGroup {
     ///
     /// `parse` reads the command line (every rank parses the same arguments, so a parse error is on every rank:
     /// rank 0 prints it and all end cleanly with its status); `run` runs the command. A requested exit ends every
-    /// rank with its status; a `DistributedError` (raised on every rank at once by `agree`) is printed by rank 0; any
+    /// rank with its status; `DistributedError.rankFailed` (raised on every rank at once by `agree`) is printed by rank 0; any
     /// other error is printed by the rank that saw it, which aborts the job. Exits on failure; returns after success.
     public func runCommand<Command>(parse: () throws -> Command, run: (Command) throws -> Void, reporting: CommandErrorReporting) {
         let errors = isRoot ? FileHandle.standardError : FileHandle(fileDescriptor: dup(2), closeOnDealloc: true)
@@ -47,7 +47,8 @@ extension ProcessGroup {
                 finalize()
                 Foundation.exit(code)
             }
-            if error is DistributedError { end(printing: error) }
+            // Only `agree`'s verdict is on every rank; any other failure may have left ranks waiting, so it aborts.
+            if case DistributedError.rankFailed = error { end(printing: error) }
             let code = reporting.exitCode(error)
             errors.write(Data("Error (rank \(rank) of \(size)): \(reporting.message(error))\n".utf8))
             abort(code: code == 0 ? 1 : code)
