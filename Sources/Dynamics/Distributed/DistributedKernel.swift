@@ -16,12 +16,8 @@ extension ProbeKernel {
     /// A failure on any rank ends every rank with `DistributedError.rankFailed`.
     public static func distributed(model: Transformer, probes: [ProbeToken], strategy: KernelStrategy, blocks: Bool, shard: Shard,
                                    group: ProcessGroup, threads: Int, progress: DistributedProgress) throws -> ProbeKernel? {
-        let own = try group.agree {
-            try progress.run {
-                try ProbeKernel(model: model, probes: probes, strategy: strategy, blocks: blocks, shard: try shard.part(group.rank, of: group.size),
-                                threads: threads) { _, _ in progress.advance() }
-            }
-        }
+        let own = try ownPart(model: model, probes: probes, strategy: strategy, blocks: blocks, shard: shard, group: group, threads: threads,
+                              progress: progress)
         guard group.size > 1 else { return own }
         let parts = try group.gather(own.entryValues())
         guard group.isRoot else { return nil }
@@ -63,12 +59,8 @@ extension ProbeKernel {
     public static func distributedWithStreamedBlocks(model: Transformer, probes: [ProbeToken], strategy: KernelStrategy, shard: Shard,
                                                      group: ProcessGroup, threads: Int, progress: DistributedProgress, url: URL,
                                                      extra: [String: String]) throws -> ProbeKernel? {
-        let own = try group.agree {
-            try progress.run {
-                try ProbeKernel(model: model, probes: probes, strategy: strategy, blocks: true, shard: try shard.part(group.rank, of: group.size),
-                                threads: threads) { _, _ in progress.advance() }
-            }
-        }
+        let own = try ownPart(model: model, probes: probes, strategy: strategy, blocks: true, shard: shard, group: group, threads: threads,
+                              progress: progress)
         var light = own
         light.entries = own.entries.map { Entry(pair: $0.pair, trace: $0.trace, tensorTraces: $0.tensorTraces, influence: $0.influence, block: nil) }
         let parts = try group.gather(light.entryValues())
@@ -104,6 +96,18 @@ extension ProbeKernel {
             try file.synchronize()
         }
         return whole
+    }
+
+    /// This rank's part of `shard` (`Shard.part`), with every rank's pairs counted by `progress`; a failure on any
+    /// rank ends every rank (`agree`).
+    private static func ownPart(model: Transformer, probes: [ProbeToken], strategy: KernelStrategy, blocks: Bool, shard: Shard,
+                                group: ProcessGroup, threads: Int, progress: DistributedProgress) throws -> ProbeKernel {
+        try group.agree {
+            try progress.run {
+                try ProbeKernel(model: model, probes: probes, strategy: strategy, blocks: blocks, shard: try shard.part(group.rank, of: group.size),
+                                threads: threads) { _, _ in progress.advance() }
+            }
+        }
     }
 
     /// The entries as one flat list: per pair i, j, trace, influence, the per-tensor traces, then the block if kept.

@@ -40,7 +40,7 @@ extension ProcessGroup {
         guard size > 1, let communicator = worldCommunicator else { return [values] }
         var mine = Int32(values.count)
         var counts = [Int32](repeating: 0, count: size)
-        try checked(MPI_Allgather(&mine, 1, dynamics_mpi_int(), &counts, 1, dynamics_mpi_int(), communicator), "MPI_Allgather")
+        try check(MPI_Allgather(&mine, 1, dynamics_mpi_int(), &counts, 1, dynamics_mpi_int(), communicator), "MPI_Allgather")
         var offsets = [Int32](repeating: 0, count: size)
         for r in 1..<size {
             let (sum, overflow) = offsets[r - 1].addingReportingOverflow(counts[r - 1])
@@ -50,7 +50,7 @@ extension ProcessGroup {
         let total = Int(offsets[size - 1]) + Int(counts[size - 1])
         var all = [Double](repeating: 0, count: total)
         try values.withUnsafeBufferPointer { send in
-            try checked(MPI_Allgatherv(send.baseAddress, mine, dynamics_mpi_double(), &all, counts, offsets, dynamics_mpi_double(), communicator),
+            try check(MPI_Allgatherv(send.baseAddress, mine, dynamics_mpi_double(), &all, counts, offsets, dynamics_mpi_double(), communicator),
                         "MPI_Allgatherv")
         }
         return (0..<size).map { Array(all[Int(offsets[$0])..<(Int(offsets[$0]) + Int(counts[$0]))]) }

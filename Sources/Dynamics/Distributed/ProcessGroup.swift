@@ -82,14 +82,34 @@ public final class ProcessGroup: @unchecked Sendable {
         exit(code)
     }
 
-    private func check(_ code: Int32, _ what: String) throws {
+    func check(_ code: Int32, _ what: String) throws {
         guard code == 0 else { throw DistributedError.mpi(call: what, code: Int(code)) }
     }
 
     /// MPI_COMM_WORLD when MPI is in use (for the collectives written in other files).
     var worldCommunicator: MPI_Comm? { communicator }
 
-    func checked(_ code: Int32, _ what: String) throws { try check(code, what) }
+    /// Sends `raw` to `destination` in messages of at most `chunk` bytes (one message when empty); `receive(into:…)`
+    /// takes them with the same tag.
+    private func send(_ raw: UnsafeRawBufferPointer, to destination: Int, tag: Int32, _ communicator: MPI_Comm) throws {
+        var offset = 0
+        repeat {
+            let n = min(Self.chunk, raw.count - offset)
+            try check(MPI_Send(raw.baseAddress.map { $0 + offset }, Int32(n), dynamics_mpi_byte(), Int32(destination), tag, communicator), "MPI_Send")
+            offset += n
+        } while offset < raw.count
+    }
+
+    /// Fills `raw` with what `source` sent with `send(_:to:tag:_:)`.
+    private func receive(into raw: UnsafeMutableRawBufferPointer, from source: Int, tag: Int32, _ communicator: MPI_Comm) throws {
+        var offset = 0
+        repeat {
+            let n = min(Self.chunk, raw.count - offset)
+            try check(MPI_Recv(raw.baseAddress.map { $0 + offset }, Int32(n), dynamics_mpi_byte(), Int32(source), tag, communicator,
+                               dynamics_mpi_status_ignore()), "MPI_Recv")
+            offset += n
+        } while offset < raw.count
+    }
 
     // MARK: Collectives
 
@@ -129,14 +149,7 @@ public final class ProcessGroup: @unchecked Sendable {
         if !isRoot {
             var count = Int64(bytes.count)
             try check(MPI_Send(&count, 1, dynamics_mpi_int64(), 0, Self.gatherTag, communicator), "MPI_Send")
-            try bytes.withUnsafeBytes { raw in
-                var offset = 0
-                while offset < raw.count {
-                    let n = min(Self.chunk, raw.count - offset)
-                    try check(MPI_Send(raw.baseAddress! + offset, Int32(n), dynamics_mpi_byte(), 0, Self.gatherTag, communicator), "MPI_Send")
-                    offset += n
-                }
-            }
+            try bytes.withUnsafeBytes { try send($0, to: 0, tag: Self.gatherTag, communicator) }
             return []
         }
         var all = [bytes]
@@ -144,15 +157,7 @@ public final class ProcessGroup: @unchecked Sendable {
             var count: Int64 = 0
             try check(MPI_Recv(&count, 1, dynamics_mpi_int64(), Int32(source), Self.gatherTag, communicator, dynamics_mpi_status_ignore()), "MPI_Recv")
             var buffer = [UInt8](repeating: 0, count: Int(count))
-            try buffer.withUnsafeMutableBytes { raw in
-                var offset = 0
-                while offset < raw.count {
-                    let n = min(Self.chunk, raw.count - offset)
-                    try check(MPI_Recv(raw.baseAddress! + offset, Int32(n), dynamics_mpi_byte(), Int32(source), Self.gatherTag, communicator,
-                                       dynamics_mpi_status_ignore()), "MPI_Recv")
-                    offset += n
-                }
-            }
+            try buffer.withUnsafeMutableBytes { try receive(into: $0, from: source, tag: Self.gatherTag, communicator) }
             all.append(buffer)
         }
         return all
@@ -161,29 +166,14 @@ public final class ProcessGroup: @unchecked Sendable {
     /// Sends `values` to rank 0, which takes them with `receive(from:count:)` (a rank's part of a stream).
     public func sendToRoot(_ values: [Double]) throws {
         guard size > 1, !isRoot, let communicator else { return }
-        try values.withUnsafeBytes { raw in
-            var offset = 0
-            repeat {
-                let n = min(Self.chunk, raw.count - offset)
-                try check(MPI_Send(raw.baseAddress.map { $0 + offset }, Int32(n), dynamics_mpi_byte(), 0, Self.streamTag, communicator), "MPI_Send")
-                offset += n
-            } while offset < raw.count
-        }
+        try values.withUnsafeBytes { try send($0, to: 0, tag: Self.streamTag, communicator) }
     }
 
     /// On rank 0: the `count` values `source` sent with `sendToRoot`.
     public func receive(from source: Int, count: Int) throws -> [Double] {
         guard size > 1, isRoot, let communicator else { return [] }
         var values = [Double](repeating: 0, count: count)
-        try values.withUnsafeMutableBytes { raw in
-            var offset = 0
-            repeat {
-                let n = min(Self.chunk, raw.count - offset)
-                try check(MPI_Recv(raw.baseAddress.map { $0 + offset }, Int32(n), dynamics_mpi_byte(), Int32(source), Self.streamTag, communicator,
-                                   dynamics_mpi_status_ignore()), "MPI_Recv")
-                offset += n
-            } while offset < raw.count
-        }
+        try values.withUnsafeMutableBytes { try receive(into: $0, from: source, tag: Self.streamTag, communicator) }
         return values
     }
 
