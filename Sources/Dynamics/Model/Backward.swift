@@ -84,16 +84,24 @@ extension Transformer {
     /// compact layout, or θ's own), whose left-out dense weights are handed to `tap` as factors.
     func backward(_ a: Activations, theta: ConstPtr, cotangents: ConstPtr, batch B: Int, grad: Ptr, tap: FactorTap? = nil,
                   gradients: GradientLayout? = nil) {
-        let gl = gradients ?? tap?.gradientLayout ?? GradientLayout(layout)
-        let c = config, T = a.length, D = c.dModel, F = c.dFF, V = c.vocabSize, L = c.nLayers
+        let T = a.length, V = config.vocabSize
         // Above the top attention layer everything is row-wise, so rows before the first non-zero cotangent
         // carry no gradient there: the head, the final LayerNorm and the top block's MLP and output projection
         // run on the R = T − r0 active rows only (a logit Jacobian has R = 1).
-        let r0 = min(Self.firstActiveRow(cotangents, batch: B, rows: T, width: V), T - 1), R = T - r0
+        let r0 = min(Self.firstActiveRow(cotangents, batch: B, rows: T, width: V), T - 1)
+        backward(a, theta: theta, activeRows: cotangents + r0 * V, batchStride: T * V, from: r0, batch: B, grad: grad, tap: tap,
+                 gradients: gradients)
+    }
+
+    /// The pass for cotangents that are zero on rows before `r0`: cotangent b's rows r0 … T − 1 (R·V values) start
+    /// at `activeRows + b·batchStride` (a logit Jacobian's one-hot cotangents: r0 = T − 1, B × V values).
+    func backward(_ a: Activations, theta: ConstPtr, activeRows cotangents: ConstPtr, batchStride: Int, from r0: Int, batch B: Int,
+                  grad: Ptr, tap: FactorTap? = nil, gradients: GradientLayout? = nil) {
+        let gl = gradients ?? tap?.gradientLayout ?? GradientLayout(layout)
+        let c = config, T = a.length, D = c.dModel, F = c.dFF, V = c.vocabSize, L = c.nLayers
+        let R = T - r0
         let rows = B * T
-        let transposing = gl.assignsLinearWeights
-        let scratch = Arena(capacity: 3 * rows * D + rows * max(F, 3 * D) + rows * 3 * D + rows * T + T + B * R * V
-                            + (transposing ? rows * max(F, 3 * D, V) : 0))
+        let scratch = Arena(capacity: 3 * rows * D + rows * max(F, 3 * D) + rows * 3 * D + rows * T + T + B * R * V)
         let dResidual = scratch.take(rows * D)     // gradient w.r.t. the residual stream
         let dResidualMid = scratch.take(rows * D)
         let dNormed = scratch.take(rows * D)       // gradient w.r.t. a LayerNorm's output
@@ -103,7 +111,6 @@ extension Transformer {
         let ones = scratch.take(T)
         for t in 0..<T { ones[t] = 1 }
         let cot = scratch.take(B * R * V)          // the active rows of the cotangents, (B·R, V)
-        let transposed = transposing ? scratch.take(rows * max(F, 3 * D, V)) : nil  // assigned weight gradients' dout, (T, B·dout)
         /// One dense layer's backward, its weight gradient formed or (when `gl` has no slot for it) handed to the tap
         /// as factors. `w`, `bias`: the weight's and its bias's θ offsets.
         func dense(_ dinp: Ptr?, w: Int, bias: Int?, _ dout: ConstPtr, _ inp: ConstPtr, rows: Int, din: Int, dout doutDim: Int) {
@@ -112,9 +119,9 @@ extension Transformer {
                 tap?.record(offset: w, cotangents: dout, batchStride: rows * doutDim, inputs: inp, batch: B, rows: rows, din: din, dout: doutDim)
             }
             linearBackward(dinp, grad, w: gw, b: bias.map { gl[$0] }, dout, inp, theta + w, batch: B, rows: rows,
-                           din: din, dout: doutDim, ones: ones, scratch: transposed)
+                           din: din, dout: doutDim, ones: ones)
         }
-        for b in 0..<B { (cot + b * R * V).update(from: cotangents + (b * T + r0) * V, count: R * V) }
+        for b in 0..<B { (cot + b * R * V).update(from: cotangents + b * batchStride, count: R * V) }
 
         // Head: z = lnF · W_headᵀ, on the active rows.
         dense(dNormed, w: layout.head, bias: nil, cot, a.lnF + r0 * D, rows: R, din: D, dout: V)

@@ -3,9 +3,9 @@
 /// - row-major (`init(_:omitting:)`): one row of `count` values per cotangent, the kept tensors packed in θ order
 ///   (θ's own layout when nothing is omitted) — stride `count` for every tensor;
 /// - tensor-major (`tensorMajor`): each tensor's gradients of every cotangent (and of every probe of a stack) lie
-///   together, so a tensor's slice of many Jacobians is one contiguous matrix (the eNTK engine's stacked features),
-///   and a linear weight's gradients of all B cotangents are one (B·dout) × din product, which the pass *assigns*
-///   (`GradientSlot.assigned`): the caller need not clear those slots.
+///   together, so a tensor's slice of many Jacobians is one contiguous matrix (the eNTK engine's stacked features);
+///   the pass *assigns* the linear weights' gradients there (`GradientSlot.assigned`): the caller need not clear
+///   those slots.
 /// A left-out tensor (a dense weight a `FactorTap` keeps as factors) has no slot at all, so no gradient can be
 /// written to a place that belongs to another tensor.
 struct GradientLayout: Sendable {
@@ -47,8 +47,6 @@ struct GradientLayout: Sendable {
         (tensors, count, self.slots) = (packed, next, slots)
     }
 
-    /// True when some linear weight's gradients are assigned as one product (a tensor-major layout).
-    var assignsLinearWeights: Bool { slots.values.contains { $0.assigned } }
 
     /// The slot of the tensor at θ offset `theta`; nil when this layout leaves it out.
     func slot(of theta: Int) -> GradientSlot? { slots[theta] }
@@ -61,7 +59,7 @@ struct GradientLayout: Sendable {
 }
 
 /// Where one tensor's gradients go: cotangent b's at `offset + b·stride` of the gradient buffer. An `assigned` slot
-/// (a linear weight's, tensor-major, so stride = dout·din) is written, not added to: B gradients as one product.
+/// (a linear weight's, in a tensor-major layout) is written, not added to.
 struct GradientSlot: Sendable {
     let offset: Int
     let stride: Int

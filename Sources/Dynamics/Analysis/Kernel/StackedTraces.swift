@@ -22,7 +22,7 @@ struct StackedTraces {
     /// Bytes of stacked features a tile pair holds at most (default `defaultBudget`).
     static let defaultBudget = 256 << 20
     /// Cotangents per backward pass at most.
-    static let maxChunk = 16
+    static let maxChunk = ProcessInfo.processInfo.environment["DYNAMICS_CHUNK"].flatMap(Int.init) ?? 16
 
     /// Probes per tile.
     let tile: Int
@@ -82,11 +82,13 @@ struct StackedTraces {
         let influence: [Double]
     }
 
+    /// Every product runs inside a parallel region (single-threaded BLAS, each on the thread that claims it), so
+    /// its bytes never depend on the thread count.
     func products(_ rows: Range<Int>, _ other: Range<Int>?, probes: [ProbeToken], model: Transformer, plan: KernelPlan,
                   threads: Int) throws -> TilePairProducts {
         let columns = other ?? rows
         let layout = model.layout, V = model.config.vocabSize, d = layout.count
-        let factored = plan.factoredOffsets
+        let factored = plan.factoredOffsets, diagonal = other == nil
         // The probes of the tile pair: the row tile, then the column tile when it is another one.
         let members = Array(rows) + (other.map(Array.init) ?? [])
         let (m, n) = (rows.count, columns.count)
@@ -95,27 +97,24 @@ struct StackedTraces {
             return try ProbePass(model, input: p.input, position: p.reference.position)
         }
         // Per tensor (θ order) and for the influences, rows × columns accumulators.
-        var tensorSums = layout.tensors.map { _ in [Double](repeating: 0, count: m * n) }
-        var influence = [Double](repeating: 0, count: m * n)
+        var sums = (0...layout.tensors.count).map { _ in [Double](repeating: 0, count: m * n) }
+        let influenceSlot = layout.tensors.count
 
-        // Influences: the stacked gradients ∇θ log π (one backward pass each), one product.
+        // The stacked gradients ∇θ log π (one backward pass each) for the influences.
         var gradients = [Double](repeating: 0, count: members.count * d)
         gradients.withUnsafeMutableBufferPointer { g in
             let g = g.baseAddress!
             Parallel.forEach(members.count, threads: threads) { k in passes[k].logProbGradient(model, into: g + k * d) }
-            influence.withUnsafeMutableBufferPointer { out in
-                Self.gram(m, n, diagonal: other == nil, k: d, a: g, b: g + (other == nil ? 0 : m * d), lda: d, into: out.baseAddress!)
-            }
         }
 
-        // Materialised tensors: chunks of cotangents into tensor-major stacks; factored weights: their factors.
+        // Materialised tensors: chunks of cotangents into tensor-major stacks; factored weights: their factors, with
+        // each one's H = h_rows h_columnsᵀ (from the first chunk) and positions per member.
         let tensors = layout.tensors.enumerated().map { (index: $0.offset, tensor: $0.element) }
         let materialised = tensors.filter { !factored.contains($0.tensor.offset) }
         let factoredTensors = tensors.filter { factored.contains($0.tensor.offset) }
-        let stackValues = members.count * min(chunk, V) * materialised.reduce(0) { $0 + $1.tensor.count }
-        var stack = [Double](repeating: 0, count: stackValues)
-        var inputGrams: [Int: [Double]] = [:]  // H = h_rows h_columnsᵀ per factored weight, by tensor index
-        var positions: [[Int]] = []            // per factored weight (in `factoredTensors` order), each member's positions
+        var stack = [Double](repeating: 0, count: members.count * min(chunk, V) * materialised.reduce(0) { $0 + $1.tensor.count })
+        var inputGrams = factoredTensors.map { _ in [Double]() }
+        var positions = factoredTensors.map { _ in [Int]() }
         for c0 in stride(from: 0, to: V, by: chunk) {
             let width = min(chunk, V - c0)
             var factors = [[Int: DenseFactors]](repeating: [:], count: members.count)
@@ -133,43 +132,57 @@ struct StackedTraces {
             func factor(_ k: Int, _ t: ParameterTensor) -> DenseFactors {
                 factors[k][t.offset] ?? DenseFactors(rows: 0, batch: width, inputWidth: t.shape[1], outputWidth: t.shape[0], cotangents: [], inputs: [])
             }
-            if c0 == 0 {
-                positions = factoredTensors.map { t in members.indices.map { factor($0, t.tensor).rows } }
-                for t in factoredTensors {
-                    let h = members.indices.map { factor($0, t.tensor).inputs }
-                    let split = h[..<m].joined(), rest = other == nil ? split : h[m...].joined()
-                    inputGrams[t.index] = Self.product(Array(split), Array(rest), width: t.tensor.shape[1])
-                }
+            // Rows then columns of a per-member list, stacked.
+            func split<T>(_ list: [[T]]) -> (rows: [T], columns: [T]) {
+                let r = Array(list[..<m].joined())
+                return (r, diagonal ? r : Array(list[m...].joined()))
             }
-            // One product per tensor, spread over the cores (each tensor's sums on one thread, in chunk order).
-            let jobs = materialised.count + factoredTensors.count
-            tensorSums.withUnsafeMutableBufferPointer { sums in
+            // One product per tensor (and, after the first chunk, the influences), spread over the cores: each
+            // tensor's sums on one thread, in chunk order.
+            let jobs = materialised.count + factoredTensors.count + (c0 == 0 ? 1 : 0)
+            sums.withUnsafeMutableBufferPointer { sums in
                 let sums = sums.baseAddress!
-                stack.withUnsafeBufferPointer { s in
-                    let s = s.baseAddress!
-                    Parallel.forEach(jobs, threads: threads) { job in
-                        if job < materialised.count {
-                            let (index, t) = materialised[job]
-                            let region = s + members.count * width * materialised[..<job].reduce(0) { $0 + $1.tensor.count }
-                            let k = width * t.count
-                            sums[index].withUnsafeMutableBufferPointer { out in
-                                Self.gram(m, n, diagonal: other == nil, k: k, a: region, b: region + (other == nil ? 0 : m * k), lda: k,
-                                          into: out.baseAddress!)
+                inputGrams.withUnsafeMutableBufferPointer { h in
+                    let h = h.baseAddress!
+                    positions.withUnsafeMutableBufferPointer { counts in
+                        let counts = counts.baseAddress!
+                        stack.withUnsafeBufferPointer { s in
+                            let s = s.baseAddress!
+                            gradients.withUnsafeBufferPointer { g in
+                                let g = g.baseAddress!
+                                Parallel.forEach(jobs, threads: threads) { job in
+                                    if job < materialised.count {
+                                        let (index, t) = materialised[job]
+                                        let region = s + members.count * width * materialised[..<job].reduce(0) { $0 + $1.tensor.count }
+                                        let k = width * t.count
+                                        sums[index].withUnsafeMutableBufferPointer { out in
+                                            Self.gram(m, n, diagonal: diagonal, k: k, a: region, b: region + (diagonal ? 0 : m * k), lda: k,
+                                                      into: out.baseAddress!)
+                                        }
+                                    } else if job < materialised.count + factoredTensors.count {
+                                        let f = job - materialised.count, (index, t) = factoredTensors[f]
+                                        if c0 == 0 {
+                                            counts[f] = members.indices.map { factor($0, t).rows }
+                                            let inputs = split(members.indices.map { factor($0, t).inputs })
+                                            h[f] = Self.product(inputs.rows, inputs.columns, width: t.shape[1])
+                                        }
+                                        let g = split(members.indices.map { factor($0, t).cotangents })
+                                        let gram = Self.product(g.rows, g.columns, width: width * t.shape[0])
+                                        let (r, c) = split(counts[f].map { [$0] })
+                                        Self.addBlockSums(h[f], gram, rowPositions: r, columnPositions: c, diagonal: diagonal, into: &sums[index])
+                                    } else {
+                                        sums[influenceSlot].withUnsafeMutableBufferPointer { out in
+                                            Self.gram(m, n, diagonal: diagonal, k: d, a: g, b: g + (diagonal ? 0 : m * d), lda: d, into: out.baseAddress!)
+                                        }
+                                    }
+                                }
                             }
-                        } else {
-                            let f = job - materialised.count, (index, t) = factoredTensors[f]
-                            let g = members.indices.map { factor($0, t).cotangents }
-                            let split = Array(g[..<m].joined()), rest = other == nil ? split : Array(g[m...].joined())
-                            let gram = Self.product(split, rest, width: width * t.shape[0])
-                            Self.addBlockSums(inputGrams[index]!, gram, rowPositions: Array(positions[f][..<m]),
-                                              columnPositions: other == nil ? Array(positions[f][..<m]) : Array(positions[f][m...]),
-                                              diagonal: other == nil, into: &sums[index])
                         }
                     }
                 }
             }
         }
-        return TilePairProducts(rows: rows, columns: columns, tensors: tensorSums, influence: influence)
+        return TilePairProducts(rows: rows, columns: columns, tensors: Array(sums[..<influenceSlot]), influence: sums[influenceSlot])
     }
 
     /// C (m × n) += A Bᵀ over k columns (rows of A and B `lda` apart); for a diagonal tile (B = A) one `dsyrk`
@@ -245,6 +258,13 @@ struct ProbePass: Sendable {
         return cot
     }
 
+    /// The same cotangents' last rows only: range.count × V values (`Transformer.backward(activeRows:)`).
+    static func oneHotLastRows(_ range: Range<Int>, vocabulary V: Int) -> [Double] {
+        var cot = [Double](repeating: 0, count: range.count * V)
+        for (b, o) in range.enumerated() { cot[b * V + o] = 1 }
+        return cot
+    }
+
     /// ∇θ log π(x) = A(x)·J(x) (d values, θ order) from one backward pass with cotangent A on the last logits,
     /// written to `out` (which must hold zeros).
     func logProbGradient(_ model: Transformer, into out: UnsafeMutablePointer<Double>) {
@@ -267,9 +287,10 @@ struct ProbePass: Sendable {
             if let slot = gl.slot(of: t.offset), !slot.assigned { (stack + slot.offset).update(repeating: 0, count: B * t.count) }
         }
         let tap = FactorTap(model, factoring: factoring)
-        let cot = Self.oneHot(cotangents, length: T, vocabulary: V)
+        let cot = Self.oneHotLastRows(cotangents, vocabulary: V)
         model.parameters.withUnsafeBufferPointer { theta in cot.withUnsafeBufferPointer { c in
-            model.backward(activations, theta: theta.baseAddress!, cotangents: c.baseAddress!, batch: B, grad: stack, tap: tap, gradients: gl)
+            model.backward(activations, theta: theta.baseAddress!, activeRows: c.baseAddress!, batchStride: V, from: T - 1, batch: B,
+                           grad: stack, tap: tap, gradients: gl)
         } }
         return tap.factors
     }
