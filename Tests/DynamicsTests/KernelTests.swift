@@ -101,6 +101,28 @@ import Testing
         }
     }
 
+    /// `entk`'s pair: the block equals the explicit product to 1e-10, its shares add up to it, and every byte is the
+    /// same on one thread and on several (the two examples' features side by side, the shares spread over the cores).
+    @Test(arguments: [KernelStrategy.explicit, .structured, .automatic])
+    func tokenPairKernelIsExactAndThreadCountInvariant(strategy: KernelStrategy) throws {
+        let model = try randomTinyModel(seed: 31)
+        let u = randomInput(model, seed: 310, textLength: 6), v = randomInput(model, seed: 311, textLength: 4, image: false)
+        let (pu, pv) = (u.length - 1, v.length - 2)
+        let one = try TokenPairKernel(model, u: (pu, u), v: (pv, v), strategy: strategy, threads: 1)
+        let reference = try EmpiricalNTK.block(try TokenGradients.logitJacobian(model, input: v, position: pv),
+                                               try TokenGradients.logitJacobian(model, input: u, position: pu))
+        expectClose(one.kernel.storage, reference.storage, tolerance: 1e-10, "K under \(strategy)")
+        var sum = [Double](repeating: 0, count: one.kernel.storage.count)
+        for part in one.contributions { for i in sum.indices { sum[i] += part.storage[i] } }
+        #expect(sum == one.kernel.storage)
+        for threads in [2, 3] {
+            let many = try TokenPairKernel(model, u: (pu, u), v: (pv, v), strategy: strategy, threads: threads)
+            #expect(many.kernel.storage.map(\.bitPattern) == one.kernel.storage.map(\.bitPattern))
+            #expect(many.contributions.flatMap(\.storage).map(\.bitPattern) == one.contributions.flatMap(\.storage).map(\.bitPattern))
+            #expect(many.akg.bitPattern == one.akg.bitPattern)
+        }
+    }
+
     func probes(_ model: Transformer) -> [ProbeToken] {
         (0..<5).map { k in
             let input = randomInput(model, seed: 40 + UInt64(k), textLength: 4 + k, image: k != 2)
