@@ -21,8 +21,8 @@ import Foundation
 struct StackedTraces {
     /// Bytes of stacked features a tile pair holds at most (default `defaultBudget`).
     static let defaultBudget = 256 << 20
-    /// Cotangents per backward pass at most.
-    static let maxChunk = ProcessInfo.processInfo.environment["DYNAMICS_CHUNK"].flatMap(Int.init) ?? 16
+    /// Cotangents per backward pass at most (chunks of 4, 8 or 16 measured the same on `small`; 8 halves the memory).
+    static let maxChunk = 8
 
     /// Probes per tile.
     let tile: Int
@@ -112,7 +112,10 @@ struct StackedTraces {
         let tensors = layout.tensors.enumerated().map { (index: $0.offset, tensor: $0.element) }
         let materialised = tensors.filter { !factored.contains($0.tensor.offset) }
         let factoredTensors = tensors.filter { factored.contains($0.tensor.offset) }
-        var stack = [Double](repeating: 0, count: members.count * min(chunk, V) * materialised.reduce(0) { $0 + $1.tensor.count })
+        // Not cleared: every chunk's pass writes every value it later reads (`jacobianChunk`).
+        var stack = [Double](unsafeUninitializedCapacity: members.count * min(chunk, V) * materialised.reduce(0) { $0 + $1.tensor.count }) {
+            $1 = $0.count
+        }
         var inputGrams = factoredTensors.map { _ in [Double]() }
         var positions = factoredTensors.map { _ in [Int]() }
         for c0 in stride(from: 0, to: V, by: chunk) {
