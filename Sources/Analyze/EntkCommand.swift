@@ -23,10 +23,10 @@ struct EntkCommand: ParsableCommand {
     func run() throws {
         let contributionsURL = output.sibling("contributions.csv"), metaURL = output.sibling("meta.json")
         try output.checkWritable([output.url, contributionsURL, metaURL])
+        let start = Date()  // the figure includes loading the checkpoint and examples and making the plan
         let ckpt = try checkpoint.load()
         let lookup = ExampleLookup(file: try examples.load(), checkpoint: ckpt)
         let (tu, tv) = (try lookup.target(u, level: .token, sequence: LogProbSum.sequence), try lookup.target(v, level: .token, sequence: LogProbSum.sequence))
-        let start = Date()
         let pair = try TokenPairKernel(ckpt.model, u: (tu.sum.positions[0], tu.example.input), v: (tv.sum.positions[0], tv.example.input), strategy: strategy.value)
         let seconds = Date().timeIntervalSince(start)
         let (k, plan, akg) = (pair.kernel, pair.plan, pair.akg)
@@ -36,7 +36,7 @@ struct EntkCommand: ParsableCommand {
         try RunRecord(command: commandLine, inputs: ["checkpoint": checkpoint.checkpoint, "examples": examples.examples],
                       outputs: [output.out, output.siblingPath("contributions.csv")], details: pair.runDetails(u: u, v: v, strategy: strategy.strategy, seconds: seconds))
             .write(to: metaURL)
-        print(String(format: "wrote %@: K [%d, %d] for v=%@, u=%@ (%@, %.3f s); tr K = %.6e, ‖K‖_F = %.6e, A·K·G = %.6e",
+        print(String(format: "wrote %@: K [%d, %d] for v=%@, u=%@ (%@, %.3f s with loading); tr K = %.6e, ‖K‖_F = %.6e, A·K·G = %.6e",
                      output.out, k.rows, k.cols, v, u, strategy.strategy, seconds, k.trace, k.frobeniusNorm, akg))
     }
 }

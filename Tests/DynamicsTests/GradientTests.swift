@@ -95,7 +95,7 @@ import Testing
         var out = [Double](repeating: 0, count: rows * dim), m = [Double](repeating: 0, count: rows), s = m
         layerNormForward(&out, &m, &s, x, w, b, rows: rows, dim: dim)
         var dx = [Double](repeating: 0, count: rows * dim), grad = [Double](repeating: 0, count: 2 * dim)
-        layerNormBackward(&dx, &grad, gradStride: 2 * dim, wOffset: 0, bOffset: dim, dy, x, m, s, w, batch: 1, rows: rows, dim: dim)
+        layerNormBackward(&dx, &grad, w: GradientSlot(offset: 0, stride: 2 * dim), b: GradientSlot(offset: dim, stride: 2 * dim), dy, x, m, s, w, batch: 1, rows: rows, dim: dim)
         expectClose(dx, centralDifferences(x, indices: Array(x.indices), f), tolerance: 1e-8, "LayerNorm dx")
     }
 

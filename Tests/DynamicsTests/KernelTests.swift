@@ -101,6 +101,28 @@ import Testing
         }
     }
 
+    /// `entk`'s pair: the block equals the explicit product to 1e-10, its shares add up to it, and every byte is the
+    /// same on one thread and on several (the two examples' features side by side, the shares spread over the cores).
+    @Test(arguments: [KernelStrategy.explicit, .structured, .automatic])
+    func tokenPairKernelIsExactAndThreadCountInvariant(strategy: KernelStrategy) throws {
+        let model = try randomTinyModel(seed: 31)
+        let u = randomInput(model, seed: 310, textLength: 6), v = randomInput(model, seed: 311, textLength: 4, image: false)
+        let (pu, pv) = (u.length - 1, v.length - 2)
+        let one = try TokenPairKernel(model, u: (pu, u), v: (pv, v), strategy: strategy, threads: 1)
+        let reference = try EmpiricalNTK.block(try TokenGradients.logitJacobian(model, input: v, position: pv),
+                                               try TokenGradients.logitJacobian(model, input: u, position: pu))
+        expectClose(one.kernel.storage, reference.storage, tolerance: 1e-10, "K under \(strategy)")
+        var sum = [Double](repeating: 0, count: one.kernel.storage.count)
+        for part in one.contributions { for i in sum.indices { sum[i] += part.storage[i] } }
+        #expect(sum == one.kernel.storage)
+        for threads in [2, 3] {
+            let many = try TokenPairKernel(model, u: (pu, u), v: (pv, v), strategy: strategy, threads: threads)
+            #expect(many.kernel.storage.map(\.bitPattern) == one.kernel.storage.map(\.bitPattern))
+            #expect(many.contributions.flatMap(\.storage).map(\.bitPattern) == one.contributions.flatMap(\.storage).map(\.bitPattern))
+            #expect(many.akg.bitPattern == one.akg.bitPattern)
+        }
+    }
+
     func probes(_ model: Transformer) -> [ProbeToken] {
         (0..<5).map { k in
             let input = randomInput(model, seed: 40 + UInt64(k), textLength: 4 + k, image: k != 2)
@@ -143,34 +165,52 @@ import Testing
         #expect(throws: KernelError.self) { try ProbeKernel.Shard(parsing: "4/3") }
     }
 
-    /// Traces-only kernels come from per-tensor Gram products over tiles of probes: equal to the pairwise traces of
-    /// the blocks path, the same bytes for any thread count, and shards merge into the whole run bit for bit.
-    @Test(arguments: [KernelStrategy.explicit, .structured, .automatic])
-    func tracesFromTileGramsMatchPairwiseTracesForAnyThreadsAndShards(strategy: KernelStrategy) throws {
+    /// Traces-only kernels (but for explicit, the pairwise reference) come from the probes' stacked features, one
+    /// product per tensor and tile pair: equal to the explicit reference to 1e-10, the same bytes for any thread
+    /// count, and shards merge into the whole run bit for bit — with one tile (every feature computed once) and,
+    /// under a small memory budget, with several tiles and small cotangent chunks.
+    @Test(arguments: [KernelStrategy.explicit, .materialised, .structured, .automatic], [false, true])
+    func stackedTracesMatchTheExplicitReferenceForAnyThreadsAndShards(strategy: KernelStrategy, smallBudget: Bool) throws {
         let model = try randomTinyModel(seed: 22)
-        let n = TileGram.probes + 3
+        let n = 11
         let set = (0..<n).map { k in
             let input = randomInput(model, seed: 60 + UInt64(k), textLength: 3 + k % 6, image: k % 4 != 2)
             return ProbeToken(reference: TokenReference(id: "q\(k)", position: input.length - 1 - k % 2), task: "t", input: input)
         }
-        let traces = try ProbeKernel(model: model, probes: set, strategy: strategy, blocks: false, threads: 1)
-        let pairwise = try ProbeKernel(model: model, probes: set, strategy: strategy, blocks: true, threads: 2)
-        #expect(traces.entries.map(\.pair) == pairwise.entries.map(\.pair))
+        // Small: tiles of 3 probes (so tile pairs recompute their features), one cotangent at a time.
+        let workload = KernelWorkload(prefixes: set.map { ($0.reference.position, $0.input.imagePositions) }, pairs: n * (n + 1) / 2, output: .traces)
+        let plan = KernelPlan(strategy: strategy, model: model, workload: workload)
+        let budget = smallBudget ? 6 * StackedTraces.bytesPerProbe(model: model, plan: plan)(1) : StackedTraces.defaultBudget
+        let stacked = StackedTraces(model: model, plan: plan, probeCount: n, budget: budget)
+        #expect(smallBudget ? (stacked.tile == 3 && stacked.chunk == 1) : (stacked.tile == n && stacked.chunk == StackedTraces.maxChunk))
+        func kernel(threads: Int, shard: ProbeKernel.Shard = .whole) throws -> ProbeKernel {
+            try ProbeKernel(model: model, probes: set, strategy: strategy, blocks: false, shard: shard, threads: threads, featureBudget: budget, progress: nil)
+        }
+        let traces = try kernel(threads: 1)
         let reference = try ProbeKernel(model: model, probes: set, strategy: .explicit, blocks: true, threads: 2)
+        #expect(traces.entries.map(\.pair) == reference.entries.map(\.pair))
         for (e, r) in zip(traces.entries, reference.entries) {
             #expect(abs(e.trace - r.trace) <= 1e-10 * abs(r.trace), "trace of \(e.pair)")
             #expect(abs(e.influence - r.influence) <= 1e-10 * max(abs(r.influence), 1e-300), "influence of \(e.pair)")
             expectClose(e.tensorTraces, r.tensorTraces, tolerance: 1e-10, "per-tensor traces of \(e.pair)")
+            #expect(e.tensorTraces.reduce(0, +) == e.trace)
         }
-        let threaded = try ProbeKernel(model: model, probes: set, strategy: strategy, blocks: false, threads: 3)
-        #expect(threaded.entries.map(\.trace.bitPattern) == traces.entries.map(\.trace.bitPattern))
-        #expect(threaded.entries.map(\.influence.bitPattern) == traces.entries.map(\.influence.bitPattern))
-        #expect(threaded.entries.flatMap(\.tensorTraces) == traces.entries.flatMap(\.tensorTraces))
-        let shards = try (1...4).map { try ProbeKernel(model: model, probes: set, strategy: strategy, blocks: false,
-                                                        shard: try .init(index: $0, count: 4), threads: 2) }
+        // The influences against ∇θ log π from one backward pass each.
+        let g = try set.map { try TokenGradients.logProbGradient(model, input: $0.input, position: $0.reference.position) }
+        for e in traces.entries {
+            let expected = BLAS.dot(g[e.pair.i], g[e.pair.j])
+            #expect(abs(e.influence - expected) <= 1e-10 * abs(expected), "influence of \(e.pair)")
+        }
+        for threads in [2, 3] {
+            let threaded = try kernel(threads: threads)
+            #expect(threaded.entries.map(\.trace.bitPattern) == traces.entries.map(\.trace.bitPattern))
+            #expect(threaded.entries.map(\.influence.bitPattern) == traces.entries.map(\.influence.bitPattern))
+            #expect(threaded.entries.flatMap(\.tensorTraces).map(\.bitPattern) == traces.entries.flatMap(\.tensorTraces).map(\.bitPattern))
+        }
+        let shards = try (1...4).map { try kernel(threads: 2, shard: try .init(index: $0, count: 4)) }
         let merged = try ProbeKernel.merge(shards)
         #expect(merged.entries.map(\.trace.bitPattern) == traces.entries.map(\.trace.bitPattern))
         #expect(merged.entries.map(\.influence.bitPattern) == traces.entries.map(\.influence.bitPattern))
-        #expect(merged.entries.flatMap(\.tensorTraces) == traces.entries.flatMap(\.tensorTraces))
+        #expect(merged.entries.flatMap(\.tensorTraces).map(\.bitPattern) == traces.entries.flatMap(\.tensorTraces).map(\.bitPattern))
     }
 }

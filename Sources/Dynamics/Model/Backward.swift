@@ -80,14 +80,26 @@ extension Transformer {
         }
     }
 
-    func backward(_ a: Activations, theta: ConstPtr, cotangents: ConstPtr, batch B: Int, grad: Ptr, tap: FactorTap? = nil) {
-        // θ is read through `layout`; gradients are written through `gl` (compact when a tap factors weights).
-        let gl = tap?.gradientLayout ?? GradientLayout(layout)
-        let c = config, T = a.length, D = c.dModel, F = c.dFF, V = c.vocabSize, d = gl.count, L = c.nLayers
+    /// The pass itself. θ is read through `layout`; gradients are written through `gradients` (default: the tap's
+    /// compact layout, or θ's own), whose left-out dense weights are handed to `tap` as factors.
+    func backward(_ a: Activations, theta: ConstPtr, cotangents: ConstPtr, batch B: Int, grad: Ptr, tap: FactorTap? = nil,
+                  gradients: GradientLayout? = nil) {
+        let T = a.length, V = config.vocabSize
         // Above the top attention layer everything is row-wise, so rows before the first non-zero cotangent
         // carry no gradient there: the head, the final LayerNorm and the top block's MLP and output projection
         // run on the R = T − r0 active rows only (a logit Jacobian has R = 1).
-        let r0 = min(Self.firstActiveRow(cotangents, batch: B, rows: T, width: V), T - 1), R = T - r0
+        let r0 = min(Self.firstActiveRow(cotangents, batch: B, rows: T, width: V), T - 1)
+        backward(a, theta: theta, activeRows: cotangents + r0 * V, batchStride: T * V, from: r0, batch: B, grad: grad, tap: tap,
+                 gradients: gradients)
+    }
+
+    /// The pass for cotangents that are zero on rows before `r0`: cotangent b's rows r0 … T − 1 (R·V values) start
+    /// at `activeRows + b·batchStride` (a logit Jacobian's one-hot cotangents: r0 = T − 1, B × V values).
+    func backward(_ a: Activations, theta: ConstPtr, activeRows cotangents: ConstPtr, batchStride: Int, from r0: Int, batch B: Int,
+                  grad: Ptr, tap: FactorTap? = nil, gradients: GradientLayout? = nil) {
+        let gl = gradients ?? tap?.gradientLayout ?? GradientLayout(layout)
+        let c = config, T = a.length, D = c.dModel, F = c.dFF, V = c.vocabSize, L = c.nLayers
+        let R = T - r0
         let rows = B * T
         let scratch = Arena(capacity: 3 * rows * D + rows * max(F, 3 * D) + rows * 3 * D + rows * T + T + B * R * V)
         let dResidual = scratch.take(rows * D)     // gradient w.r.t. the residual stream
@@ -102,18 +114,18 @@ extension Transformer {
         /// One dense layer's backward, its weight gradient formed or (when `gl` has no slot for it) handed to the tap
         /// as factors. `w`, `bias`: the weight's and its bias's θ offsets.
         func dense(_ dinp: Ptr?, w: Int, bias: Int?, _ dout: ConstPtr, _ inp: ConstPtr, rows: Int, din: Int, dout doutDim: Int) {
-            let gw = gl.offset(of: w)
+            let gw = gl.slot(of: w)
             if gw == nil {
                 tap?.record(offset: w, cotangents: dout, batchStride: rows * doutDim, inputs: inp, batch: B, rows: rows, din: din, dout: doutDim)
             }
-            linearBackward(dinp, grad, gradStride: d, wOffset: gw, bOffset: bias.map { gl[$0] }, dout, inp, theta + w, batch: B, rows: rows,
+            linearBackward(dinp, grad, w: gw, b: bias.map { gl[$0] }, dout, inp, theta + w, batch: B, rows: rows,
                            din: din, dout: doutDim, ones: ones)
         }
-        for b in 0..<B { (cot + b * R * V).update(from: cotangents + (b * T + r0) * V, count: R * V) }
+        for b in 0..<B { (cot + b * R * V).update(from: cotangents + b * batchStride, count: R * V) }
 
         // Head: z = lnF · W_headᵀ, on the active rows.
         dense(dNormed, w: layout.head, bias: nil, cot, a.lnF + r0 * D, rows: R, din: D, dout: V)
-        layerNormBackward(dResidual, grad, gradStride: d, wOffset: gl[layout.lnFWeight], bOffset: gl[layout.lnFBias], dNormed,
+        layerNormBackward(dResidual, grad, w: gl[layout.lnFWeight], b: gl[layout.lnFBias], dNormed,
                           a.residual[L] + r0 * D, a.lnFMean + r0, a.lnFRstd + r0, theta + layout.lnFWeight, batch: B, rows: R, dim: D)
         for l in stride(from: L - 1, through: 0, by: -1) {
             let o = layout.blocks[l], b = a.blocks[l]
@@ -127,7 +139,7 @@ extension Transformer {
             dNormed.update(repeating: 0, count: m * D)
             dense(dNormed, w: o.fcWeight, bias: o.fcBias, dHidden, b.ln2 + first * D, rows: n, din: D, dout: F)
             dResidualMid.update(from: dResidual, count: m * D)
-            layerNormBackward(dResidualMid, grad, gradStride: d, wOffset: gl[o.ln2Weight], bOffset: gl[o.ln2Bias], dNormed,
+            layerNormBackward(dResidualMid, grad, w: gl[o.ln2Weight], b: gl[o.ln2Bias], dNormed,
                               b.residualMid + first * D, b.ln2Mean + first, b.ln2Rstd + first, theta + o.ln2Weight, batch: B, rows: n, dim: D)
             // Attention: mid = x + attention(ln1 · W_qkvᵀ + b_qkv) · W_projᵀ + b_proj.
             dNormed.update(repeating: 0, count: m * D)
@@ -141,7 +153,7 @@ extension Transformer {
             dNormed.update(repeating: 0, count: rows * D)
             dense(dNormed, w: o.qkvWeight, bias: o.qkvBias, dQKV, b.ln1, rows: T, din: D, dout: 3 * D)
             dResidual.update(from: dResidualMid, count: rows * D)
-            layerNormBackward(dResidual, grad, gradStride: d, wOffset: gl[o.ln1Weight], bOffset: gl[o.ln1Bias], dNormed,
+            layerNormBackward(dResidual, grad, w: gl[o.ln1Weight], b: gl[o.ln1Bias], dNormed,
                               a.residual[l], b.ln1Mean, b.ln1Rstd, theta + o.ln1Weight, batch: B, rows: T, dim: D)
         }
         embeddingBackward(a.input, dResidual, grad: grad, layout: gl, batch: B, length: T, ones: ones, tap: tap)

@@ -28,6 +28,12 @@ public struct ParameterLayout: Sendable {
     public let tokEmb, patchWeight, patchBias, posEmb, lnFWeight, lnFBias, head: Int
     public let blocks: [BlockOffsets]
 
+    /// θ offsets of the linear layers' weights (every block's four and the head): the backward pass forms each one's
+    /// gradient in one product per pass.
+    public var linearWeights: Set<Int> {
+        Set(blocks.flatMap { [$0.qkvWeight, $0.projWeight, $0.fcWeight, $0.mlpProjWeight] } + [head])
+    }
+
     /// Every tensor of `c` (backward passes that skip some weights' gradients write into a `GradientLayout`).
     public init(_ c: ModelConfig) {
         var list: [ParameterTensor] = []

@@ -18,6 +18,15 @@ public enum BLAS {
             Int32(m), Int32(n), Int32(k), alpha, a, Int32(lda), b, Int32(ldb), beta, c, Int32(ldc))
     }
 
+    /// C ← α·A·Aᵀ + β·C on the upper triangle (j ≥ i) of the n × n row-major C; A is n × k. The lower triangle is
+    /// not touched.
+    @inlinable
+    public static func syrk(n: Int, k: Int, alpha: Double = 1, a: UnsafePointer<Double>, lda: Int, beta: Double = 0,
+                            c: UnsafeMutablePointer<Double>, ldc: Int) {
+        if n == 0 { return }
+        cblas_dsyrk(CblasRowMajor, CblasUpper, CblasNoTrans, Int32(n), Int32(k), alpha, a, Int32(lda), beta, c, Int32(ldc))
+    }
+
     /// y ← α·op(A)·x + β·y, row-major A of `rows × cols`.
     @inlinable
     public static func gemv(

@@ -20,18 +20,13 @@ public struct KernelFeatures: Sendable {
     /// backward pass carrying all V one-hot cotangents, forming the columns `plan` materialises and recording the
     /// factors of the others.
     public init(_ model: Transformer, input: ModelInput, position: Int, plan: KernelPlan) throws {
-        guard position >= max(1, input.imagePositions), position < input.length else {
-            throw ModelError.positionOutOfRange(position: position, validRange: max(1, input.imagePositions)...max(1, input.length - 1))
-        }
-        let acts = try model.forward(input.prefix(position))
-        let V = model.config.vocabSize, T = position
-        let logProbs = acts.logProbabilities(at: T - 1)
-        let target = input.tokens[position - input.imagePositions]
-        logitGradient = logLikelihoodGradient(logProbs, target: target)
-        logProb = logProbs[target]
+        let pass = try ProbePass(model, input: input, position: position)
+        let acts = pass.activations
+        let V = model.config.vocabSize
+        logitGradient = pass.logitGradient
+        logProb = pass.logProb
         vocabSize = V
-        var cot = [Double](repeating: 0, count: V * T * V)
-        for o in 0..<V { cot[(o * T + T - 1) * V + o] = 1 }
+        let cot = ProbePass.oneHot(0..<V, length: acts.length, vocabulary: V)
         if plan.strategy == .explicit {
             // The reference: the whole V × d Jacobian from one backward pass over all V cotangents, in θ's layout
             // (no plan, no factor tap, no packing).

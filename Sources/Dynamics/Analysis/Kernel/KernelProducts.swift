@@ -20,13 +20,17 @@ public enum KernelProducts {
             }
             return (k, nil)
         }
-        for index in layout.tensors.indices {
+        // One tensor's share per task, spread over the cores (single-threaded BLAS each), added up in θ order.
+        let shares = Parallel.map(layout.tensors.count) { index -> Matrix in
             var part = Matrix(rows: V, cols: V)
             if v.isFullJacobian && u.isFullJacobian {
                 part = (try? EmpiricalNTK.block(v.dense, u.dense, columns: layout.tensors[index].range)) ?? part
             } else {
                 accumulateBlock(index, v, u, layout: layout, into: &part)
             }
+            return part
+        }
+        for part in shares {
             k.storage.withUnsafeMutableBufferPointer { kp in part.storage.withUnsafeBufferPointer { pp in
                 for i in 0..<min(kp.count, pp.count) { kp[i] += pp[i] }
             } }

@@ -86,76 +86,51 @@ public struct ProbeKernel: Sendable {
     /// Every pair i ≤ j of `n` probes, row-major.
     public static func allPairs(_ n: Int) -> [Pair] { (0..<n).flatMap { i in (i..<n).map { Pair(i: i, j: $0) } } }
 
-    /// Computes `shard`'s pairs under `strategy` (whose per-tensor plan is chosen for the whole probe set).
-    /// Features of the examples a shard touches are computed once each, spread over `threads`; so are the pairs.
-    /// `progress`, when given, is called from the worker threads after each pair with (pairs done, pairs in this shard).
+    /// Computes `shard`'s pairs under `strategy` (whose per-tensor plan is chosen for the whole probe set), spread
+    /// over `threads`. Traces without blocks under a non-explicit strategy come from the probes' stacked features,
+    /// one product per tensor and tile pair (`StackedTraces`, memory within `featureBudget` bytes); blocks, and the
+    /// explicit reference, go pair by pair from each probe's whole features. `progress`, when given, is called from
+    /// the worker threads after each pair with (pairs done, pairs in this shard).
     public init(model: Transformer, probes: [ProbeToken], strategy: KernelStrategy, blocks: Bool, shard: Shard = .whole,
                 threads: Int = Parallel.defaultThreads, progress: (@Sendable (Int, Int) -> Void)? = nil) throws {
+        try self.init(model: model, probes: probes, strategy: strategy, blocks: blocks, shard: shard, threads: threads,
+                      featureBudget: StackedTraces.defaultBudget, progress: progress)
+    }
+
+    init(model: Transformer, probes: [ProbeToken], strategy: KernelStrategy, blocks: Bool, shard: Shard, threads: Int,
+         featureBudget: Int, progress: (@Sendable (Int, Int) -> Void)?) throws {
         guard !probes.isEmpty else { throw KernelError.empty }
         let all = Self.allPairs(probes.count)
         let pairs = Array(all[shard.range(of: all.count)])
-        // Traces come from per-tensor Gram products over fixed tiles of probes (see `TileGram`), so a shard computes
-        // the features of every probe in the tiles its pairs touch.
-        let tile = TileGram.probes
-        let needed = blocks ? Array(Set(pairs.flatMap { [$0.i, $0.j] })).sorted()
-            : Array(Set(pairs.flatMap { [$0.i / tile, $0.j / tile] })).sorted().flatMap { ($0 * tile)..<min(($0 + 1) * tile, probes.count) }
         // The plan is made for the whole computation, not the shard, so every shard computes each pair exactly as
         // one run would (same per-layer products, same round-off) and merged shards equal one run bit for bit.
         let workload = KernelWorkload(prefixes: probes.map { ($0.reference.position, $0.input.imagePositions) }, pairs: all.count,
                                       output: blocks ? .blocks : .traces)
         let plan = KernelPlan(strategy: strategy, model: model, workload: workload)
         let layout = model.layout
-        let features = try Parallel.map(needed.count, threads: threads) { k in
-            let p = probes[needed[k]]
-            let f = try KernelFeatures(model, input: p.input, position: p.reference.position, plan: plan)
-            return (f, f.logProbGradient(layout: layout))
-        }
-        let slot = Dictionary(uniqueKeysWithValues: needed.enumerated().map { ($1, $0) })
         let counter = Counter()
-        if blocks {
+        if pairs.isEmpty {
+            entries = []  // an empty slice (more slices than pairs)
+        } else if blocks || strategy == .explicit {
+            let needed = Array(Set(pairs.flatMap { [$0.i, $0.j] })).sorted()
+            let features = try Parallel.map(needed.count, threads: threads) { k in
+                let p = probes[needed[k]]
+                let f = try KernelFeatures(model, input: p.input, position: p.reference.position, plan: plan)
+                return (f, f.logProbGradient(layout: layout))
+            }
+            let slot = Dictionary(uniqueKeysWithValues: needed.enumerated().map { ($1, $0) })
             entries = Parallel.map(pairs.count, threads: threads) { k in
                 let pair = pairs[k]
                 let (fi, gi) = features[slot[pair.i]!], (fj, gj) = features[slot[pair.j]!]
                 let (trace, perTensor) = KernelProducts.trace(fi, fj, layout: layout)
-                let block = KernelProducts.block(fi, fj, layout: layout).kernel
+                let block = blocks ? KernelProducts.block(fi, fj, layout: layout).kernel : nil
                 progress?(counter.increment(), pairs.count)
                 return Entry(pair: pair, trace: trace, tensorTraces: perTensor, influence: BLAS.dot(gi, gj), block: block)
             }
-        } else if pairs.isEmpty {
-            entries = []  // an empty slice (more slices than pairs)
         } else {
-            // Materialised tensors and influences: one Gram product per tensor and tile pair, from the stacked
-            // features; factored weights: their structured trace per pair.
-            let gram = TileGram(pairs: pairs, probeCount: probes.count)
-            let first = features[0].0
-            let materialised = layout.tensors.indices.filter { first.denseColumns[$0] != nil }
-            var grams = [[Double]?](repeating: nil, count: layout.tensors.count + 1)
-            grams.withUnsafeMutableBufferPointer { out in
-                let out = out.baseAddress!
-                Parallel.forEach(materialised.count + 1, threads: threads) { k in
-                    if k == materialised.count {
-                        out[layout.tensors.count] = gram.products(rows: 1, columns: 0..<layout.count) { probe in
-                            features[slot[probe]!].1.withUnsafeBufferPointer { UnsafePointer($0.baseAddress!) }
-                        } rowStride: { _ in layout.count }
-                    } else {
-                        let index = materialised[k]
-                        out[index] = gram.products(rows: first.vocabSize, columns: first.denseColumns[index]!) { probe in
-                            features[slot[probe]!].0.dense.storage.withUnsafeBufferPointer { UnsafePointer($0.baseAddress!) }
-                        } rowStride: { probe in features[slot[probe]!].0.dense.cols }
-                    }
-                }
-            }
-            let products = grams
-            entries = Parallel.map(pairs.count, threads: threads) { k in
-                let pair = pairs[k]
-                let (fi, fj) = (features[slot[pair.i]!].0, features[slot[pair.j]!].0)
-                let perTensor = layout.tensors.indices.map { index -> Double in
-                    if let g = products[index] { return g[gram.position(pair)] }
-                    return KernelProducts.structuredTrace(fi.factors[index]!, fj.factors[index]!)
-                }
+            let stacked = StackedTraces(model: model, plan: plan, probeCount: probes.count, budget: featureBudget)
+            entries = try stacked.entries(pairs, probes: probes, model: model, plan: plan, threads: threads) {
                 progress?(counter.increment(), pairs.count)
-                return Entry(pair: pair, trace: perTensor.reduce(0, +), tensorTraces: perTensor,
-                             influence: products[layout.tensors.count]![gram.position(pair)], block: nil)
             }
         }
         self.probes = probes.map(\.reference)
@@ -255,74 +230,5 @@ final class Counter: @unchecked Sendable {
         defer { lock.unlock() }
         value += 1
         return value
-    }
-}
-
-/// Inner products ⟨F_i, F_j⟩ of per-probe feature slices for many pairs at once: the probes are cut into fixed
-/// tiles of `probes` (by index), each tile's slices are stacked into one matrix (a chunk of rows at a time), and
-/// each tile pair that holds a wanted pair is one dgemm. The tiles, the chunks and so every product depend only on
-/// the probe count, not on the shard or the thread count, so each pair's value has the same bytes in every run.
-struct TileGram: Sendable {
-    /// Probes per tile.
-    static let probes = 16
-    /// Values per stacked slice chunk (per probe), at most.
-    static let chunkValues = 1 << 16
-
-    /// The tile pairs (a ≤ b) holding at least one wanted pair, in order.
-    let tilePairs: [TilePair]
-    let probeCount: Int
-    private let tileIndex: [TilePair: Int]
-    /// The tiles the tile pairs touch.
-    let tiles: [Int]
-
-    struct TilePair: Hashable, Sendable { let a: Int, b: Int }
-
-    init(pairs: [ProbeKernel.Pair], probeCount: Int) {
-        let t = Self.probes
-        tilePairs = Array(Set(pairs.map { TilePair(a: $0.i / t, b: $0.j / t) })).sorted { ($0.a, $0.b) < ($1.a, $1.b) }
-        tileIndex = Dictionary(uniqueKeysWithValues: tilePairs.enumerated().map { ($1, $0) })
-        tiles = Array(Set(tilePairs.flatMap { [$0.a, $0.b] })).sorted()
-        self.probeCount = probeCount
-    }
-
-    private func members(_ tile: Int) -> Range<Int> { (tile * Self.probes)..<min((tile + 1) * Self.probes, probeCount) }
-
-    /// Where pair (i, j)'s value sits in the output of `products`.
-    func position(_ pair: ProbeKernel.Pair) -> Int {
-        let t = Self.probes
-        return tileIndex[TilePair(a: pair.i / t, b: pair.j / t)]! * t * t + (pair.i % t) * t + pair.j % t
-    }
-
-    /// For every tile pair, the tile × tile products Σ_{r < rows} ⟨F_i[r, columns], F_j[r, columns]⟩, where probe p's
-    /// features are a row-major matrix at `base(p)` with row stride `rowStride(p)`; stacked tile pair after tile pair.
-    func products(rows: Int, columns: Range<Int>, base: (Int) -> UnsafePointer<Double>, rowStride: (Int) -> Int) -> [Double] {
-        let t = Self.probes, w = columns.count
-        var out = [Double](repeating: 0, count: tilePairs.count * t * t)
-        guard w > 0 else { return out }
-        let chunkRows = max(1, min(rows, Self.chunkValues / w))
-        var stacks = [Int: [Double]]()
-        for tile in tiles { stacks[tile] = [Double](repeating: 0, count: t * chunkRows * w) }
-        out.withUnsafeMutableBufferPointer { op in
-            for r0 in stride(from: 0, to: rows, by: chunkRows) {
-                let n = min(chunkRows, rows - r0), width = n * w
-                for tile in tiles {
-                    stacks[tile]!.withUnsafeMutableBufferPointer { sp in
-                        for (k, probe) in members(tile).enumerated() {
-                            let src = base(probe), stride = rowStride(probe)
-                            for r in 0..<n {
-                                (sp.baseAddress! + k * width + r * w).update(from: src + (r0 + r) * stride + columns.lowerBound, count: w)
-                            }
-                        }
-                    }
-                }
-                for (k, tp) in tilePairs.enumerated() {
-                    stacks[tp.a]!.withUnsafeBufferPointer { ap in stacks[tp.b]!.withUnsafeBufferPointer { bp in
-                        BLAS.gemm(transB: true, m: members(tp.a).count, n: members(tp.b).count, k: width, a: ap.baseAddress!, lda: width,
-                                  b: bp.baseAddress!, ldb: width, beta: 1, c: op.baseAddress! + k * t * t, ldc: t)
-                    } }
-                }
-            }
-        }
-        return out
     }
 }

@@ -10,12 +10,18 @@ public struct TokenPairKernel: Sendable {
     public let contributions: [Matrix]
     public let akg: Double
 
-    /// `u` and `v` are (token position, encoded input).
-    public init(_ model: Transformer, u: (position: Int, input: ModelInput), v: (position: Int, input: ModelInput), strategy: KernelStrategy) throws {
+    /// `u` and `v` are (token position, encoded input). The two examples' features are computed side by side, one per
+    /// core (single-threaded BLAS each, so the bytes do not depend on the thread count).
+    public init(_ model: Transformer, u: (position: Int, input: ModelInput), v: (position: Int, input: ModelInput), strategy: KernelStrategy,
+                threads: Int = Parallel.defaultThreads) throws {
         let workload = KernelWorkload(prefixes: [(u.position, u.input.imagePositions), (v.position, v.input.imagePositions)], pairs: 1, output: .blocks)
-        plan = KernelPlan(strategy: strategy, model: model, workload: workload)
-        let fu = try KernelFeatures(model, input: u.input, position: u.position, plan: plan)
-        let fv = try KernelFeatures(model, input: v.input, position: v.position, plan: plan)
+        let plan = KernelPlan(strategy: strategy, model: model, workload: workload)
+        self.plan = plan
+        let examples = [u, v]
+        let features = try Parallel.map(2, threads: threads) { k in
+            try KernelFeatures(model, input: examples[k].input, position: examples[k].position, plan: plan)
+        }
+        let (fu, fv) = (features[0], features[1])
         let (k, parts) = KernelProducts.block(fv, fu, layout: model.layout, contributions: true)
         kernel = k
         contributions = parts!
