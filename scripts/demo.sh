@@ -3,7 +3,7 @@
 # (and the jigsaw answer format) → SFT on 2×2 jigsaw ground truth, GRPO on 2×2 jigsaw, and SFT on GRPO's correct
 # rollouts on the training prompts → evaluate each checkpoint on jigsaw and the prior tasks (≥ 200 examples per
 # task, Wilson 95 % intervals) → the forgetting table (printed, and written to OUT/summary.csv).
-# Sized for about 30 minutes on 2 idle cores (not yet timed end to end); the DEMO_* variables scale it (DEMO_PRETRAIN_STEPS=50 for a smoke
+# Timed end to end on 2 idle cores: 24.4 minutes with the release build already made, pretraining 16.9 of them; the DEMO_* variables scale it (DEMO_PRETRAIN_STEPS=50 for a smoke
 # test). `make paper` (scripts/paper.sh) runs the long version through this script.
 set -euo pipefail
 A=${ANALYZE:-.build/release/analyze}
@@ -14,7 +14,7 @@ pretrain_count=${DEMO_PRETRAIN_COUNT:-128000}
 # The prior mix weighted towards the *where* tasks: 37.5 % grounding, 37.5 % ordering, 6.25 % each of OCR, VQA, POPE and
 # jigsaw-format (a task named twice is drawn twice as often; notebook 03 §2f).
 pretrain_tasks=${DEMO_PRETRAIN_TASKS:-grounding,ordering,ocr,grounding,ordering,vqa,grounding,ordering,pope,grounding,ordering,jigsaw-format,grounding,ordering,grounding,ordering}
-# On the dark world SFT-GT passes 60 % plain jigsaw within 60–80 steps and then forgets everything (notebook 03 §2c).
+# SFT-GT: 80 steps take plain jigsaw to 54.5 % from the weighted base and forget most prior skills (notebook 03 §2g).
 sft_steps=${DEMO_SFT_STEPS:-80}
 # GRPO at lr 2e-4: the prior tasks hold until about 300 updates, and the puzzle is at 3.6× chance by 400 (notebook 03 §2g).
 grpo_steps=${DEMO_GRPO_STEPS:-400}
