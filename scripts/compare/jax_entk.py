@@ -8,19 +8,12 @@ trace kernel over N prefixes of one example. Prints best-of-R wall times after a
 
     python3 scripts/compare/jax_entk.py --checkpoint CKPT --examples data/demo/examples.jsonl --u jigsaw-0:57 --v ground-0:48
 """
-import argparse, os, sys, time
+import argparse, os, sys
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "crosscheck"))
 import reference as ref  # noqa: E402
 import jax, jax.numpy as jnp  # noqa: E402
-
-
-def best(f, repeats):
-    f()
-    times = []
-    for _ in range(repeats):
-        t = time.perf_counter(); f(); times.append(time.perf_counter() - t)
-    return min(times)
+from timing import best  # noqa: E402
 
 
 def main():

@@ -21,33 +21,20 @@ mirrors it), not from the Swift sources. The workbench itself never needs Python
 
 A peer that is not installed is skipped.
 """
-import argparse, json, os, re, struct, subprocess, sys, tempfile, time
+import argparse, json, os, re, subprocess, sys, tempfile
 
 import numpy as np
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "crosscheck"))
 import reference as ref  # noqa: E402  (loading and tokenizing need only numpy; its model needs JAX)
-
-
-def best(f, repeats):
-    f()
-    times = []
-    for _ in range(repeats):
-        t = time.perf_counter(); f(); times.append(time.perf_counter() - t)
-    return min(times)
+from safetensors import safe_open  # noqa: E402
+from timing import best  # noqa: E402
 
 
 def read_safetensors(path):
-    data = open(path, "rb").read()
-    n = struct.unpack("<Q", data[:8])[0]
-    header = json.loads(data[8:8 + n])
-    out = {}
-    for name, t in header.items():
-        if name == "__metadata__":
-            continue
-        s, e = t["data_offsets"]
-        out[name] = np.frombuffer(data[8 + n + s:8 + n + e], dtype=np.float64).reshape(t["shape"])
-    return out, header.get("__metadata__", {})
+    """The tensors (float64 arrays) and the metadata of a safetensors file, by the `safetensors` package."""
+    with safe_open(path, framework="numpy") as f:
+        return {k: f.get_tensor(k) for k in f.keys()}, (f.metadata() or {})
 
 
 def rel(a, b):
