@@ -23,6 +23,8 @@ grpo_group=${DEMO_GRPO_G:-8}
 rollout_epochs=${DEMO_ROLLOUT_EPOCHS:-2}
 rollout_prompts=${DEMO_ROLLOUT_PROMPTS:-2000}
 prior_count=${DEMO_PRIOR_TEST:-1000}
+# Jigsaw training prompts (one GRPO epoch is this / 16 updates; the periodic restart counts epochs).
+jigsaw_train=${DEMO_JIGSAW_TRAIN:-10000}
 eval_every=${DEMO_EVAL_EVERY:-100}
 d=$out/data
 mkdir -p "$out/eval"
@@ -33,8 +35,8 @@ stage "data"
 gen() { "$A" data generate --force --seed 0 "$@" > /dev/null; }
 [ -n "${DEMO_BASE_RUN:-}" ] || gen --tasks "$pretrain_tasks" --split train --count "$pretrain_count" --style both --grid "$grid" --out "$d/pretrain"
 gen --tasks prior  --split test  --count "$prior_count" --style both                --out "$d/prior"
-gen --tasks jigsaw --split train --count 10000 --style plain     --grid "$grid" --out "$d/jigsaw-plain"
-gen --tasks jigsaw --split train --count 10000 --style reasoning --grid "$grid" --out "$d/jigsaw-reasoning"
+gen --tasks jigsaw --split train --count "$jigsaw_train" --style plain     --grid "$grid" --out "$d/jigsaw-plain"
+gen --tasks jigsaw --split train --count "$jigsaw_train" --style reasoning --grid "$grid" --out "$d/jigsaw-reasoning"
 gen --tasks jigsaw --split test  --count 400   --style both      --grid "$grid" --out "$d/jigsaw"
 gen --tasks grounding --split test --count 100 --style plain                    --out "$d/grounding"
 

@@ -5,6 +5,7 @@ import Foundation
 extension Split: ExpressibleByArgument {}
 extension SceneLayout: ExpressibleByArgument {}
 extension SceneBackground: ExpressibleByArgument {}
+extension JigsawTrace: ExpressibleByArgument {}
 
 struct DataCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
@@ -34,6 +35,8 @@ struct DataCommand: ParsableCommand {
         var layout: SceneLayout = .grid
         @Option(name: .long, help: "What lies behind the objects: dark (black with a faint red and blue light across it, the jigsaw's cue), black (zero pixels: background patches carry only their position) or gradient (a random colour with gradients and noise, the older world).")
         var background: SceneBackground = .dark
+        @Option(name: .long, help: "What a reasoning-style jigsaw response thinks: scene (the prior tasks' scene description, the words the base model already writes; default) or fixed (one sentence per grid, the earlier world).")
+        var jigsawTrace: JigsawTrace = .scene
         @OptionGroup var threads: ThreadsOption
         @Option(name: .long, help: "Output folder.")
         var out: String
@@ -48,7 +51,7 @@ struct DataCommand: ParsableCommand {
 
         func run() throws {
             let spec = DatasetSpec(tasks: try TaskKind.parseList(tasks), split: split, count: count, styles: try PromptStyle.parseList(style),
-                                   grid: try Jigsaw.parseGrid(grid), seed: seed, imageSize: imageSize, layout: layout, background: background)
+                                   grid: try Jigsaw.parseGrid(grid), seed: seed, imageSize: imageSize, layout: layout, background: background, jigsawTrace: jigsawTrace)
             let generator = try DatasetGenerator(spec)
             let folder = URL(fileURLWithPath: out)
             try DatasetOutput.check(folder: folder, split: split, force: force)

@@ -24,10 +24,12 @@ import Testing
         #expect(r.status == 0, "analyze \(args.joined(separator: " ")): \(r.stderr)")
     }
 
+    /// Sixteen prior examples and four 2×2 puzzles with the fixed think sentence, so that tiny GRPO's reward rises
+    /// within 80 updates (with the scene trace its four samples' think blocks vary, and 80 updates do not suffice).
     func makeData() throws {
         try run(["data", "generate", "--tasks", "prior", "--split", "train", "--count", "16", "--image-size", "8", "--out", cli.path("prior")])
         try run(["data", "generate", "--tasks", "jigsaw", "--grid", "2x2", "--split", "train", "--count", "4", "--style", "reasoning",
-                 "--image-size", "8", "--out", cli.path("jig")])
+                 "--image-size", "8", "--jigsaw-trace", "fixed", "--out", cli.path("jig")])
     }
 
     @Test func pretrainSFTGRPORolloutsAndSFTOnRollouts() throws {

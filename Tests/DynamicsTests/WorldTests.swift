@@ -103,8 +103,10 @@ import Testing
     @Test func everyGeneratedExampleTokenizesAndScoresPerfectlyOnItsTruth() throws {
         let tokenizer = try Tokenizer.standard()
         var used = Set<Int>()
-        for size in [24, 8] {
-            let spec = DatasetSpec(tasks: TaskKind.world, split: .train, count: 240, styles: [.plain, .reasoning], grid: (3, 3), seed: 4, imageSize: size)
+        // Both jigsaw traces: the fixed sentence is still written (--jigsaw-trace fixed, puzzles from photographs).
+        for (size, trace) in [(24, JigsawTrace.scene), (8, .scene), (24, .fixed)] {
+            let spec = DatasetSpec(tasks: TaskKind.world, split: .train, count: 240, styles: [.plain, .reasoning], grid: (3, 3), seed: 4, imageSize: size,
+                                   jigsawTrace: trace)
             let g = try DatasetGenerator(spec)
             var yes = 0, pope = 0
             for i in 0..<spec.count {
@@ -178,6 +180,28 @@ import Testing
         // Independent uniform non-identity permutations of 4: P(equal) = 1/23, mean hit 0.2514.
         #expect(Double(exact) / Double(n) < 0.08, "\(exact) of \(n) guesses equal the truth")
         #expect(abs(hit / Double(n) - 0.2514) < 0.04, "mean hit \(hit / Double(n))")
+    }
+
+    @Test func jigsawThinkTraceIsTheSceneDescriptionOrTheFixedSentence() throws {
+        let scene = try DatasetGenerator(DatasetSpec(tasks: [.jigsaw, .jigsawFormat], split: .train, count: 40, styles: [.reasoning], seed: 6))
+        let fixed = try DatasetGenerator(DatasetSpec(tasks: [.jigsaw, .jigsawFormat], split: .train, count: 40, styles: [.reasoning], seed: 6,
+                                                     jigsawTrace: .fixed))
+        var traces = Set<String>()
+        for i in 0..<40 {
+            let s = try scene.example(i).example, f = try fixed.example(i).example
+            let truthScene = try #require(s.truth?.scene)
+            // Same puzzle and image; only the think block differs.
+            #expect(s.prompt == f.prompt && s.truth == f.truth && s.image == f.image)
+            #expect(s.response.hasPrefix("<think> \(PriorTasks.trace(truthScene)) </think> <answer> "), "\(s.response)")
+            #expect(f.response.hasPrefix("<think> i see 4 pieces , i put each piece back in its original position </think> <answer> "))
+            #expect(s.response.components(separatedBy: "</think>").last == f.response.components(separatedBy: "</think>").last)
+            traces.insert(s.response.components(separatedBy: "</think>")[0])
+        }
+        // The description follows the scene, so traces vary from puzzle to puzzle.
+        #expect(traces.count >= 10, "\(traces.count) distinct traces in 40 puzzles")
+        // A photograph has no scene: the fixed sentence, whatever the choice.
+        let puzzle = try Jigsaw(rows: 3, columns: 3, permutation: [1, 0, 2, 3, 4, 5, 6, 7, 8])
+        #expect(puzzle.trace(.scene, scene: nil) == puzzle.trace)
     }
 
     @Test func scorerMetrics() throws {

@@ -18,9 +18,12 @@ public struct DatasetSpec: Sendable {
     public var layout: SceneLayout
     /// What lies behind the objects.
     public var background: SceneBackground
+    /// What a reasoning-style jigsaw response thinks.
+    public var jigsawTrace: JigsawTrace
 
     public init(tasks: [TaskKind], split: Split, count: Int, styles: [PromptStyle], grid: (rows: Int, columns: Int) = (2, 2),
-                seed: UInt64, imageSize: Int = 24, layout: SceneLayout = .grid, background: SceneBackground = .dark) {
+                seed: UInt64, imageSize: Int = 24, layout: SceneLayout = .grid, background: SceneBackground = .dark,
+                jigsawTrace: JigsawTrace = .scene) {
         self.tasks = tasks
         self.split = split
         self.count = count
@@ -30,6 +33,7 @@ public struct DatasetSpec: Sendable {
         self.imageSize = imageSize
         self.layout = layout
         self.background = background
+        self.jigsawTrace = jigsawTrace
     }
 }
 
@@ -71,7 +75,8 @@ public struct DatasetGenerator: Sendable {
             let (scene, image) = scenes.generate(rng)
             let puzzle = try Jigsaw(rows: spec.grid.rows, columns: spec.grid.columns, rng: rng)
             let guess = task == .jigsawFormat ? try Jigsaw(rows: spec.grid.rows, columns: spec.grid.columns, rng: rng) : nil
-            return try Self.jigsawExample(id: id, style: style, puzzle: puzzle, source: image, scene: scene, imagePath: imagePath, guess: guess)
+            return try Self.jigsawExample(id: id, style: style, puzzle: puzzle, source: image, scene: scene, imagePath: imagePath, guess: guess,
+                                          trace: spec.jigsawTrace)
         }
         // Draw scenes until one supports the question (OCR needs digits, ordering two shapes apart in x).
         for _ in 0..<1000 {
@@ -87,12 +92,12 @@ public struct DatasetGenerator: Sendable {
     /// A jigsaw example over `source`: the shuffled image at `imagePath`, the cropped source beside it. With a
     /// `guess`, a jigsaw-format example: the response answers with the guess's permutation, the truth stays the puzzle's.
     public static func jigsawExample(id: String, style: PromptStyle, puzzle: Jigsaw, source: RGBImage, scene: Scene?,
-                                     imagePath: String, guess: Jigsaw? = nil) throws -> GeneratedExample {
+                                     imagePath: String, guess: Jigsaw? = nil, trace: JigsawTrace = .scene) throws -> GeneratedExample {
         let cropped = try puzzle.cropped(source)
         let sourcePath = imagePath.replacingOccurrences(of: ".png", with: "-source.png")
         let task: TaskKind = guess == nil ? .jigsaw : .jigsawFormat
         let example = Example(id: id, task: task.rawValue, style: style.rawValue, prompt: style.prompt(puzzle.question),
-                              response: style.response(answer: (guess ?? puzzle).answer, trace: puzzle.trace), image: imagePath,
+                              response: style.response(answer: (guess ?? puzzle).answer, trace: puzzle.trace(trace, scene: scene)), image: imagePath,
                               truth: Truth(permutation: puzzle.permutation, source: sourcePath, scene: scene),
                               grid: [puzzle.rows, puzzle.columns])
         return GeneratedExample(example: example, images: [(imagePath, try puzzle.shuffle(cropped)), (sourcePath, cropped)])
@@ -140,7 +145,7 @@ extension DatasetSpec {
     /// The run record's details of a generated set; `tasks`, `style` and `grid` as the command line gave them.
     public func runDetails(tasks: String, style: String, grid: String) -> [String: String] {
         ["tasks": tasks, "split": split.rawValue, "count": String(count), "style": style, "grid": grid, "seed": String(seed),
-         "image_size": String(imageSize), "layout": layout.rawValue, "background": background.rawValue]
+         "image_size": String(imageSize), "layout": layout.rawValue, "background": background.rawValue, "jigsaw_trace": jigsawTrace.rawValue]
     }
 
     /// The one-line result of writing the set as `path` (`style` as given).

@@ -86,12 +86,29 @@ public struct Jigsaw: Equatable, Sendable {
         "the image is cut into \(rows) x \(columns) pieces and shuffled . for each slot , give the original position of its piece ."
     }
 
-    /// The think trace of a ground-truth reasoning response.
+    /// The fixed think trace (`--jigsaw-trace fixed`): the same words for every puzzle of a grid.
     public var trace: String { "i see \(pieces) pieces , i put each piece back in its original position" }
+
+    /// The think trace of a reasoning response over `scene` (nil: a photograph, no scene known) in `style`.
+    public func trace(_ style: JigsawTrace, scene: Scene?) -> String {
+        guard style == .scene, let scene else { return trace }
+        return PriorTasks.trace(scene)
+    }
 
     /// `[ 2 , 0 , 1 ]`.
     static func listText(_ values: [Int]) -> String { "[ " + values.map(String.init).joined(separator: " , ") + " ]" }
 
     /// The answer text.
     public var answer: String { Jigsaw.listText(permutation) }
+}
+
+/// What a reasoning-style jigsaw response thinks before it answers.
+///
+/// - `scene`: the prior tasks' scene description ("i see a red circle and a blue square and a number"), the words the
+///   base model already writes in every reasoning-style prior example. A model's rollouts then think in its own
+///   words, sampled, so a correct rollout need not equal the ground truth; training on them replays a prior skill.
+/// - `fixed`: one sentence per grid ("i see 4 pieces , …"), the earlier world, where every correct rollout is
+///   byte-identical to the ground truth (notebook 03 §2h).
+public enum JigsawTrace: String, CaseIterable, Codable, Sendable {
+    case scene, fixed
 }
