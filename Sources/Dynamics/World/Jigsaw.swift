@@ -89,9 +89,9 @@ public struct Jigsaw: Equatable, Sendable {
     /// The fixed think trace (`--jigsaw-trace fixed`): the same words for every puzzle of a grid.
     public var trace: String { "i see \(pieces) pieces , i put each piece back in its original position" }
 
-    /// The think trace of a reasoning response over `scene` (nil: a photograph, no scene known) in `style`.
-    public func trace(_ style: JigsawTrace, scene: Scene?) -> String {
-        guard style == .scene, let scene else { return trace }
+    /// The think trace of a reasoning response over `scene` (nil: a photograph, no scene known) by `choice`.
+    public func trace(_ choice: JigsawTrace, scene: Scene?) -> String {
+        guard choice == .scene, let scene else { return trace }
         return PriorTasks.trace(scene)
     }
 
