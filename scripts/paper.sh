@@ -7,12 +7,12 @@ A=${ANALYZE:-.build/release/analyze}
 out=${PAPER_OUT:-out/paper}
 export DEMO_OUT=$out
 export DEMO_PRETRAIN_STEPS=${PAPER_PRETRAIN_STEPS:-24000}
+# On the demo's 4 000 jigsaw training prompts (DEMO_JIGSAW_TRAIN), 2 500 updates of 16 prompts are the paper's
+# 10 epochs, and its restart every 2 epochs comes every 500 updates. Both GRPO runs were measured from the demo's base
+# (notebook 03 §2i): 33 minutes each on one thread, two at a time; the whole script, with its 24 000-step
+# pretraining, has not yet been timed end to end.
 export DEMO_GRPO_STEPS=${PAPER_GRPO_STEPS:-2500}
 export DEMO_EVAL_EVERY=${PAPER_EVAL_EVERY:-250}
-# 4 000 training prompts: 2 500 updates of 16 prompts are the paper's 10 epochs, and its restart every 2 epochs
-# comes every 500 updates. Both GRPO runs were measured from the demo's base (notebook 03 §2i): 33 minutes each on one
-# thread, two at a time; the whole script, with its 24 000-step pretraining, has not yet been timed end to end.
-export DEMO_JIGSAW_TRAIN=${PAPER_JIGSAW_TRAIN:-4000}
 scripts/demo.sh
 # Fig. 6: the same GRPO run without the periodic restart; KL and accuracy reward per update in both metrics.csv.
 d=$out/data
