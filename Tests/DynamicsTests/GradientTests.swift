@@ -103,8 +103,11 @@ import Testing
         let u = randomVector(9, seed: 20).map { 3 * $0 }
         var out = [Double](repeating: 0, count: 9)
         let dy = [Double](repeating: 1, count: 9)
-        var du = [Double](repeating: 0, count: 9)
-        geluBackward(&du, dy, u, batch: 1, count: 9)
+        var du = [Double](repeating: 0, count: 9), slope = du, plain = du
+        geluForward(&out, u, count: 9, slope: &slope)
+        geluForward(&plain, u, count: 9)
+        #expect(out == plain, "keeping the slope changes no value")
+        geluBackward(&du, dy, slope: slope, batch: 1, count: 9)
         for i in 0..<9 {
             let fd = centralDifferences(u, indices: [i]) { v in geluForward(&out, v, count: 9); return out[i] }
             #expect(abs(du[i] - fd[0]) < 1e-9, "gelu′(\(u[i])) = \(du[i]), finite difference \(fd[0])")

@@ -9,6 +9,7 @@ public final class Activations: @unchecked Sendable {
         let residualMid: Ptr                 // (T, D) after the attention residual
         let ln2, ln2Mean, ln2Rstd: Ptr       // (T, D), (T), (T)
         let fcPre, fcAct: Ptr                // (T, d_ff) before and after GELU
+        let fcSlope: Ptr                     // (T, d_ff) GELU's slope at fcPre, for backward
     }
 
     /// Positions in this pass.
@@ -27,7 +28,7 @@ public final class Activations: @unchecked Sendable {
 
     init(config c: ModelConfig, input: ModelInput) {
         let T = input.length, D = c.dModel, F = c.dFF, H = c.nHeads
-        let perBlock = T * D * 6 + T * 4 + T * 3 * D + H * T * T + 2 * T * F
+        let perBlock = T * D * 6 + T * 4 + T * 3 * D + H * T * T + 3 * T * F
         // Not zeroed: the forward pass writes every value (probs included, zeros above the diagonal) before any read.
         arena = Arena(capacity: (c.nLayers + 1) * T * D + c.nLayers * perBlock + T * D + 2 * T + T * c.vocabSize, zeroed: false)
         let a = arena
@@ -39,7 +40,7 @@ public final class Activations: @unchecked Sendable {
         blocks = (0..<c.nLayers).map { _ in
             Block(ln1: a.take(T * D), ln1Mean: a.take(T), ln1Rstd: a.take(T), qkv: a.take(T * 3 * D),
                   probs: a.take(H * T * T), attention: a.take(T * D), residualMid: a.take(T * D),
-                  ln2: a.take(T * D), ln2Mean: a.take(T), ln2Rstd: a.take(T), fcPre: a.take(T * F), fcAct: a.take(T * F))
+                  ln2: a.take(T * D), ln2Mean: a.take(T), ln2Rstd: a.take(T), fcPre: a.take(T * F), fcAct: a.take(T * F), fcSlope: a.take(T * F))
         }
         lnF = a.take(T * D)
         lnFMean = a.take(T)

@@ -135,7 +135,7 @@ extension Transformer {
             // MLP: next = mid + gelu(ln2 · W_fcᵀ + b_fc) · W_projᵀ + b_proj.
             dHidden.update(repeating: 0, count: m * F)
             dense(dHidden, w: o.mlpProjWeight, bias: o.mlpProjBias, dResidual, b.fcAct + first * F, rows: n, din: F, dout: D)
-            geluBackward(dHidden, dHidden, b.fcPre + first * F, batch: B, count: n * F)
+            geluBackward(dHidden, dHidden, slope: b.fcSlope + first * F, batch: B, count: n * F)
             dNormed.update(repeating: 0, count: m * D)
             dense(dNormed, w: o.fcWeight, bias: o.fcBias, dHidden, b.ln2 + first * D, rows: n, din: D, dout: F)
             dResidualMid.update(from: dResidual, count: m * D)

@@ -80,13 +80,13 @@ extension Transformer {
     /// row's attention against the cached keys and values.
     func step(token: Int, position i: Int, cache: KVCache) -> [Double] {
         let c = config, D = c.dModel, F = c.dFF, H = c.nHeads, dh = c.headDim
-        let arena = Arena(capacity: 7 * D + 3 * D + 2 * F + (i + 1) + 2 + c.vocabSize)
+        let arena = Arena(capacity: 7 * D + 3 * D + 3 * F + (i + 1) + 2 + c.vocabSize)
         let x = arena.take(D), next = arena.take(D), y = arena.take(D), attn = arena.take(D), mid = arena.take(D), qkv = arena.take(3 * D)
-        let hidden = arena.take(F), act = arena.take(F), scores = arena.take(i + 1), stats = arena.take(2)
+        let hidden = arena.take(F), act = arena.take(F), slope = arena.take(F), scores = arena.take(i + 1), stats = arena.take(2)
         let logits = arena.take(c.vocabSize)
         // One row's intermediates, reused by every layer (LN1 and LN2 share theirs).
         let row = Activations.Block(ln1: y, ln1Mean: stats, ln1Rstd: stats + 1, qkv: qkv, probs: scores, attention: attn, residualMid: mid,
-                                    ln2: y, ln2Mean: stats, ln2Rstd: stats + 1, fcPre: hidden, fcAct: act)
+                                    ln2: y, ln2Mean: stats, ln2Rstd: stats + 1, fcPre: hidden, fcAct: act, fcSlope: slope)
         let scale = 1 / Double(dh).squareRoot()
         return parameters.withUnsafeBufferPointer { tp in
             let theta = tp.baseAddress!

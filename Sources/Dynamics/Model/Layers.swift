@@ -109,31 +109,31 @@ func gelu(_ u: Double) -> (value: Double, slope: Double) {
     return (u * s, slope)
 }
 
-/// out = 0.5·u·(1 + tanh(√(2/π)·(u + 0.044715·u³))), elementwise over n values (computed as `gelu` does).
-func geluForward(_ out: Ptr, _ inp: ConstPtr, count: Int) {
+/// out = 0.5·u·(1 + tanh(√(2/π)·(u + 0.044715·u³))), elementwise over n values (computed as `gelu` does); with
+/// `slope`, gelu′(u) is kept there too, from the same exp, so that backward needs none.
+func geluForward(_ out: Ptr, _ inp: ConstPtr, count: Int, slope: Ptr? = nil) {
+    if let slope {
+        for i in 0..<count {
+            let g = gelu(inp[i])
+            out[i] = g.value
+            slope[i] = g.slope
+        }
+        return
+    }
     for i in 0..<count {
         let u = inp[i]
         out[i] = u * (1 / (1 + exp(-2 * geluScale * (u + 0.044715 * u * u * u))))
     }
 }
 
-/// dinp = dout · gelu′(u) for B stacked copies of the same pre-activation `inp` (count values each).
-func geluBackward(_ dinp: Ptr, _ dout: ConstPtr, _ inp: ConstPtr, batch: Int, count: Int) {
-    // The slopes of a block of values once, then each of the B copies multiplied by them contiguously (a
-    // vectorised loop, where walking the B copies element by element strode across them).
-    let block = 512
-    withUnsafeTemporaryAllocation(of: Double.self, capacity: block) { slopes in
-        let s = slopes.baseAddress!
-        for i0 in stride(from: 0, to: count, by: block) {
-            let n = min(block, count - i0)
-            for i in 0..<n { s[i] = gelu(inp[i0 + i]).slope }
-            var d = dinp + i0, g = dout + i0
-            for _ in 0..<batch {
-                for i in 0..<n { d[i] = g[i] * s[i] }
-                d += count
-                g += count
-            }
-        }
+/// dinp = dout · gelu′(u) for B stacked copies of the same count values, the slopes gelu′(u) kept by the forward
+/// pass (`geluForward(slope:)`): each copy multiplied by them contiguously.
+func geluBackward(_ dinp: Ptr, _ dout: ConstPtr, slope s: ConstPtr, batch: Int, count: Int) {
+    var d = dinp, g = dout
+    for _ in 0..<batch {
+        for i in 0..<count { d[i] = g[i] * s[i] }
+        d += count
+        g += count
     }
 }
 
