@@ -53,6 +53,21 @@ import Testing
         #expect(tokens == data.map(\.responseLength).reduce(0, +))
     }
 
+    @Test func batchGradientIsTheMeanOfExampleGradientsWhateverTheThreadCount() throws {
+        let model = try tinyModel()
+        let data = try examples(model, count: 9)   // units of 4, 4 and 1
+        #expect(SFTObjective.examplesPerUnit == 4)
+        let one = try SFTObjective.lossAndGradient(model, batch: data, threads: 1)
+        let two = try SFTObjective.lossAndGradient(model, batch: data, threads: 2)
+        #expect(one.gradient == two.gradient && one.loss == two.loss, "the same bytes on 1 and 2 threads")
+        var mean = [Double](repeating: 0, count: model.layout.count)
+        for e in data {
+            let g = try SFTObjective.exampleTerm(model, e).gradient
+            for i in mean.indices { mean[i] -= g[i] / 9 }
+        }
+        expectClose(one.gradient, mean, tolerance: 1e-12, "∇L = −mean of the examples' ∇ℓ̄")
+    }
+
     @Test func adamFirstStepIsLearningRateTimesSignAndSchedulesHaveTheirShape() throws {
         let layout = ParameterLayout(.preset(.tiny, vocabSize: 10))
         var adam = try Optimizer(config: OptimizerConfig(kind: .adamw, learningRate: 0.01), layout: layout)

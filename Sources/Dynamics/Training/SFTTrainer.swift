@@ -54,7 +54,7 @@ public struct SFTTrainer: Sendable {
     public let data: [EncodedExample]
     /// Steps taken so far.
     public private(set) var step: Int
-    /// The processes that share each batch: each computes its slice's per-example terms (`SFTObjective`).
+    /// The processes that share each batch: each computes its slice's terms (units of examples, `SFTObjective`).
     public var group: ProcessGroup = .single
 
     public init(model: Transformer, tokenizer: Tokenizer, data: [EncodedExample], config: SFTRunConfig) throws {
