@@ -58,6 +58,9 @@ import Testing
         }
         expectClose(sample.map { r.gradient[$0] }, fd, tolerance: 1e-6, "∇θ L_GRPO")
         #expect(r.kl > 0)
+        // Six rollouts make units of 4 and 2: the same bytes on one thread as on two.
+        let one = try GRPOObjective.lossAndGradient(model, groups: groups, beta: 0.04, clipEpsilon: 0.2, threads: 1)
+        #expect(one.gradient == r.gradient && one.loss == r.loss && one.kl == r.kl)
     }
 
     /// A tiny model briefly fine-tuned on the puzzles' ground truth, so that its samples are well-formed guesses

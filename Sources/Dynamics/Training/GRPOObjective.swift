@@ -78,7 +78,8 @@ public enum GRPOObjective {
     /// L and ∇θ L for `groups` (each a prompt's G rollouts with their advantages), averaged over the groups.
     /// Returns the mean k3 KL per token, the fraction of clipped tokens and the mean entropy (nats) of π_θ(·|o_<t)
     /// per completion token (TRL's `entropy`; every token of every rollout weighs the same) too.
-    /// One rollout's loss, gradient (empty for an empty rollout), KL sum, clipped tokens, tokens and entropy sum.
+    /// One unit of rollouts' loss, gradient (empty when all its rollouts are empty), KL sum, clipped tokens, tokens and
+    /// entropy sum.
     typealias RolloutTerm = (Double, [Double], Double, Int, Int, Double)
 
     static func encode(_ terms: [RolloutTerm]) -> [Double] {
@@ -107,34 +108,26 @@ public enum GRPOObjective {
                                        group: ProcessGroup = .single) throws -> (loss: Double, gradient: [Double], kl: Double, clipFraction: Double, entropy: Double) {
         let items = groups.flatMap { g in g.map { (rollout: $0.rollout, advantage: $0.advantage, groupSize: g.count) } }
         guard !items.isEmpty else { throw TrainingError.invalid("no rollouts") }
-        // Under MPI each rank takes a slice of the rollouts and every rank receives every term (see SFTObjective).
-        let P = model.layout.count
-        let parts: [RolloutTerm] = try group.allMap(items.count, threads: threads, encode: encode, decode: { try decode($0, parameters: P) }) {
-            i -> RolloutTerm in
-            let item = items[i]
-            let r = item.rollout
-            guard !r.tokens.isEmpty else { return (0, [], 0, 0, 0, 0) }
-            let seq = r.sequence
-            let acts = try model.forward(seq)
-            let V = model.config.vocabSize, start = r.prompt.length
-            var cot = [Double](repeating: 0, count: seq.length * V)
-            var loss = 0.0, kl = 0.0, clipped = 0, entropy = 0.0
-            for (t, token) in r.tokens.enumerated() {
-                let lp = acts.logProbabilities(at: start + t - 1)
-                entropy += TokenStatistics.entropy(logProbabilities: lp)
-                let terms = tokenTerms(logProb: lp[token], oldLogProb: r.oldLogProbs[t], referenceLogProb: r.referenceLogProbs[t],
-                                       advantage: item.advantage, beta: beta, clipEpsilon: clipEpsilon, groupSize: item.groupSize,
-                                       length: r.tokens.count)
-                loss += terms.loss
-                kl += terms.kl
-                clipped += terms.clipped ? 1 : 0
-                cot.withUnsafeMutableBufferPointer {
-                    addLogLikelihoodCotangent($0.baseAddress! + (start + t - 1) * V, logProbs: lp, target: token, weight: .spread(terms.weight))
-                }
+        // Rollouts in fixed units of `rolloutsPerUnit`, each unit's gradients added by backward into one buffer (as
+        // SFTObjective's units: the bytes depend on the unit, not on threads or ranks). Under MPI each rank takes a
+        // slice of the units and every rank receives every term (see SFTObjective).
+        let P = model.layout.count, size = rolloutsPerUnit
+        let units = (items.count + size - 1) / size
+        let parts: [RolloutTerm] = try group.allMap(units, threads: threads, encode: encode, decode: { try decode($0, parameters: P) }) {
+            u -> RolloutTerm in
+            var g: [Double] = []
+            var loss = 0.0, kl = 0.0, clipped = 0, tokens = 0, entropy = 0.0
+            for item in items[(u * size)..<min(items.count, (u + 1) * size)] where !item.rollout.tokens.isEmpty {
+                if g.isEmpty { g = [Double](repeating: 0, count: P) }
+                let t = try addRolloutGradient(model, item.rollout, advantage: item.advantage, groupSize: item.groupSize,
+                                               beta: beta, clipEpsilon: clipEpsilon, into: &g)
+                loss += t.loss
+                kl += t.kl
+                clipped += t.clipped
+                tokens += item.rollout.tokens.count
+                entropy += t.entropy
             }
-            var g = [Double](repeating: 0, count: model.layout.count)
-            try model.backward(acts, cotangents: cot, into: &g)
-            return (loss, g, kl, clipped, r.tokens.count, entropy)
+            return (loss, g, kl, clipped, tokens, entropy)
         }
         var gradient = [Double](repeating: 0, count: model.layout.count)
         var loss = 0.0, kl = 0.0, clipped = 0, tokens = 0, entropy = 0.0
@@ -145,9 +138,37 @@ public enum GRPOObjective {
             entropy += h
             clipped += c
             tokens += n
-            if !g.isEmpty { for i in gradient.indices { gradient[i] += g[i] / groupsCount } }
+            if !g.isEmpty { gradient.withUnsafeMutableBufferPointer { out in g.withUnsafeBufferPointer { BLAS.axpy(P, 1 / groupsCount, $0.baseAddress!, out.baseAddress!) } } }
         }
         return (loss, gradient, tokens > 0 ? kl / Double(tokens) : 0, tokens > 0 ? Double(clipped) / Double(tokens) : 0,
                 tokens > 0 ? entropy / Double(tokens) : 0)
+    }
+
+    /// Rollouts one worker accumulates into one gradient buffer (fixed: the bytes of every update depend on it).
+    public static let rolloutsPerUnit = 4
+
+    /// One non-empty rollout's L terms (loss, KL and entropy sums, clipped tokens), its ∇θ L added into `g`.
+    private static func addRolloutGradient(_ model: Transformer, _ r: Rollout, advantage: Double, groupSize: Int, beta: Double,
+                                           clipEpsilon: Double, into g: inout [Double]) throws -> (loss: Double, kl: Double, clipped: Int, entropy: Double) {
+        let seq = r.sequence
+        let acts = try model.forward(seq)
+        let V = model.config.vocabSize, start = r.prompt.length
+        var cot = [Double](repeating: 0, count: seq.length * V)
+        var loss = 0.0, kl = 0.0, clipped = 0, entropy = 0.0
+        for (t, token) in r.tokens.enumerated() {
+            let lp = acts.logProbabilities(at: start + t - 1)
+            entropy += TokenStatistics.entropy(logProbabilities: lp)
+            let terms = tokenTerms(logProb: lp[token], oldLogProb: r.oldLogProbs[t], referenceLogProb: r.referenceLogProbs[t],
+                                   advantage: advantage, beta: beta, clipEpsilon: clipEpsilon, groupSize: groupSize,
+                                   length: r.tokens.count)
+            loss += terms.loss
+            kl += terms.kl
+            clipped += terms.clipped ? 1 : 0
+            cot.withUnsafeMutableBufferPointer {
+                addLogLikelihoodCotangent($0.baseAddress! + (start + t - 1) * V, logProbs: lp, target: token, weight: .spread(terms.weight))
+            }
+        }
+        try model.backward(acts, cotangents: cot, into: &g)
+        return (loss, kl, clipped, entropy)
     }
 }

@@ -80,7 +80,7 @@ public struct GRPOTrainer: Sendable {
     public let examples: [Example]
     public let prompts: [EncodedExample]
     public private(set) var step = 0
-    /// The processes that share each update: rollouts and per-rollout terms are split over them (see `sampleGroups`).
+    /// The processes that share each update: rollouts and the terms of units of rollouts are split over them (see `sampleGroups`).
     public var group: ProcessGroup = .single
 
     public init(model: Transformer, tokenizer: Tokenizer, examples: [Example], prompts: [EncodedExample], config: GRPORunConfig) throws {
