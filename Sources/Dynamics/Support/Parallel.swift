@@ -8,7 +8,9 @@ public enum Parallel {
 
     /// `body(i)` for i in 0 ..< count on up to `threads` threads, results in index order.
     /// Each index is computed independently and always with single-threaded OpenBLAS (whatever `threads` is: a
-    /// multi-threaded dgemm may sum in another order), so the result does not depend on `threads`.
+    /// multi-threaded dgemm may sum in another order), so the result does not depend on `threads`. A free thread
+    /// claims the next index, so items of uneven cost (sequences of different lengths) keep every thread busy; which
+    /// thread computes an index changes no byte of its result.
     public static func map<T: Sendable>(_ count: Int, threads: Int = defaultThreads, _ body: @Sendable (Int) -> T) -> [T] {
         let workers = max(1, min(threads, count))
         SingleThreadedBLAS.enter()
@@ -18,10 +20,9 @@ public enum Parallel {
         results.initialize(repeating: nil, count: count)
         defer { results.deinitialize(count: count); results.deallocate() }
         let slots = SendablePointer(results)
-        DispatchQueue.concurrentPerform(iterations: workers) { w in
-            for i in stride(from: w, to: count, by: workers) {
-                slots.pointer[i] = body(i)
-            }
+        let next = IndexCounter(count)
+        DispatchQueue.concurrentPerform(iterations: workers) { _ in
+            while let i = next.claim() { slots.pointer[i] = body(i) }
         }
         return (0..<count).map { results[$0]! }
     }
@@ -57,16 +58,25 @@ extension Parallel {
 /// The tiles not yet claimed, and the work to run on each (workers only touch disjoint memory).
 private final class TileQueue: @unchecked Sendable {
     let body: (Int) -> Void
+    private let counter: IndexCounter
+
+    init(body: @escaping (Int) -> Void, count: Int) {
+        self.body = body
+        counter = IndexCounter(count)
+    }
+
+    func next() -> Int? { counter.claim() }
+}
+
+/// The indices 0 ..< count handed out one at a time to whichever worker asks first.
+private final class IndexCounter: @unchecked Sendable {
     private let count: Int
     private var claimed = 0
     private let lock = NSLock()
 
-    init(body: @escaping (Int) -> Void, count: Int) {
-        self.body = body
-        self.count = count
-    }
+    init(_ count: Int) { self.count = count }
 
-    func next() -> Int? {
+    func claim() -> Int? {
         lock.lock()
         defer { lock.unlock() }
         guard claimed < count else { return nil }
