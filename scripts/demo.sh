@@ -3,7 +3,8 @@
 # (and the jigsaw answer format) → SFT on 2×2 jigsaw ground truth, GRPO on 2×2 jigsaw, and SFT on GRPO's correct
 # rollouts on the training prompts → evaluate each checkpoint on jigsaw and the prior tasks (≥ 200 examples per
 # task, Wilson 95 % intervals) → the forgetting table (printed, and written to OUT/summary.csv).
-# On 2 idle cores with the release build made: data 3.4 minutes, pretraining 15.6, everything after it 6 (timed in two runs); the DEMO_* variables scale it (DEMO_PRETRAIN_STEPS=50 for a smoke
+# On 2 idle cores with the release build made: about 25 minutes (data 2.2, pretraining 15.25, everything after it
+# 7.3; notebook 03 §2k); the DEMO_* variables scale it (DEMO_PRETRAIN_STEPS=50 for a smoke
 # test). `make paper` (scripts/paper.sh) runs the long version through this script.
 set -euo pipefail
 A=${ANALYZE:-.build/release/analyze}
@@ -21,6 +22,7 @@ sft_steps=${DEMO_SFT_STEPS:-160}
 # updates with every prior task within 2.5 points of the base (notebook 03 §2i).
 grpo_steps=${DEMO_GRPO_STEPS:-750}
 grpo_lr=${DEMO_GRPO_LR:-2e-4}
+grpo_beta=${DEMO_GRPO_BETA:-0.04}
 grpo_group=${DEMO_GRPO_G:-8}
 rollout_epochs=${DEMO_ROLLOUT_EPOCHS:-2}
 rollout_prompts=${DEMO_ROLLOUT_PROMPTS:-2000}
@@ -67,7 +69,7 @@ stage "SFT on the ground truth: $sft_steps steps"
   --out "$out/sft-gt" > /dev/null
 stage "GRPO: $grpo_steps updates"
 "$A" train grpo --checkpoint "$out/base/final" --data "$d/jigsaw-reasoning/train.jsonl" --steps "$grpo_steps" \
-  --lr "$grpo_lr" -G "$grpo_group" "${probes[@]}" --out "$out/grpo" --force > /dev/null
+  --lr "$grpo_lr" --beta "$grpo_beta" -G "$grpo_group" "${probes[@]}" --out "$out/grpo" --force > /dev/null
 
 # SFT on GRPO's correct rollouts (§5.3): the GRPO checkpoint answers the training prompts (4 samples each); the
 # correct answers, with their think traces, are SFT data for the base, with SFT-GT's hyper-parameters and a stated

@@ -18,7 +18,7 @@ scripts/demo.sh
 d=$out/data
 echo "== GRPO without restart: $DEMO_GRPO_STEPS updates" >&2
 "$A" train grpo --checkpoint "$out/base/final" --data "$d/jigsaw-reasoning/train.jsonl" --steps "$DEMO_GRPO_STEPS" \
-  --lr "${DEMO_GRPO_LR:-2e-4}" -G "${DEMO_GRPO_G:-8}" --restart-every 0 \
+  --lr "${DEMO_GRPO_LR:-2e-4}" --beta "${DEMO_GRPO_BETA:-0.04}" -G "${DEMO_GRPO_G:-8}" --restart-every 0 \
   --eval-data "$d/prior/test.jsonl" --eval-limit 100 --eval-every "$DEMO_EVAL_EVERY" --out "$out/grpo-no-restart" --force > /dev/null
 for set in prior jigsaw; do
   "$A" eval --checkpoint "$out/grpo-no-restart/final" --data "$d/$set/test.jsonl" --out "$out/eval/grpo-no-restart-$set.csv" --force > /dev/null
