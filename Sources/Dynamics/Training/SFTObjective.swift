@@ -25,7 +25,7 @@ public enum SFTObjective {
         var loss = 0.0, tokens = 0, correct = 0
         let n = Double(batch.count)
         for p in parts {
-            loss -= p.meanLogLikelihood / n
+            loss -= p.sumOfMeanLogLikelihoods / n
             tokens += p.tokens
             correct += p.correct
             gradient.withUnsafeMutableBufferPointer { g in p.gradient.withUnsafeBufferPointer { BLAS.axpy(g.count, -1 / n, $0.baseAddress!, g.baseAddress!) } }
@@ -37,13 +37,13 @@ public enum SFTObjective {
     /// every step, depend on it, not on the thread count).
     public static let examplesPerUnit = 4
 
-    typealias Term = (meanLogLikelihood: Double, gradient: [Double], tokens: Int, correct: Int)
+    typealias Term = (sumOfMeanLogLikelihoods: Double, gradient: [Double], tokens: Int, correct: Int)
 
-    /// Terms as flat values for other ranks: ℓ̄, tokens, correct, then the gradient.
+    /// Terms as flat values for other ranks: Σ ℓ̄, tokens, correct, then the gradient.
     static func encode(_ terms: [Term]) -> [Double] {
         var values: [Double] = []
         for t in terms {
-            values.append(t.meanLogLikelihood)
+            values.append(t.sumOfMeanLogLikelihoods)
             values.append(Double(t.tokens))
             values.append(Double(t.correct))
             values.append(contentsOf: t.gradient)
@@ -55,14 +55,14 @@ public enum SFTObjective {
         guard values.count % (3 + P) == 0 else { throw DistributedError.unsupported("a rank sent \(values.count) SFT values, not a multiple of \(3 + P)") }
         var terms: [Term] = []
         for k in stride(from: 0, to: values.count, by: 3 + P) {
-            terms.append((meanLogLikelihood: values[k], gradient: Array(values[(k + 3)..<(k + 3 + P)]), tokens: Int(values[k + 1]),
+            terms.append((sumOfMeanLogLikelihoods: values[k], gradient: Array(values[(k + 3)..<(k + 3 + P)]), tokens: Int(values[k + 1]),
                           correct: Int(values[k + 2])))
         }
         return terms
     }
 
     /// Σ ℓ̄ and Σ ∇θ ℓ̄ over a unit of examples (in order, each gradient added into one buffer by backward), with
-    /// the unit's response tokens and argmax hits. `meanLogLikelihood` holds the sum of the examples' ℓ̄.
+    /// the unit's response tokens and argmax hits. `sumOfMeanLogLikelihoods` is Σ ℓ̄ over them.
     static func unitTerm(_ model: Transformer, _ examples: ArraySlice<EncodedExample>) throws -> Term {
         var g = [Double](repeating: 0, count: model.layout.count)
         var sum = 0.0, tokens = 0, correct = 0
