@@ -19,10 +19,12 @@ pretrain_wd=${DEMO_PRETRAIN_WD:-0.1}
 # 4 POPE, 2 OCR, 2 VQA, 1 jigsaw-format (a task named twice is drawn twice as often). At seed 0 it took POPE from 45 to
 # 78 % and ordering from 31 to 72 % against the earlier 16-part mix with POPE at 6.25 % (notebook 03 §2j, §2f).
 pretrain_tasks=${DEMO_PRETRAIN_TASKS:-grounding,ordering,ocr,grounding,ordering,pope,grounding,ordering,vqa,grounding,ordering,pope,grounding,ordering,jigsaw-format,grounding,ordering,ocr,grounding,ordering,pope,grounding,ordering,vqa,grounding,ordering,pope,grounding,ordering,ordering,grounding,ordering}
-# SFT-GT: 160 steps on the 4 000 plain puzzles take plain jigsaw to 80 % and grounding from 62.5 % to 0.5 (notebook 03 §2i).
+# SFT-GT: 160 steps on the 4 000 plain puzzles take the jigsaw to 50.7 % (both styles) and grounding from 84 % to 0
+# on the demo's base (notebook 03 §2k).
 sft_steps=${DEMO_SFT_STEPS:-160}
-# GRPO at lr 2e-4 on 4 000 prompts, restarting every 2 epochs (500 updates): 18.5 % jigsaw (4.4× chance) at 750
-# updates with every prior task within 2.5 points of the base (notebook 03 §2i).
+# GRPO at lr 2e-4 on 4 000 prompts, restarting every 2 epochs (500 updates): on the demo's base 23 % jigsaw (5.5×
+# chance) at 750 updates, with ordering −58 and VQA −25; on the weaker base of notebook 03 §2i the same settings kept
+# every prior task within 2.5 points at 18.5 % (§2k: β 0.2 or lr 1e-4 did no better).
 grpo_steps=${DEMO_GRPO_STEPS:-750}
 grpo_lr=${DEMO_GRPO_LR:-2e-4}
 grpo_beta=${DEMO_GRPO_BETA:-0.04}

@@ -109,25 +109,18 @@ func gelu(_ u: Double) -> (value: Double, slope: Double) {
     return (u * s, slope)
 }
 
-/// out = 0.5·u·(1 + tanh(√(2/π)·(u + 0.044715·u³))), elementwise over n values (computed as `gelu` does); with
-/// `slope`, gelu′(u) is kept there too, from the same exp, so that backward needs none.
-func geluForward(_ out: Ptr, _ inp: ConstPtr, count: Int, slope: Ptr? = nil) {
-    if let slope {
-        for i in 0..<count {
-            let g = gelu(inp[i])
-            out[i] = g.value
-            slope[i] = g.slope
-        }
-        return
-    }
+/// out = 0.5·u·(1 + tanh(√(2/π)·(u + 0.044715·u³))) and slope = gelu′(u), elementwise over n values (`gelu`: one exp
+/// for both), the slope kept for backward, which then needs no exp.
+func geluForward(_ out: Ptr, slope: Ptr, _ inp: ConstPtr, count: Int) {
     for i in 0..<count {
-        let u = inp[i]
-        out[i] = u * (1 / (1 + exp(-2 * geluScale * (u + 0.044715 * u * u * u))))
+        let g = gelu(inp[i])
+        out[i] = g.value
+        slope[i] = g.slope
     }
 }
 
 /// dinp = dout · gelu′(u) for B stacked copies of the same count values, the slopes gelu′(u) kept by the forward
-/// pass (`geluForward(slope:)`): each copy multiplied by them contiguously.
+/// pass (`geluForward`): each copy multiplied by them contiguously.
 func geluBackward(_ dinp: Ptr, _ dout: ConstPtr, slope s: ConstPtr, batch: Int, count: Int) {
     var d = dinp, g = dout
     for _ in 0..<batch {

@@ -92,7 +92,7 @@ public struct Transformer: Sendable {
         linearForward(b.residualMid, b.attention, theta + o.projWeight, theta + o.projBias, rows: T, din: D, dout: D, beta: 1)
         layerNormForward(b.ln2, b.ln2Mean, b.ln2Rstd, b.residualMid, theta + o.ln2Weight, theta + o.ln2Bias, rows: T, dim: D)
         linearForward(b.fcPre, b.ln2, theta + o.fcWeight, theta + o.fcBias, rows: T, din: D, dout: F)
-        geluForward(b.fcAct, b.fcPre, count: T * F, slope: b.fcSlope)
+        geluForward(b.fcAct, slope: b.fcSlope, b.fcPre, count: T * F)
         next.update(from: b.residualMid, count: T * D)
         linearForward(next, b.fcAct, theta + o.mlpProjWeight, theta + o.mlpProjBias, rows: T, din: F, dout: D, beta: 1)
     }
