@@ -159,13 +159,13 @@ struct CommonTrainingOptions: ParsableArguments {
     var seed: UInt64 = 0
     @Option(name: .long, parsing: .unconditional, help: "Write a checkpoint every N steps (0: only at the end).")
     var checkpointEvery: Int = 0
-    @Option(name: .long, help: "Examples to evaluate on periodically (JSONL with truth).")
-    var evalData: String?
+    @Option(name: .long, help: "Examples to evaluate on periodically (JSONL with truth; repeatable: e.g. the prior tasks' and the new task's test sets, summarised per task in one eval.csv).")
+    var evalData: [String] = []
     @Option(name: .long, parsing: .unconditional, help: "Evaluate (and measure probes) every N steps, and at the end.")
     var evalEvery: Int = 0
     @Option(name: .long, help: "A probe set NAME=FILE (repeatable): its responses' perplexities go to probes.csv at every evaluation.")
     var probe: [String] = []
-    @Option(name: .long, parsing: .unconditional, help: "Evaluate on the first N examples of --eval-data.")
+    @Option(name: .long, parsing: .unconditional, help: "Evaluate on the first N examples of each --eval-data file.")
     var evalLimit: Int = 200
     @Option(name: .long, help: "Continue a run from one of its checkpoints (its settings come from the checkpoint).")
     var resume: String?

@@ -54,6 +54,9 @@ import Testing
             + (0..<3).flatMap { p in (0..<3).map { t in "p\(p),\(p == 0 ? "jigsaw" : "pope"),t\(t),\(t == 2 ? "jigsaw" : "pope"),\(Double(p - t) * 1e-3)\n" } }.joined())],
          800, 700),
         ("drift", [("drift.spectrum.csv", "checkpoint,index,eigenvalue\nbase,0,100\nbase,1,10\nbase,2,1\ngrpo,0,120\ngrpo,1,9\ngrpo,2,0.5\n")], 800, 500),
+        ("forgetting-curve", [("curve.csv", "run,step,novel_accuracy,task,accuracy,change\n"
+            + "sft-gt,0,0.05,pope,0.9,0\nsft-gt,0,0.05,mean,0.9,0\nsft-gt,8,0.4,pope,0.5,-0.4\nsft-gt,8,0.4,mean,0.5,-0.4\n"
+            + "grpo,0,0.05,pope,0.9,0\ngrpo,0,0.05,mean,0.9,0\ngrpo,50,0.2,pope,0.88,-0.02\ngrpo,50,0.2,mean,0.88,-0.02\n")], 840, 380),
     ]
 
     /// Width and height from a PNG's IHDR chunk, after checking the signature and that the library decodes it.

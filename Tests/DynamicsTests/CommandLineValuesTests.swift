@@ -24,11 +24,11 @@ import Testing
     }
 
     @Test func trainingSettingsFromFlags() throws {
-        let s = try TrainingRunSettings(out: "run", kind: "sft", force: true, checkpointEvery: 3, evalData: nil, evalEvery: 2, evalLimit: 8,
+        let s = try TrainingRunSettings(out: "run", kind: "sft", force: true, checkpointEvery: 3, evalData: [], evalEvery: 2, evalLimit: 8,
                                         probes: ["jig=p.jsonl"], threads: 2, command: ["analyze"], resumedFrom: nil)
         #expect(s.probes.count == 1 && s.probes[0].name == "jig" && s.probes[0].path == "p.jsonl" && s.force && s.checkpointEvery == 3)
         #expect(throws: ArgumentProblem.self) {
-            try TrainingRunSettings(out: "run", kind: "sft", force: false, checkpointEvery: 0, evalData: nil, evalEvery: 0, evalLimit: 1,
+            try TrainingRunSettings(out: "run", kind: "sft", force: false, checkpointEvery: 0, evalData: [], evalEvery: 0, evalLimit: 1,
                                     probes: ["nofile"], threads: 1, command: [], resumedFrom: nil)
         }
         let cosine = try OptimizerConfig.training(.adamw, learningRate: 1e-3, cosine: true, warmup: 2, steps: 10, clipNorm: 1, weightDecay: 0)

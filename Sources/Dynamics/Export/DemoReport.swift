@@ -12,7 +12,9 @@ import Foundation
 ///   ground truth and of GRPO's rollouts on prior-task probes; the rollouts' may be absent, see below).
 /// - optional: `sft-rollouts/` (a third run overlaid everywhere), `grpo-no-restart/metrics.csv` (overlaid on Fig. 6),
 ///   `influence/rollouts.csv` (absent when no GRPO rollout ended),
-///   `base/metrics.csv` (the base's pretraining steps in the table). A missing optional input is a sentence in the report.
+///   `base/metrics.csv` (the base's pretraining steps in the table), jigsaw rows in every run's `eval.csv` (the forgetting
+///   curve, `ForgettingCurve`: forgetting against learning, and SFT-GT at each other run's jigsaw accuracy). A missing
+///   optional input is a sentence in the report.
 public struct DemoReport {
     /// The demo output folder.
     public let run: URL
@@ -116,6 +118,14 @@ public struct DemoReport {
             try CSVReader.table(url("influence/\($0).tasks.csv"), requiring: ["probe_task", "train_task", "n", "mean", "sd"]).rows
         }
 
+        // Forgetting against learning, from the runs' periodic evaluations when they include the jigsaw test set.
+        var curve: ForgettingCurve?
+        do {
+            curve = try ForgettingCurve(runs: runs.map { ($0, evals[$0] ?? []) }, novelTask: "jigsaw")
+        } catch {
+            skipped.append("There is no forgetting curve (\(error)); scripts/demo.sh gives the runs the jigsaw test set as a second `--eval-data`.")
+        }
+
         // The influence figure draws both training sets side by side: one CSV with the train task renamed.
         var combined = CSVTable(header: PlotKind.influence.requiredColumns)
         for (k, rows) in influence.enumerated() {
@@ -145,11 +155,20 @@ public struct DemoReport {
         var outputs = [out, combinedURL]
         for (name, f) in made { outputs += [name + ".png", name + ".svg", name + ".gp"].map(figures.appendingPathComponent) + f.data.map { figures.appendingPathComponent($0.name) } }
         outputs += ["influence.png", "influence.svg", "influence.gp"].map(figures.appendingPathComponent)
+        let curveURL = figures.appendingPathComponent("forgetting-curve.csv")
+        if curve != nil {
+            outputs += ["forgetting-curve.csv", "forgetting-curve.png", "forgetting-curve.svg", "forgetting-curve.gp", "forgetting-curve.curve.dat"]
+                .map(figures.appendingPathComponent)
+        }
         if !force, let existing = outputs.first(where: { FileManager.default.fileExists(atPath: $0.path) }) { throw FileError.exists(path: existing.path) }
 
         try FileManager.default.createDirectory(at: figures, withIntermediateDirectories: true)
         try combined.write(to: combinedURL)
         made.append(("influence", try PlotFigure.make([try PlotInput(url: combinedURL)], kind: .influence, prefix: "influence")))
+        if let curve {
+            try curve.table.write(to: curveURL)
+            made.append(("forgetting-curve", try PlotFigure.make([try PlotInput(url: curveURL)], kind: .forgettingCurve, prefix: "forgetting-curve")))
+        }
         var pngs: [String: URL] = [:]
         for (name, f) in made {
             try Gnuplot.render(f, prefix: figures.appendingPathComponent(name))
@@ -159,11 +178,11 @@ public struct DemoReport {
         // The text.
         let text = ReportText(report: self, runs: runs, summary: summary, metrics: metrics, probes: probes, evals: evals, grpo: grpo, grpoNoRestart: grpoNR,
                               pplSummary: pplSummary, pplTest: pplTest, slopes: slopes, symmetry: symmetry, influence: influence,
-                              influenceTasks: influenceTasks, skipped: skipped)
+                              influenceTasks: influenceTasks, curve: curve, skipped: skipped)
         let markdown = try text.markdown(figure: { name in RelativePath.from(out.deletingLastPathComponent(), to: pngs[name]!) })
         try FileManager.default.createDirectory(at: out.deletingLastPathComponent(), withIntermediateDirectories: true)
         try AtomicFile.write(Data(markdown.utf8), to: out)
-        let order = ["table", "probes", "eval", "sft-loss", "perplexity-histogram", "perplexity-ecdf", "perplexity-gaps", "grpo", "symmetry", "influence"]
+        let order = ["table", "forgetting-curve", "probes", "eval", "sft-loss", "perplexity-histogram", "perplexity-ecdf", "perplexity-gaps", "grpo", "symmetry", "influence"]
         return Result(report: out, figures: order.compactMap { pngs[$0] }, skipped: skipped, verdict: text.verdictLine, markdown: markdown)
     }
 }
@@ -213,6 +232,7 @@ struct ReportText {
     let symmetry: [[String: String]]
     let influence: [[[String: String]]]
     let influenceTasks: [[[String: String]]]
+    let curve: ForgettingCurve?
     let skipped: [String]
 
     typealias F = ReportFormat
@@ -255,6 +275,7 @@ struct ReportText {
             md.append("")
         }
         md += try table(figure)
+        md += matched(figure)
         md += fig3(figure)
         md += fig5(figure)
         md += fig6(figure)
@@ -262,7 +283,8 @@ struct ReportText {
         md += influenceSection(figure)
         md.append("## Figures")
         md.append("")
-        for name in ["table", "probes", "eval", "sft-loss", "perplexity-histogram", "perplexity-ecdf", "perplexity-gaps", "grpo", "symmetry", "influence"] {
+        for name in ["table"] + (curve == nil ? [] : ["forgetting-curve"])
+                    + ["probes", "eval", "sft-loss", "perplexity-histogram", "perplexity-ecdf", "perplexity-gaps", "grpo", "symmetry", "influence"] {
             let png = figure(name)
             md.append("- `\(png)` (also `.svg`, and `.gp` to re-render)")
         }
@@ -338,6 +360,39 @@ struct ReportText {
         md.append("The bars are the table's accuracies with their Wilson 95 % intervals, one colour per checkpoint. "
                   + sentences.joined(separator: " ") + " Changes whose intervals overlap the base's are within sampling noise at this n.")
         md.append("")
+        return md
+    }
+
+    // MARK: Forgetting at matched learning
+
+    /// Each run that learned more slowly than SFT-GT, at its last evaluation, beside SFT-GT's evaluation with the nearest
+    /// jigsaw accuracy: what each had lost by the time it knew the puzzle equally well.
+    func matched(_ figure: (String) -> String) -> [String] {
+        guard let curve, curve.runs.contains("sft-gt") else { return [] }
+        let tasks = curve.priorTasks
+        var md = ["### Forgetting at the same jigsaw accuracy", "",
+                  "![Forgetting against learning: each evaluation of each run](\(figure("forgetting-curve")))", "",
+                  "Each point is one periodic evaluation of a run (`eval.csv`, on the prior tasks' and the jigsaw test sets; "
+                    + "`figures/forgetting-curve.csv`): the jigsaw accuracy it had reached against each prior task's change from the base, "
+                    + "in points. The runs learn at different speeds, so the fair comparison is at the same jigsaw accuracy: below, each run's "
+                    + "last evaluation beside the evaluation of `sft-gt` whose jigsaw accuracy is nearest.", "",
+                  "| run | step | jigsaw | " + tasks.joined(separator: " | ") + " | mean |",
+                  "|---|---:|---:|" + tasks.map { _ in "---:|" }.joined() + "---:|"]
+        func row(_ label: String, _ p: ForgettingCurve.Point) -> String {
+            "| \(label) | \(p.step) | \(F.percent(p.novelAccuracy)) | " + p.changes.map(F.points).joined(separator: " | ") + " | \(F.points(p.meanChange)) |"
+        }
+        var sentences: [String] = []
+        for (p, q) in curve.matched(to: "sft-gt") {
+            let run = p.run
+            md.append(row("`\(run)`", p))
+            md.append(row("`sft-gt` at the nearest jigsaw accuracy", q))
+            let less = zip(p.changes, q.changes).filter { $0.0 > $0.1 }.count
+            sentences.append("`\(run)` at \(F.percent(p.novelAccuracy)) % jigsaw has changed the prior tasks by \(F.points(p.meanChange)) points on average "
+                             + "(worst \(F.points(p.worstChange))); `sft-gt` at \(F.percent(q.novelAccuracy)) % (step \(q.step)) by \(F.points(q.meanChange)) "
+                             + "(worst \(F.points(q.worstChange))): `\(run)` lost less on \(less) of the \(tasks.count) prior tasks.")
+        }
+        md += ["", sentences.joined(separator: " ") + " The evaluation sets are the runs' `--eval-data` (the first `--eval-limit` examples of each), "
+               + "so these numbers equal the table's only where those are the whole test sets.", ""]
         return md
     }
 

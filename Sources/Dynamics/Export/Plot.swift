@@ -30,6 +30,9 @@ public enum PlotKind: String, CaseIterable, Sendable {
     case influence
     /// `drift` OUT.spectrum.csv: eigenvalues of each trace kernel against their index.
     case drift
+    /// A `ForgettingCurve` table: each prior task's change (and their mean) against the novel task's accuracy, a line
+    /// per run through its evaluations in step order, one panel per task.
+    case forgettingCurve = "forgetting-curve"
 
     /// The columns a CSV of this kind has (the first kind whose columns are all present is the detected one).
     public var requiredColumns: [String] {
@@ -47,6 +50,7 @@ public enum PlotKind: String, CaseIterable, Sendable {
         case .kernel: ["i", "j", "task_i", "task_j", "trace"]
         case .influence: ["probe", "probe_task", "train", "train_task", "influence"]
         case .drift: ["checkpoint", "index", "eigenvalue"]
+        case .forgettingCurve: ["run", "step", "novel_accuracy", "task", "change"]
         }
     }
 
@@ -168,6 +172,7 @@ extension PlotFigure {
         case .kernel: f.kernel(first, prefix)
         case .influence: f.influence(first, prefix)
         case .drift: f.drift(inputs, prefix)
+        case .forgettingCurve: f.forgettingCurve(first, prefix)
         }
         return f
     }
@@ -491,5 +496,43 @@ extension PlotFigure {
                  "set ylabel 'eigenvalue of Θ (log scale)'", "set logscale y", "set key top right",
                  "plot " + titles.enumerated().map { k, t in "'\(file)' index \(k) using 1:2 with linespoints lw 2 pt 7 ps 0.6 title \(PlotFigure.quoted(t))" }
                     .joined(separator: ", \\\n     ")]
+    }
+}
+
+extension PlotFigure {
+    /// One panel per task (the prior tasks, then their mean): change from step 0 against the novel task's accuracy,
+    /// a line per run through its evaluations in step order, zero drawn.
+    mutating func forgettingCurve(_ input: PlotInput, _ prefix: String) {
+        func ordered(_ column: String) -> [String] {
+            var names: [String] = []
+            for r in input.rows { if let v = r[column], !names.contains(v) { names.append(v) } }
+            return names
+        }
+        let runs = ordered("run"), tasks = ordered("task")
+        var blocks: [[[Double]]] = [], titles: [String] = []
+        for task in tasks {
+            for run in runs {
+                let rows = input.rows.filter { $0["task"] == task && $0["run"] == run }
+                    .sorted { (Int($0["step"] ?? "") ?? 0) < (Int($1["step"] ?? "") ?? 0) }
+                blocks.append(rows.map { [Double($0["novel_accuracy"] ?? "") ?? .nan, Double($0["change"] ?? "") ?? .nan, Double($0["step"] ?? "") ?? .nan] })
+                titles.append("\(task): \(run)")
+            }
+        }
+        let file = dataFile(prefix, "curve", blocks: blocks, header: "novel_accuracy change step; blocks in step order: " + titles.joined(separator: " | "))
+        let columns = min(3, tasks.count), rowsOfPanels = (tasks.count + columns - 1) / columns
+        width = 420 * columns
+        height = 340 * rowsOfPanels + 40
+        let changes = input.numbers("change").filter(\.isFinite), xs = input.numbers("novel_accuracy").filter(\.isFinite)
+        let low = min(-0.05, (changes.min() ?? 0) - 0.05), high = max(0.05, (changes.max() ?? 0) + 0.05)
+        body += ["set multiplot layout \(rowsOfPanels),\(columns) title " + PlotFigure.quoted("forgetting against learning: each evaluation of each run, in step order"),
+                 "set xlabel " + PlotFigure.quoted("novel-task accuracy"), "set ylabel 'change from step 0'",
+                 "set xrange [0:\(max(0.1, (xs.max() ?? 0) + 0.05))]", "set yrange [\(low):\(high)]", "set key bottom left"]
+        for (k, task) in tasks.enumerated() {
+            body += ["set title " + PlotFigure.quoted(task == "mean" ? "mean over the prior tasks" : task),
+                     "plot " + runs.enumerated().map { r, run in
+                         "'\(file)' index \(k * runs.count + r) using 1:2 with linespoints lw 2 pt 7 ps 0.6 lc \(r + 1) title \(PlotFigure.quoted(k == 0 ? run : ""))"
+                     }.joined(separator: ", \\\n     ") + ", \\\n     0 with lines lc rgb '#999999' dt 2 notitle"]
+        }
+        body.append("unset multiplot")
     }
 }

@@ -8,8 +8,10 @@ public struct TrainingRunSettings: Sendable {
     public var force = false
     /// A checkpoint every N steps (0: only the final one).
     public var checkpointEvery = 0
-    /// Examples to evaluate on every `evalEvery` steps and at the end (JSONL with truth), the first `evalLimit`.
-    public var evalData: String?
+    /// Example files to evaluate on every `evalEvery` steps and at the end (JSONL with truth), the first `evalLimit`
+    /// of each: e.g. the prior tasks' test set and the novel task's, so that eval.csv traces learning and forgetting
+    /// together (`ForgettingCurve`).
+    public var evalData: [String] = []
     public var evalEvery = 0
     public var evalLimit = 200
     /// Probe sets (name, examples file) whose perplexities go to probes.csv at every evaluation.
@@ -28,7 +30,7 @@ public struct TrainingRunSettings: Sendable {
     }
 
     /// The settings from a command line's values; each of `probes` is `NAME=FILE` (`--probe`).
-    public init(out: String, kind: String, force: Bool, checkpointEvery: Int, evalData: String?, evalEvery: Int, evalLimit: Int, probes: [String],
+    public init(out: String, kind: String, force: Bool, checkpointEvery: Int, evalData: [String], evalEvery: Int, evalLimit: Int, probes: [String],
                 threads: Int, command: [String], resumedFrom: String?) throws {
         self.init(out: out, kind: kind)
         (self.force, self.checkpointEvery, self.evalData, self.evalEvery, self.evalLimit) = (force, checkpointEvery, evalData, evalEvery, evalLimit)
@@ -80,10 +82,9 @@ public struct TrainingRun: Sendable {
         // A resumed run continues the logs of the folder it writes into (rows up to its step are kept).
         let continuing = trainer.step > 0 ? trainer.step : nil
         let metrics = try CSVLog(url: run.metrics, header: T.metricsHeader, continuingAfter: continuing)
-        let evaluator = try s.evalData.map {
-            try PeriodicEvaluation(path: $0, limit: s.evalLimit, tokenizer: trainer.tokenizer, config: trainer.model.config,
-                                   log: run.evaluations, continuingAfter: continuing)
-        }
+        let evaluator = try s.evalData.isEmpty ? nil
+            : PeriodicEvaluation(paths: s.evalData, limit: s.evalLimit, tokenizer: trainer.tokenizer, config: trainer.model.config,
+                                 log: run.evaluations, continuingAfter: continuing)
         let probes = try ProbeSets.load(s.probes, tokenizer: trainer.tokenizer, config: trainer.model.config)
         let probeLog = try probes.map { _ in
             try CSVLog(url: run.url.appendingPathComponent("probes.csv"), header: ProbeSets.header, continuingAfter: continuing)
@@ -137,17 +138,23 @@ public struct TrainingRun: Sendable {
     }
 }
 
-/// Greedy evaluation on a fixed subset during training, appended to eval.csv.
+/// Greedy evaluation on a fixed subset during training (the first `limit` examples of each file), appended to eval.csv
+/// as one summary per task over all the files.
 struct PeriodicEvaluation {
     let examples: [Example]
     let encoded: [EncodedExample]
     let tokenizer: Tokenizer
     let log: CSVLog
 
-    init(path: String, limit: Int, tokenizer: Tokenizer, config: ModelConfig, log url: URL, continuingAfter step: Int?) throws {
-        let file = try ExampleFile(url: URL(fileURLWithPath: path))
-        examples = Array(file.examples.prefix(limit))
-        encoded = try examples.map { try EncodedExample($0, file: file, tokenizer: tokenizer, config: config) }
+    init(paths: [String], limit: Int, tokenizer: Tokenizer, config: ModelConfig, log url: URL, continuingAfter step: Int?) throws {
+        var examples: [Example] = [], encoded: [EncodedExample] = []
+        for path in paths {
+            let file = try ExampleFile(url: URL(fileURLWithPath: path))
+            let subset = Array(file.examples.prefix(limit))
+            examples += subset
+            encoded += try subset.map { try EncodedExample($0, file: file, tokenizer: tokenizer, config: config) }
+        }
+        (self.examples, self.encoded) = (examples, encoded)
         self.tokenizer = tokenizer
         log = try CSVLog(url: url, header: ["step"] + EvaluationReport.summaryTable([]).header, continuingAfter: step)
     }
