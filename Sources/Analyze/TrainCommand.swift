@@ -163,6 +163,8 @@ struct CommonTrainingOptions: ParsableArguments {
     var evalData: [String] = []
     @Option(name: .long, parsing: .unconditional, help: "Evaluate (and measure probes) every N steps, and at the end.")
     var evalEvery: Int = 0
+    @Option(name: .long, parsing: .unconditional, help: "Measure the probe sets every N steps (default: at every evaluation), at step 0 and at the end.")
+    var probeEvery: Int?
     @Option(name: .long, help: "A probe set NAME=FILE (repeatable): its responses' perplexities go to probes.csv at every evaluation.")
     var probe: [String] = []
     @Option(name: .long, parsing: .unconditional, help: "Evaluate on the first N examples of each --eval-data file.")
@@ -182,6 +184,7 @@ struct CommonTrainingOptions: ParsableArguments {
         try NumericFlag.check("--weight-decay", weightDecay, FlagRange.rate)
         try NumericFlag.check("--checkpoint-every", checkpointEvery, FlagRange.period)
         try NumericFlag.check("--eval-every", evalEvery, FlagRange.period)
+        try NumericFlag.check("--probe-every", probeEvery, FlagRange.period)
         try NumericFlag.check("--eval-limit", evalLimit, FlagRange.count)
         try SafeOutput.checkPath(out)
     }
@@ -192,8 +195,10 @@ struct CommonTrainingOptions: ParsableArguments {
 
     /// The run's settings from the flags.
     func settings(kind: String) throws -> TrainingRunSettings {
-        try validating { try TrainingRunSettings(out: out, kind: kind, force: force, checkpointEvery: checkpointEvery, evalData: evalData, evalEvery: evalEvery,
-                                                 evalLimit: evalLimit, probes: probe, threads: threads.threads, command: commandLine, resumedFrom: resume) }
+        var s = try validating { try TrainingRunSettings(out: out, kind: kind, force: force, checkpointEvery: checkpointEvery, evalData: evalData, evalEvery: evalEvery,
+                                                         evalLimit: evalLimit, probes: probe, threads: threads.threads, command: commandLine, resumedFrom: resume) }
+        s.probeEvery = probeEvery
+        return s
     }
 
     /// Runs `trainer` to its total steps with progress on stderr; Ctrl-C saves a checkpoint and exits with status 130.

@@ -34,7 +34,7 @@ import Testing
         try run(["train", "sft", "--checkpoint", out + "/base/final", "--data", d + "/jigsaw-plain/train.jsonl", "--steps", "4", "--batch-size", "4",
                  "--lr", "1e-2", "--out", out + "/sft-gt"] + probes)
         try run(["train", "grpo", "--checkpoint", out + "/base/final", "--data", d + "/jigsaw-reasoning/train.jsonl", "--steps", "6", "-G", "4",
-                 "--batch-size", "2", "--accumulation", "1", "--restart-every", "1", "--lr", "5e-3", "--out", out + "/grpo"] + probes)
+                 "--batch-size", "2", "--accumulation", "1", "--restart-every", "1", "--lr", "5e-3", "--probe-every", "3", "--out", out + "/grpo"] + probes)
         try run(["rollouts", "--checkpoint", out + "/grpo/final", "--data", d + "/jigsaw-reasoning/train.jsonl", "--samples", "4", "--keep", "correct",
                  "--out", d + "/grpo-correct.jsonl"])
         var tables: [String] = []
@@ -144,6 +144,9 @@ import Testing
         try cli.expectFailure(["curve", "--run", "sft-gt=\(out)/sft-gt/eval.csv", "--reference", "ppo", "--out", out + "/c2.csv"], mentioning: "--reference 'ppo'")
         try cli.expectFailure(["curve", "--run", "sft-gt=\(out)/sft-gt/eval.csv", "--novel", "chess", "--out", out + "/c2.csv"],
                               mentioning: "has no 'chess' evaluation")
+        // --probe-every 3 with --eval-every 2: probes at 0, 3 and the end, evaluations at 0, 2, 4 and the end.
+        let probeSteps = Set(try CSVReader.rows(URL(fileURLWithPath: out + "/grpo/probes.csv")).map { $0["step"]! })
+        #expect(probeSteps == ["0", "3", "6"], "\(probeSteps)")
         let grpoEval = try CSVReader.rows(URL(fileURLWithPath: out + "/grpo/eval.csv"))
         #expect(Set(grpoEval.map { $0["task"]! }).isSuperset(of: ["jigsaw", "pope", "grounding"]), "eval.csv summarises both --eval-data files per task")
 

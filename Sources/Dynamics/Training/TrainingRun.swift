@@ -13,6 +13,9 @@ public struct TrainingRunSettings: Sendable {
     /// together (`ForgettingCurve`).
     public var evalData: [String] = []
     public var evalEvery = 0
+    /// Probe perplexities every N steps (nil: at every evaluation, `evalEvery`); always at step 0 and at the end. A
+    /// dense evaluation cadence (a forgetting curve) need not pay for large probe sets at every point.
+    public var probeEvery: Int?
     public var evalLimit = 200
     /// Probe sets (name, examples file) whose perplexities go to probes.csv at every evaluation.
     public var probes: [(name: String, path: String)] = []
@@ -64,7 +67,7 @@ public struct TrainingRunHooks<Record> {
 
 /// Drives a `Trainer` to its total steps in a run folder (ARCHITECTURE: the library owns the loop, the executable
 /// parses and shows progress): `metrics.csv` every step, `eval.csv` and `probes.csv` at step 0, every `evalEvery`
-/// steps and at the end, checkpoints every `checkpointEvery` steps and `final/`, a TensorBoard event file mirroring
+/// steps (probes: every `probeEvery`, by default the same) and at the end, checkpoints every `checkpointEvery` steps and `final/`, a TensorBoard event file mirroring
 /// the three logs. A resumed trainer (step > 0) continues the logs of the folder it writes into.
 public struct TrainingRun: Sendable {
     public let settings: TrainingRunSettings
@@ -94,13 +97,14 @@ public struct TrainingRun: Sendable {
         metrics.mirror = events.mirror(section: "train")
         evaluator?.log.mirror = events.mirror(section: "eval")
         probeLog?.mirror = events.mirror(section: "probes")
-        let measure = { (model: Transformer, step: Int) throws in
-            if let evaluator { hooks.evaluated(step, try evaluator.evaluate(model, step: step, threads: s.threads)) }
-            if let probes, let probeLog {
+        let probeEvery = s.probeEvery ?? s.evalEvery
+        let measure = { (model: Transformer, step: Int, evaluate: Bool, probe: Bool) throws in
+            if evaluate, let evaluator { hooks.evaluated(step, try evaluator.evaluate(model, step: step, threads: s.threads)) }
+            if probe, let probes, let probeLog {
                 for row in try probes.rows(model, step: step, threads: s.threads) { try probeLog.append(row) }
             }
         }
-        if trainer.step == 0 { try measure(trainer.model, 0) }
+        if trainer.step == 0 { try measure(trainer.model, 0, true, true) }
         let (data, seed) = (trainer.runData, trainer.runSeed)
         let record = { (step: Int) in
             RunRecord(command: s.command, inputs: ["parent": s.resumedFrom ?? "(\(s.kind) start)", "data": data], outputs: [s.out],
@@ -120,10 +124,12 @@ public struct TrainingRun: Sendable {
             if s.checkpointEvery > 0 && step % s.checkpointEvery == 0 && step < trainer.totalSteps {
                 try trainer.save(to: run.checkpoint(step: step), record: record(step), overwrite: true)
             }
-            if s.evalEvery > 0, step % s.evalEvery == 0, step < trainer.totalSteps { try measure(trainer.model, step) }
+            guard step < trainer.totalSteps else { continue }
+            let evaluate = s.evalEvery > 0 && step % s.evalEvery == 0, probe = probeEvery > 0 && step % probeEvery == 0
+            if evaluate || probe { try measure(trainer.model, step, evaluate, probe) }
         }
         try trainer.save(to: run.final, record: record(trainer.step), overwrite: true)
-        try measure(trainer.model, trainer.step)
+        try measure(trainer.model, trainer.step, true, true)
         return .finished(final: run.final)
     }
 
