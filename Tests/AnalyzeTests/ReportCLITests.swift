@@ -154,10 +154,12 @@ import Testing
         let again = try cli.analyze(["report", "--run", out])
         #expect(again.status != 0 && again.stderr.contains("already exists"), "\(again.stderr)")
         try run(["train", "grpo", "--checkpoint", out + "/base/final", "--data", out + "/data/jigsaw-reasoning/train.jsonl", "--steps", "6", "-G", "4",
-                 "--batch-size", "2", "--accumulation", "1", "--restart-every", "0", "--lr", "5e-3", "--out", out + "/grpo-no-restart"])
+                 "--batch-size", "2", "--accumulation", "1", "--restart-every", "0", "--lr", "5e-3", "--eval-data", out + "/data/prior/test.jsonl",
+                 "--eval-data", out + "/data/jigsaw/test.jsonl", "--eval-limit", "10", "--eval-every", "3", "--out", out + "/grpo-no-restart"])
         try run(["report", "--run", out, "--out", out + "/elsewhere/r.md", "--force"])
         let moved = try String(contentsOfFile: out + "/elsewhere/r.md", encoding: .utf8)
         #expect(moved.contains("Overlaid, `grpo-no-restart`") && !moved.contains("There is no `grpo-no-restart` run"))
+        #expect(moved.contains("| `grpo-no-restart` | 6 | "), "GRPO without restart joins the matched table")
         for link in try imageLinks(moved) {
             #expect(link.hasPrefix("../figures/"), "\(link)")
             try expectValidPNG(URL(fileURLWithPath: out + "/elsewhere").appendingPathComponent(link))

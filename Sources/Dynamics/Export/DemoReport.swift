@@ -119,9 +119,15 @@ public struct DemoReport {
         }
 
         // Forgetting against learning, from the runs' periodic evaluations when they include the jigsaw test set.
+        // GRPO without restart joins the curve when its evaluations include jigsaw too.
         var curve: ForgettingCurve?
         do {
-            curve = try ForgettingCurve(runs: runs.map { ($0, evals[$0] ?? []) }, novelTask: "jigsaw")
+            var curveRuns = runs.map { ($0, evals[$0] ?? []) }
+            if exists("grpo-no-restart/eval.csv") {
+                let rows = try CSVReader.table(url("grpo-no-restart/eval.csv"), requiring: PlotKind.eval.requiredColumns).rows
+                if rows.contains(where: { $0["task"] == "jigsaw" }) { curveRuns.append(("grpo-no-restart", rows)) }
+            }
+            curve = try ForgettingCurve(runs: curveRuns, novelTask: "jigsaw")
         } catch {
             skipped.append("There is no forgetting curve (\(error)); scripts/demo.sh gives the runs the jigsaw test set as a second `--eval-data`.")
         }
