@@ -16,13 +16,13 @@ let package = Package(
         .systemLibrary(name: "CLAPACKE", pkgConfig: "lapacke", providers: [.apt(["liblapacke-dev"])]),
         .systemLibrary(name: "CGSL", pkgConfig: "gsl", providers: [.apt(["libgsl-dev"])]),
         .systemLibrary(name: "CPNG", pkgConfig: "libpng", providers: [.apt(["libpng-dev"])]),
-        .systemLibrary(name: "CMalloc"),
+        .systemLibrary(name: "CGlibc"),
         .systemLibrary(name: "CMPI", pkgConfig: "ompi", providers: [.apt(["libopenmpi-dev"])]),
         // JPEG decoding in C: libjpeg reports errors by longjmp, which Swift cannot catch.
         .target(name: "CJPEG", linkerSettings: [.linkedLibrary("jpeg")]),
         .target(
             name: "Dynamics",
-            dependencies: ["COpenBLAS", "CLAPACKE", "CGSL", "CPNG", "CJPEG", "CMalloc", "CMPI"]
+            dependencies: ["COpenBLAS", "CLAPACKE", "CGSL", "CPNG", "CJPEG", "CGlibc", "CMPI"]
         ),
         .executableTarget(
             name: "Analyze",

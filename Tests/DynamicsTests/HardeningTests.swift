@@ -37,6 +37,20 @@ import TestSupport
 
     // MARK: 9. Strict parsing
 
+    /// A file written without its own fsync (many images, then one sync of the file system) has the same bytes and
+    /// replaces the old one whole; the sync names a path it cannot open.
+    @Test func nonDurableWritesAndOneFileSystemSync() throws {
+        let dir = scratch()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let url = dir.appendingPathComponent("images/a.bin")
+        try AtomicFile.write(Data([1, 2, 3]), to: url, durable: false)
+        try AtomicFile.write(Data([4, 5]), to: url, durable: false)
+        try AtomicFile.syncFileSystem(containing: dir)
+        #expect(try Data(contentsOf: url) == Data([4, 5]))
+        #expect(try FileManager.default.contentsOfDirectory(atPath: dir.appendingPathComponent("images").path) == ["a.bin"], "no temporary file left")
+        expectError("missing-folder") { try AtomicFile.syncFileSystem(containing: dir.appendingPathComponent("missing-folder")) }
+    }
+
     @Test func duplicateKeysAreFoundAtAnyDepthAndThroughEscapes() {
         #expect(StrictJSON.duplicateKey(in: Data(#"{"a":1,"b":{"c":2,"c":3}}"#.utf8)) == "b.c")
         #expect(StrictJSON.duplicateKey(in: Data(#"{"a":1,"\u0061":2}"#.utf8)) == "a")

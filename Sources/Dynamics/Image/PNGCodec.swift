@@ -63,8 +63,8 @@ public enum PNGCodec {
         image.pixels.map { UInt8(max(0, min(255, ($0 * 255).rounded()))) }
     }
 
-    /// Writes `image` as an 8-bit RGB PNG, atomically.
-    public static func write(_ image: RGBImage, to url: URL) throws {
+    /// Writes `image` as an 8-bit RGB PNG, atomically (`durable`: see `AtomicFile.write`).
+    public static func write(_ image: RGBImage, to url: URL, durable: Bool = true) throws {
         var png = png_image()
         png.version = UInt32(PNG_IMAGE_VERSION)
         png.width = UInt32(image.width)
@@ -79,7 +79,7 @@ public enum PNGCodec {
         var out = [UInt8](repeating: 0, count: size)
         let ok = out.withUnsafeMutableBytes { png_image_write_to_memory(&png, $0.baseAddress, &size, 0, bytes, Int32(image.width * 3), nil) }
         guard ok != 0 else { throw ImageError.cannotEncode(path: url.path, reason: message(of: &png)) }
-        try AtomicFile.write(Data(out.prefix(size)), to: url)
+        try AtomicFile.write(Data(out.prefix(size)), to: url, durable: durable)
     }
 
     private static func message(of image: inout png_image) -> String {

@@ -1,11 +1,14 @@
+import CGlibc
 import Foundation
 
 /// Crash-safe file output: write to a temporary name in the same directory, fsync, rename.
 /// A reader sees either the old file or the complete new one, never a torn write.
 public enum AtomicFile {
-    /// Writes `data` to `url` atomically, creating parent directories as needed.
-    public static func write(_ data: Data, to url: URL) throws {
-        try replace(url) { temp in
+    /// Writes `data` to `url` atomically, creating parent directories as needed. `durable: false` skips the fsyncs
+    /// (a reader still sees the old file or the whole new one; only a power cut could lose it): for many small files
+    /// that one `syncFileSystem(containing:)` makes durable together, before the file that refers to them is written.
+    public static func write(_ data: Data, to url: URL, durable: Bool = true) throws {
+        try replace(url, durable: durable) { temp in
             let fd = open(temp.path, O_WRONLY | O_CREAT | O_EXCL, 0o644)
             guard fd >= 0 else { throw FileError.cannotWrite(path: url.path, reason: String(cString: strerror(errno))) }
             var failure: String? = nil
@@ -17,7 +20,7 @@ public enum AtomicFile {
                     done += n
                 }
             }
-            if failure == nil && fsync(fd) != 0 { failure = String(cString: strerror(errno)) }
+            if failure == nil && durable && fsync(fd) != 0 { failure = String(cString: strerror(errno)) }
             close(fd)
             if let failure { throw FileError.cannotWrite(path: url.path, reason: failure) }
         }
@@ -26,7 +29,7 @@ public enum AtomicFile {
     /// Puts a file at `url` atomically: `produce` creates, fills and fsyncs the file at the temporary path it is
     /// given (in the same directory); then one rename puts it in place. On any failure the temporary file is
     /// removed and `url` is untouched.
-    public static func replace(_ url: URL, producing produce: (URL) throws -> Void) throws {
+    public static func replace(_ url: URL, durable: Bool = true, producing produce: (URL) throws -> Void) throws {
         let dir = url.deletingLastPathComponent()
         do {
             try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
@@ -43,7 +46,16 @@ public enum AtomicFile {
             unlink(temp.path)
             throw FileError.cannotWrite(path: url.path, reason: reason)
         }
-        syncDirectory(dir)
+        if durable { syncDirectory(dir) }
+    }
+
+    /// Makes every write to the file system holding `url` durable (syncfs): one call after many `durable: false`
+    /// writes, in place of an fsync of each file and of its folder.
+    public static func syncFileSystem(containing url: URL) throws {
+        let fd = open(url.path, O_RDONLY)
+        guard fd >= 0 else { throw FileError.cannotWrite(path: url.path, reason: String(cString: strerror(errno))) }
+        defer { close(fd) }
+        guard cglibc_syncfs(fd) == 0 else { throw FileError.cannotWrite(path: url.path, reason: String(cString: strerror(errno))) }
     }
 
     /// fsyncs a directory so that a rename inside it is durable.

@@ -1,4 +1,4 @@
-import CMalloc
+import CGlibc
 
 /// Process-wide allocator settings for large Float64 work.
 ///

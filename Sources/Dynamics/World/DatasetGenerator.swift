@@ -116,11 +116,14 @@ public enum DatasetWriter {
         return String(decoding: try encoder.encode(example), as: UTF8.self)
     }
 
-    /// Writes the images of `examples` under `folder`, then the JSONL at `folder/fileName`.
+    /// Writes the images of `examples` under `folder` (each atomically, all made durable by one file-system sync
+    /// rather than two fsyncs per image: a 128 000-example set spent most of its two minutes in them), then the JSONL
+    /// at `folder/fileName`, which is written only once every image it names is durable.
     public static func write(_ examples: [GeneratedExample], folder: URL, fileName: String) throws {
         for e in examples {
-            for (path, image) in e.images { try PNGCodec.write(image, to: folder.appendingPathComponent(path)) }
+            for (path, image) in e.images { try PNGCodec.write(image, to: folder.appendingPathComponent(path), durable: false) }
         }
+        if examples.contains(where: { !$0.images.isEmpty }) { try AtomicFile.syncFileSystem(containing: folder) }
         let text = try examples.map { try line($0.example) }.joined(separator: "\n") + "\n"
         try AtomicFile.write(Data(text.utf8), to: folder.appendingPathComponent(fileName))
     }
