@@ -161,11 +161,11 @@ struct CommonTrainingOptions: ParsableArguments {
     var checkpointEvery: Int = 0
     @Option(name: .long, help: "Examples to evaluate on periodically (JSONL with truth; repeatable: e.g. the prior tasks' and the new task's test sets, summarised per task in one eval.csv).")
     var evalData: [String] = []
-    @Option(name: .long, parsing: .unconditional, help: "Evaluate (and measure probes) every N steps, and at the end.")
+    @Option(name: .long, parsing: .unconditional, help: "Evaluate (and measure probes, unless --probe-every) every N steps, and at the end.")
     var evalEvery: Int = 0
     @Option(name: .long, parsing: .unconditional, help: "Measure the probe sets every N steps (default: at every evaluation), at step 0 and at the end.")
     var probeEvery: Int?
-    @Option(name: .long, help: "A probe set NAME=FILE (repeatable): its responses' perplexities go to probes.csv at every evaluation.")
+    @Option(name: .long, help: "A probe set NAME=FILE (repeatable): its responses' perplexities go to probes.csv at every evaluation (or every --probe-every steps).")
     var probe: [String] = []
     @Option(name: .long, parsing: .unconditional, help: "Evaluate on the first N examples of each --eval-data file.")
     var evalLimit: Int = 200

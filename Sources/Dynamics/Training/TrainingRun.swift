@@ -67,8 +67,8 @@ public struct TrainingRunHooks<Record> {
 
 /// Drives a `Trainer` to its total steps in a run folder (ARCHITECTURE: the library owns the loop, the executable
 /// parses and shows progress): `metrics.csv` every step, `eval.csv` and `probes.csv` at step 0, every `evalEvery`
-/// steps (probes: every `probeEvery`, by default the same) and at the end, checkpoints every `checkpointEvery` steps and `final/`, a TensorBoard event file mirroring
-/// the three logs. A resumed trainer (step > 0) continues the logs of the folder it writes into.
+/// steps (probes: every `probeEvery`, by default the same) and at the end, checkpoints every `checkpointEvery` steps
+/// and `final/`, a TensorBoard event file mirroring the three logs. A resumed trainer (step > 0) continues the logs of the folder it writes into.
 public struct TrainingRun: Sendable {
     public let settings: TrainingRunSettings
 
