@@ -2,7 +2,9 @@
 # The default demo: the paper's comparison (Table 1) at toy scale. Data → pretrain a base model on the prior tasks
 # (and the jigsaw answer format) → SFT on 2×2 jigsaw ground truth, GRPO on 2×2 jigsaw, and SFT on GRPO's correct
 # rollouts on the training prompts → evaluate each checkpoint on jigsaw and the prior tasks (≥ 200 examples per
-# task, Wilson 95 % intervals) → the forgetting table (printed, and written to OUT/summary.csv).
+# task, Wilson 95 % intervals) → the forgetting table (printed, and written to OUT/summary.csv); every run is also
+# evaluated as it trains, so the report draws forgetting against learning and compares the runs at the same jigsaw
+# accuracy (`analyze curve`).
 # On 2 idle cores with the release build made: about 25 minutes (data 2.2, pretraining 15.25, everything after it
 # 7.3; notebook 03 §2k); the DEMO_* variables scale it (DEMO_PRETRAIN_STEPS=50 for a smoke
 # test). `make paper` (scripts/paper.sh) runs the long version through this script.
@@ -34,7 +36,14 @@ rollout_prompts=${DEMO_ROLLOUT_PROMPTS:-2000}
 prior_count=${DEMO_PRIOR_TEST:-1000}
 # Jigsaw training prompts (one GRPO epoch is this / 16 updates; the periodic restart counts epochs).
 jigsaw_train=${DEMO_JIGSAW_TRAIN:-4000}
-eval_every=${DEMO_EVAL_EVERY:-100}
+# Every run is evaluated on the whole prior and jigsaw test sets as it trains (eval.csv): forgetting against learning,
+# and each run beside SFT-GT at the same jigsaw accuracy (`analyze curve`, the report's forgetting curve). SFT-GT
+# crosses from chance to 35 % jigsaw between steps 32 and 64, hence a dense cadence for the SFT runs. The probe sets
+# (the 4 000 jigsaw answers among them) are measured less often.
+sft_eval_every=${DEMO_SFT_EVAL_EVERY:-8}
+sft_probe_every=${DEMO_SFT_PROBE_EVERY:-40}
+grpo_eval_every=${DEMO_GRPO_EVAL_EVERY:-50}
+grpo_probe_every=${DEMO_GRPO_PROBE_EVERY:-100}
 d=$out/data
 mkdir -p "$out/eval"
 start=$(date +%s)
@@ -65,16 +74,17 @@ fi
 "$A" rollouts --checkpoint "$out/base/final" --data "$d/grounding/test.jsonl" --samples 1 --as-examples \
   --out "$d/grounding-base-rollouts.jsonl" --force > /dev/null
 probes=(--probe "jigsaw=$d/jigsaw-plain/train.jsonl" --probe "prior=$d/prior/test.jsonl"
-        --eval-data "$d/prior/test.jsonl" --eval-limit 100 --eval-every "$eval_every")
+        --eval-data "$d/prior/test.jsonl" --eval-data "$d/jigsaw/test.jsonl" --eval-limit $(( prior_count > 400 ? prior_count : 400 )))
 if [ -s "$d/grounding-base-rollouts.jsonl" ]; then probes+=(--probe "grounding-rollouts=$d/grounding-base-rollouts.jsonl"); fi
-sft=(--batch-size 32 --lr 1e-3 --clip 1 "${probes[@]}" --force)
+sft=(--batch-size 32 --lr 1e-3 --clip 1 "${probes[@]}" --eval-every "$sft_eval_every" --probe-every "$sft_probe_every" --force)
 
 stage "SFT on the ground truth: $sft_steps steps"
 "$A" train sft --checkpoint "$out/base/final" --data "$d/jigsaw-plain/train.jsonl" --steps "$sft_steps" "${sft[@]}" \
   --out "$out/sft-gt" > /dev/null
 stage "GRPO: $grpo_steps updates"
 "$A" train grpo --checkpoint "$out/base/final" --data "$d/jigsaw-reasoning/train.jsonl" --steps "$grpo_steps" \
-  --lr "$grpo_lr" --beta "$grpo_beta" -G "$grpo_group" "${probes[@]}" --out "$out/grpo" --force > /dev/null
+  --lr "$grpo_lr" --beta "$grpo_beta" -G "$grpo_group" "${probes[@]}" --eval-every "$grpo_eval_every" --probe-every "$grpo_probe_every" \
+  --out "$out/grpo" --force > /dev/null
 
 # SFT on GRPO's correct rollouts (§5.3): the GRPO checkpoint answers the training prompts (4 samples each); the
 # correct answers, with their think traces, are SFT data for the base, with SFT-GT's hyper-parameters and a stated

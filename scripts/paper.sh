@@ -12,14 +12,16 @@ export DEMO_PRETRAIN_STEPS=${PAPER_PRETRAIN_STEPS:-24000}
 # (notebook 03 §2i): 33 minutes each on one thread, two at a time; the whole script, with its 24 000-step
 # pretraining, has not yet been timed end to end.
 export DEMO_GRPO_STEPS=${PAPER_GRPO_STEPS:-2500}
-export DEMO_EVAL_EVERY=${PAPER_EVAL_EVERY:-250}
+export DEMO_GRPO_EVAL_EVERY=${PAPER_GRPO_EVAL_EVERY:-125}
+export DEMO_GRPO_PROBE_EVERY=${PAPER_GRPO_PROBE_EVERY:-250}
 scripts/demo.sh
 # Fig. 6: the same GRPO run without the periodic restart; KL and accuracy reward per update in both metrics.csv.
 d=$out/data
 echo "== GRPO without restart: $DEMO_GRPO_STEPS updates" >&2
 "$A" train grpo --checkpoint "$out/base/final" --data "$d/jigsaw-reasoning/train.jsonl" --steps "$DEMO_GRPO_STEPS" \
   --lr "${DEMO_GRPO_LR:-2e-4}" --beta "${DEMO_GRPO_BETA:-0.04}" -G "${DEMO_GRPO_G:-8}" --restart-every 0 \
-  --eval-data "$d/prior/test.jsonl" --eval-limit 100 --eval-every "$DEMO_EVAL_EVERY" --out "$out/grpo-no-restart" --force > /dev/null
+  --eval-data "$d/prior/test.jsonl" --eval-data "$d/jigsaw/test.jsonl" --eval-limit 1000 --eval-every "$DEMO_GRPO_EVAL_EVERY" \
+  --out "$out/grpo-no-restart" --force > /dev/null
 for set in prior jigsaw; do
   "$A" eval --checkpoint "$out/grpo-no-restart/final" --data "$d/$set/test.jsonl" --out "$out/eval/grpo-no-restart-$set.csv" --force > /dev/null
 done
