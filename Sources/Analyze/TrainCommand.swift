@@ -2,6 +2,8 @@ import ArgumentParser
 import Dynamics
 import Foundation
 
+extension RestartScope: ExpressibleByArgument {}
+
 extension OptimizerConfig.Kind: ExpressibleByArgument {}
 
 /// `--schedule`: constant, or linear warm-up then cosine to 10 %.
@@ -77,6 +79,8 @@ struct TrainCommand: ParsableCommand {
         var clipEpsilon: Double = 0.2
         @Option(name: .long, parsing: .unconditional, help: "Restart every R epochs (0: never).")
         var restartEvery: Int = 2
+        @Option(name: .long, help: "What a restart resets: the reference and the optimizer's moments (THEORY §7), or the reference only.")
+        var restartResets: RestartScope = .referenceAndOptimizer
         @Option(name: .long, help: "Reward weights hit,acc,fmt.")
         var weights: String = "1,1,1"
         @OptionGroup var common: CommonTrainingOptions
@@ -103,6 +107,7 @@ struct TrainCommand: ParsableCommand {
                 (config.groupSize, config.temperature, config.beta) = (groupSize, temperature, beta)
                 (config.batchSize, config.accumulation, config.updatesPerBatch) = (batchSize, accumulation, mu)
                 (config.clipEpsilon, config.restartEvery, config.weights) = (clipEpsilon, restartEvery, try RewardWeights(parsing: weights))
+                config.restartScope = restartResets == .referenceAndOptimizer ? nil : restartResets
                 return try GRPOTrainer(checkpoint: ckpt, config: config)
             } }
             try common.drive(&trainer, kind: "grpo")

@@ -83,13 +83,14 @@ import Testing
         }
     }()
 
-    func trainer(restartEvery: Int, steps: Int = 4) throws -> GRPOTrainer {
+    func trainer(restartEvery: Int, steps: Int = 4, scope: RestartScope? = nil) throws -> GRPOTrainer {
         let (model, tokenizer, file, _) = Self.warmed
         var config = GRPORunConfig(steps: steps, optimizer: OptimizerConfig(kind: .adamw, learningRate: 1e-2), seed: 5, data: "memory")
         config.batchSize = 2
         config.accumulation = 1
         config.groupSize = 3
         config.restartEvery = restartEvery
+        config.restartScope = scope
         config.weights = RewardWeights(hit: 1, accuracy: 1, format: 1)
         return try GRPOTrainer(model: model, tokenizer: tokenizer, examples: file.examples,
                                prompts: try EncodedExample.all(file, tokenizer: tokenizer, config: model.config), config: config)
@@ -106,6 +107,13 @@ import Testing
         #expect(t.reference.parameters == beforeThird, "π_ref ← π_θ at the restart")
         #expect(t.optimizer.step == 1, "the optimizer restarted with this update")
         #expect(first.completionLength > 0)
+
+        // --restart-resets reference: the same reference move, and AdamW keeps counting.
+        var r = try trainer(restartEvery: 1, scope: .reference)
+        for _ in 0..<2 { _ = try r.trainStep(threads: 2) }
+        let before = r.model.parameters
+        #expect(try r.trainStep(threads: 2).restarted)
+        #expect(r.reference.parameters == before && r.optimizer.step == 3, "reference moved, optimizer at step \(r.optimizer.step)")
     }
 
     @Test func resumingGRPOIsBitExact() throws {

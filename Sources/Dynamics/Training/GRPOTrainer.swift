@@ -19,6 +19,9 @@ public struct GRPORunConfig: Codable, Equatable, Sendable {
     public var clipEpsilon: Double = 0.2
     /// Every R epochs: reset the optimizer and set π_ref ← π_θ (0: never).
     public var restartEvery: Int = 2
+    /// What a restart resets (nil: both, THEORY §7; stored as nil so that checkpoints written before the setting
+    /// existed still resume).
+    public var restartScope: RestartScope?
     public var weights = RewardWeights()
     public var optimizer: OptimizerConfig
     public var seed: UInt64
@@ -36,6 +39,14 @@ public struct GRPORunConfig: Codable, Equatable, Sendable {
     public var promptsPerStep: Int { batchSize * accumulation }
 
     // validate(): ResumeValidation.swift, with the limits every run setting shares.
+}
+
+/// What GRPO's periodic restart resets.
+public enum RestartScope: String, Codable, CaseIterable, Sendable {
+    /// π_ref ← π_θ and the optimizer's moments and step (THEORY §7, the paper's).
+    case referenceAndOptimizer = "reference-and-optimizer"
+    /// π_ref ← π_θ only; AdamW keeps its moments (a diagnostic: does the moment reset change learning?).
+    case reference
 }
 
 /// One GRPO update's record: a row of `metrics.csv`.
@@ -161,7 +172,7 @@ public struct GRPOTrainer: Sendable {
         let restart = config.restartEvery > 0 && step > 0
             && epochsBefore(step) / config.restartEvery > epochsBefore(step - 1) / config.restartEvery
         if restart {
-            optimizer.reset()
+            if (config.restartScope ?? .referenceAndOptimizer) == .referenceAndOptimizer { optimizer.reset() }
             reference = model
         }
         let groups = try sampleGroups(threads: threads, group: group)
