@@ -5,8 +5,8 @@
 # task, Wilson 95 % intervals) → the forgetting table (printed, and written to OUT/summary.csv); every run is also
 # evaluated as it trains, so the report draws forgetting against learning and compares the runs at the same jigsaw
 # accuracy (`analyze curve`).
-# On 2 idle cores with the release build made: about 25 minutes (data 2.2, pretraining 15.25, everything after it
-# 7.3; notebook 03 §2k); the DEMO_* variables scale it (DEMO_PRETRAIN_STEPS=50 for a smoke
+# On 2 idle cores with the release build made: about 24 minutes (data 0.7, pretraining 15.1, everything after it
+# 8.0; notebook 03 §2l); the DEMO_* variables scale it (DEMO_PRETRAIN_STEPS=50 for a smoke
 # test). `make paper` (scripts/paper.sh) runs the long version through this script.
 set -euo pipefail
 A=${ANALYZE:-.build/release/analyze}
@@ -96,10 +96,11 @@ runs=(base sft-gt grpo)
 steps=(--steps "sft-gt=$sft_steps" --steps "grpo=$grpo_steps")
 if [ -s "$d/grpo-correct.jsonl" ]; then
   n=$(wc -l < "$d/grpo-correct.jsonl")
-  rollout_steps=$(( (rollout_epochs * n + 31) / 32 ))
-  stage "SFT on $n correct rollouts: $rollout_epochs epochs = $rollout_steps steps"
+  stage "SFT on $n correct rollouts: $rollout_epochs epochs"
   "$A" train sft --checkpoint "$out/base/final" --data "$d/grpo-correct.jsonl" --epochs "$rollout_epochs" "${sft[@]}" \
     --out "$out/sft-rollouts" > /dev/null
+  # The steps the run took (epochs × batches per epoch, as `train sft --epochs` counts them), from its log.
+  rollout_steps=$(tail -n 1 "$out/sft-rollouts/metrics.csv" | cut -d, -f1)
   runs+=(sft-rollouts)
   steps+=(--steps "sft-rollouts=$rollout_steps")
 else
