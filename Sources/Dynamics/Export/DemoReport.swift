@@ -120,13 +120,14 @@ public struct DemoReport {
 
         // Forgetting against learning, from the runs' periodic evaluations when they include the jigsaw test set.
         // GRPO without restart joins the curve when its evaluations include jigsaw too.
+        // A file that is there but unreadable is an error, like every input's; evaluations without jigsaw only skip.
+        var curveRuns = runs.map { ($0, evals[$0] ?? []) }
+        if exists("grpo-no-restart/eval.csv") {
+            let rows = try CSVReader.table(url("grpo-no-restart/eval.csv"), requiring: PlotKind.eval.requiredColumns).rows
+            if rows.contains(where: { $0["task"] == "jigsaw" }) { curveRuns.append(("grpo-no-restart", rows)) }
+        }
         var curve: ForgettingCurve?
         do {
-            var curveRuns = runs.map { ($0, evals[$0] ?? []) }
-            if exists("grpo-no-restart/eval.csv") {
-                let rows = try CSVReader.table(url("grpo-no-restart/eval.csv"), requiring: PlotKind.eval.requiredColumns).rows
-                if rows.contains(where: { $0["task"] == "jigsaw" }) { curveRuns.append(("grpo-no-restart", rows)) }
-            }
             curve = try ForgettingCurve(runs: curveRuns, novelTask: "jigsaw")
         } catch {
             skipped.append("There is no forgetting curve (\(error)); scripts/demo.sh gives the runs the jigsaw test set as a second `--eval-data`.")
