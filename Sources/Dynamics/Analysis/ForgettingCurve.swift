@@ -102,10 +102,9 @@ public struct ForgettingCurve: Sendable {
         func line(_ cells: [String]) -> String {
             cells[0].padding(toLength: first, withPad: " ", startingAt: 0) + cells.dropFirst().map { $0.leftPadded(width) }.joined()
         }
-        func percent(_ x: Double) -> String { String(format: "%.1f", 100 * x) }
-        func points(_ x: Double) -> String { (x >= 0 ? "+" : "−") + String(format: "%.1f", abs(100 * x)) }
+        typealias F = ReportFormat
         func row(_ label: String, _ p: Point) -> String {
-            line([label, String(p.step), percent(p.novelAccuracy)] + p.changes.map(points) + [points(p.meanChange)])
+            line([label, String(p.step), F.percent(p.novelAccuracy)] + p.changes.map(F.points) + [F.points(p.meanChange)])
         }
         var lines = [line(columns)]
         for (p, q) in matched(to: reference) { lines += [row(p.run, p), row("\(reference) nearest", q)] }
