@@ -45,9 +45,7 @@ public struct ForgettingCurve: Sendable {
             }
             guard let base = byStep[0] else { throw ForgettingCurveError.malformed(run: name, reason: "no evaluation at step 0 (the base it changes from)") }
             if tasks.isEmpty {
-                for r in rows where r["style"] == "all" && r["step"] == "0" {
-                    if let t = r["task"], t != novelTask, !tasks.contains(t) { tasks.append(t) }
-                }
+                tasks = rows.filter { $0["style"] == "all" && $0["step"] == "0" }.compactMap { $0["task"] }.filter { $0 != novelTask }.distinctInOrder()
                 guard !tasks.isEmpty else { throw ForgettingCurveError.malformed(run: name, reason: "no prior task besides '\(novelTask)' at step 0") }
             }
             for step in byStep.keys.sorted() {
@@ -68,11 +66,7 @@ public struct ForgettingCurve: Sendable {
     }
 
     /// The runs in the order given.
-    public var runs: [String] {
-        var names: [String] = []
-        for p in points where !names.contains(p.run) { names.append(p.run) }
-        return names
-    }
+    public var runs: [String] { points.map(\.run).distinctInOrder() }
 
     /// A run's points in step order.
     public func points(of run: String) -> [Point] { points.filter { $0.run == run } }

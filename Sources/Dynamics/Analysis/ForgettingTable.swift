@@ -38,18 +38,10 @@ public struct ForgettingTable: Sendable {
     }
 
     /// Checkpoint names in the order first given.
-    public var checkpoints: [String] {
-        var names: [String] = []
-        for e in entries where !names.contains(e.checkpoint) { names.append(e.checkpoint) }
-        return names
-    }
+    public var checkpoints: [String] { entries.map(\.checkpoint).distinctInOrder() }
 
     /// Tasks with an "all" row, in the order first given.
-    public var tasks: [String] {
-        var names: [String] = []
-        for e in entries where e.style == "all" && !names.contains(e.task) { names.append(e.task) }
-        return names
-    }
+    public var tasks: [String] { entries.filter { $0.style == "all" }.map(\.task).distinctInOrder() }
 
     public func entry(_ checkpoint: String, _ task: String, style: String = "all") -> Entry? {
         entries.first { $0.checkpoint == checkpoint && $0.task == task && $0.style == style }

@@ -245,11 +245,7 @@ struct ReportText {
     typealias F = ReportFormat
 
     func number(_ row: [String: String]?, _ column: String) -> Double { row.flatMap { Double($0[column] ?? "") } ?? .nan }
-    func unique(_ rows: [[String: String]], _ column: String) -> [String] {
-        var seen: [String] = []
-        for r in rows { if let v = r[column], !seen.contains(v) { seen.append(v) } }
-        return seen
-    }
+    func unique(_ rows: [[String: String]], _ column: String) -> [String] { rows.compactMap { $0[column] }.distinctInOrder() }
     func mean(_ xs: [Double]) -> Double { xs.isEmpty ? .nan : xs.reduce(0, +) / Double(xs.count) }
     func test(_ quantity: String) -> String? { pplTest.first { $0["quantity"] == quantity }?["value"] }
     func testNumber(_ quantity: String) -> Double { test(quantity).flatMap(Double.init) ?? .nan }

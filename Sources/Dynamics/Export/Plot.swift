@@ -197,9 +197,7 @@ extension PlotFigure {
                           ylabel: String, logY: Bool) {
         var blocks: [[[Double]]] = [], titles: [String] = []
         for input in inputs {
-            var groups: [String] = []
-            for r in input.rows where filter(r) { if let g = r[by], !groups.contains(g) { groups.append(g) } }
-            for g in groups {
+            for g in input.rows.filter(filter).compactMap({ $0[by] }).distinctInOrder() {
                 let rows = input.rows.filter { filter($0) && $0[by] == g }
                 blocks.append(PlotFigure.points(rows.map { Double($0["step"] ?? "") ?? .nan }, rows.map { Double($0[y] ?? "") ?? .nan }))
                 titles.append(inputs.count > 1 ? "\(input.label): \(g)" : g)
@@ -293,8 +291,7 @@ extension PlotFigure {
 
     mutating func perplexityHistogram(_ input: PlotInput, _ prefix: String) {
         height = 800
-        var names: [String] = []
-        for r in input.rows { if let d = r["distribution"], !names.contains(d) { names.append(d) } }
+        let names = input.rows.compactMap { $0["distribution"] }.distinctInOrder()
         func block(_ name: String) -> [[Double]] {
             input.rows.filter { $0["distribution"] == name }.compactMap { r in
                 guard let lo = Double(r["bin_lo"] ?? ""), let hi = Double(r["bin_hi"] ?? ""), let c = Double(r["count"] ?? "") else { return nil }
@@ -482,9 +479,7 @@ extension PlotFigure {
     mutating func drift(_ inputs: [PlotInput], _ prefix: String) {
         var blocks: [[[Double]]] = [], titles: [String] = []
         for input in inputs {
-            var names: [String] = []
-            for r in input.rows { if let c = r["checkpoint"], !names.contains(c) { names.append(c) } }
-            for c in names {
+            for c in input.rows.compactMap({ $0["checkpoint"] }).distinctInOrder() {
                 let rows = input.rows.filter { $0["checkpoint"] == c }
                 blocks.append(PlotFigure.points(rows.map { (Double($0["index"] ?? "") ?? .nan) + 1 }, rows.map { Double($0["eigenvalue"] ?? "") ?? .nan })
                     .filter { $0[1] > 0 })
@@ -503,12 +498,7 @@ extension PlotFigure {
     /// One panel per task (the prior tasks, then their mean): change from step 0 against the novel task's accuracy,
     /// a line per run through its evaluations in step order, zero drawn.
     mutating func forgettingCurve(_ input: PlotInput, _ prefix: String) {
-        func ordered(_ column: String) -> [String] {
-            var names: [String] = []
-            for r in input.rows { if let v = r[column], !names.contains(v) { names.append(v) } }
-            return names
-        }
-        let runs = ordered("run"), tasks = ordered("task")
+        let runs = input.rows.compactMap { $0["run"] }.distinctInOrder(), tasks = input.rows.compactMap { $0["task"] }.distinctInOrder()
         var blocks: [[[Double]]] = [], titles: [String] = []
         for task in tasks {
             for run in runs {
