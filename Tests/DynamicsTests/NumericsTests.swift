@@ -7,6 +7,23 @@ import Testing
         #expect(BLAS.dgemmIsOpenBLAS, "cblas_dgemm must come from libopenblas, not GSL's reference CBLAS")
     }
 
+    /// Long dot products and axpys have the same bytes with OpenBLAS on all its threads (the default) as inside a
+    /// `Parallel` region (one thread): OpenBLAS would split them across threads above 10 000 elements.
+    @Test func longLevelOneOperationsDoNotDependOnTheThreadCount() {
+        let n = 100_003
+        var rng = SystemRandomNumberGenerator()
+        let x = (0..<n).map { _ in Double.random(in: -1...1, using: &rng) }, y0 = (0..<n).map { _ in Double.random(in: -1...1, using: &rng) }
+        @Sendable func run() -> (dot: Double, axpy: [Double]) {
+            var y = y0
+            x.withUnsafeBufferPointer { xp in y.withUnsafeMutableBufferPointer { BLAS.axpy(n, 0.1 / 3, xp.baseAddress!, $0.baseAddress!) } }
+            return (BLAS.dot(x, y0), y)
+        }
+        let allThreads = run()
+        let one = Parallel.map(1, threads: 1) { _ in run() }[0]
+        #expect(allThreads.dot.bitPattern == one.dot.bitPattern)
+        #expect(allThreads.axpy.map(\.bitPattern) == one.axpy.map(\.bitPattern))
+    }
+
     @Test func matmulMatchesHandComputedProduct() throws {
         let a = try Matrix(rows: 2, cols: 3, storage: [1, 2, 3, 4, 5, 6])
         let b = try Matrix(rows: 3, cols: 2, storage: [7, 8, 9, 10, 11, 12])
