@@ -137,6 +137,43 @@ import Testing
         #expect((0..<dim).allSatisfy { out[$0] == qkv[2 * dim + $0] }, "position 0 attends only to itself")
     }
 
+    /// Query rows before r0 with zero cotangent: the backward over the R active rows only (packed) equals the
+    /// backward over every row with zeros before r0, for R = 1 (a logit Jacobian's top layer) and R > 1 (an SFT
+    /// response), several cotangents stacked.
+    @Test(arguments: [3, 4]) func attentionBackwardOnActiveRowsEqualsTheFullPass(r0: Int) {
+        let rows = 5, dim = 6, heads = 2, batch = 3, R = rows - r0
+        let qkv = randomVector(rows * 3 * dim, seed: 32)
+        var out = [Double](repeating: 0, count: rows * dim), p = [Double](repeating: 0, count: heads * rows * rows)
+        attentionForward(&out, &p, qkv, rows: rows, dim: dim, heads: heads)
+        let packed = randomVector(batch * R * dim, seed: 33)
+        var full = [Double](repeating: 0, count: batch * rows * dim)
+        for b in 0..<batch {
+            for i in 0..<(R * dim) { full[(b * rows + r0) * dim + i] = packed[b * R * dim + i] }
+        }
+        var whole = [Double](repeating: .nan, count: batch * rows * 3 * dim), active = whole
+        var scratch = [Double](repeating: 0, count: batch * rows * rows)
+        attentionBackward(&whole, full, qkv, p, scratch: &scratch, batch: batch, rows: rows, dim: dim, heads: heads)
+        attentionBackward(&active, packed, qkv, p, scratch: &scratch, batch: batch, rows: rows, dim: dim, heads: heads, from: r0)
+        expectClose(active, whole, tolerance: 1e-14, "attention backward from row \(r0)")
+        #expect(whole.contains { $0 != 0 }, "the cotangents reach qkv")
+    }
+
+    /// The cotangents' split into chunks: at most 32 each, an even count above one chunk, sizes within one of
+    /// each other, covering every cotangent once.
+    @Test func cotangentChunksAreBalanced() {
+        #expect(Transformer.cotangentChunks(1) == 1)
+        #expect(Transformer.cotangentChunks(32) == 1)
+        #expect(Transformer.cotangentChunks(33) == 2)
+        #expect(Transformer.cotangentChunks(92) == 4)
+        #expect(Transformer.cotangentChunks(128) == 4)
+        #expect(Transformer.cotangentChunks(129) == 6)
+        for batch in [33, 69, 92, 200] {
+            let n = Transformer.cotangentChunks(batch)
+            let sizes = (0..<n).map { (($0 + 1) * batch / n) - ($0 * batch / n) }
+            #expect(sizes.reduce(0, +) == batch && sizes.max()! <= 32 && sizes.max()! - sizes.min()! <= 1, "\(batch): \(sizes)")
+        }
+    }
+
     /// More cotangents than one chunk: the chunks run on the BLAS threads, the bytes do not depend on their count,
     /// and each row equals its cotangent's backward pass alone.
     @Test func chunkedCotangentsHaveTheSameBytesForAnyThreadCount() throws {

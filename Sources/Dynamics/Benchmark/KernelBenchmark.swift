@@ -1,9 +1,9 @@
 import Foundation
 
 extension Benchmark {
-    /// eNTK figures: one V × V block per strategy (both Jacobians' features and the products, and the products
-    /// alone), the automatic plan's speed-up over the explicit reference, and N × N probe-set kernels (traces only,
-    /// and with every block) spread over `threads` cores, each with GFLOP/s from the plan's FLOP estimate.
+    /// eNTK figures: one V × V block per strategy (`analyze entk`'s whole computation, and the products alone), the
+    /// automatic plan's speed-up over the explicit reference, and N × N probe-set kernels (traces only, and with
+    /// every block) spread over `threads` cores, each with GFLOP/s from the plan's FLOP estimate.
     func kernelFigures(threads: Int, probes count: Int = 16) throws -> [Figure] {
         var figures: [Figure] = []
         let T = input.length, V = model.config.vocabSize
@@ -13,12 +13,13 @@ extension Benchmark {
         BLAS.setThreads(threads)
         for strategy in KernelStrategy.allCases {
             let plan = KernelPlan(strategy: strategy, model: model, workload: workload)
-            var features: [KernelFeatures] = []
+            // The whole pair as `analyze entk` computes it: both examples' features side by side, then the block
+            // and its per-tensor parts.
             let total = try time {
-                features = [try KernelFeatures(model, input: input, position: pu, plan: plan),
-                            try KernelFeatures(model, input: input, position: pv, plan: plan)]
-                _ = KernelProducts.block(features[1], features[0], layout: model.layout)
+                _ = try TokenPairKernel(model, u: (pu, input), v: (pv, input), strategy: strategy, threads: threads)
             }
+            let features = [try KernelFeatures(model, input: input, position: pu, plan: plan),
+                            try KernelFeatures(model, input: input, position: pv, plan: plan)]
             let products = time { _ = KernelProducts.block(features[1], features[0], layout: model.layout) }
             seconds[strategy] = total
             let factored = plan.decisions.filter { $0.method == .factor }.count

@@ -21,7 +21,7 @@ extension Transformer {
         guard grad.count == batch * layout.count else {
             throw ShapeError.mismatch(what: "gradient buffer", expected: [batch, layout.count], found: [grad.count])
         }
-        let d = layout.count, chunks = (batch + Self.cotangentChunk - 1) / Self.cotangentChunk
+        let d = layout.count, chunks = Self.cotangentChunks(batch)
         parameters.withUnsafeBufferPointer { theta in
             cotangents.withUnsafeBufferPointer { cot in
                 grad.withUnsafeMutableBufferPointer { g in
@@ -34,7 +34,7 @@ extension Transformer {
                     // single-threaded BLAS): a logit Jacobian uses every core, and its bytes do not depend on the
                     // thread count.
                     Parallel.forEach(chunks, threads: threads) { k in
-                        let b0 = k * Self.cotangentChunk, n = min(Self.cotangentChunk, batch - b0)
+                        let b0 = k * batch / chunks, n = (k + 1) * batch / chunks - b0
                         backward(acts, theta: theta, cotangents: cot + b0 * tv, batch: n, grad: g + b0 * d)
                     }
                 }
@@ -42,8 +42,17 @@ extension Transformer {
         }
     }
 
-    /// Cotangents per backward pass when many travel together (V = 92 makes three chunks).
+    /// At most this many cotangents per backward pass when many travel together.
     static let cotangentChunk = 32
+
+    /// How many chunks `batch` cotangents are cut into: ⌈batch / 32⌉, rounded up to an even count so that two (or
+    /// four, …) cores get the same work (V = 92 makes four chunks of 23 — three of 32 left one of two cores idle for
+    /// a third of the Jacobian). Chunk k holds cotangents ⌊k·batch/n⌋ ..< ⌊(k+1)·batch/n⌋. The split depends on
+    /// `batch` alone, never on the thread count, so the bytes do not either.
+    static func cotangentChunks(_ batch: Int) -> Int {
+        let n = (batch + cotangentChunk - 1) / cotangentChunk
+        return n > 1 && n % 2 == 1 ? n + 1 : n
+    }
 
     /// The first row on which any of the B cotangents (B × T × V) is non-zero; T when all are zero.
     static func firstActiveRow(_ cot: ConstPtr, batch B: Int, rows T: Int, width V: Int) -> Int {
@@ -144,12 +153,13 @@ extension Transformer {
             // Attention: mid = x + attention(ln1 · W_qkvᵀ + b_qkv) · W_projᵀ + b_proj.
             dNormed.update(repeating: 0, count: m * D)
             dense(dNormed, w: o.projWeight, bias: o.projBias, dResidualMid, b.attention + first * D, rows: n, din: D, dout: D)
+            // The attention's backward reads the active query rows only (packed); from its output on, every row
+            // carries gradient.
+            attentionBackward(dQKV, dNormed, b.qkv, b.probs, scratch: dScores, batch: B, rows: T, dim: D, heads: c.nHeads, from: first)
             if n < T {
-                // From here on every row carries gradient: spread the active rows back to (B·T, D), zeros before r0.
-                Self.expand(dNormed, from: n, to: T, batch: B, width: D)
+                // Spread the residual's active rows back to (B·T, D), zeros before r0.
                 Self.expand(dResidualMid, from: n, to: T, batch: B, width: D)
             }
-            attentionBackward(dQKV, dNormed, b.qkv, b.probs, scratch: dScores, batch: B, rows: T, dim: D, heads: c.nHeads)
             dNormed.update(repeating: 0, count: rows * D)
             dense(dNormed, w: o.qkvWeight, bias: o.qkvBias, dQKV, b.ln1, rows: T, din: D, dout: 3 * D)
             dResidual.update(from: dResidualMid, count: rows * D)

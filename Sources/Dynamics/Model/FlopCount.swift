@@ -10,13 +10,14 @@ public enum FlopCount {
     }
 
     /// A backward pass carrying `batch` cotangents over `length` positions (input and weight gradients), whose
-    /// cotangents are non-zero on the last `activeRows` positions only (the head, final LayerNorm and the top
-    /// block's MLP and output projection run on those rows; a logit Jacobian has one).
+    /// cotangents are non-zero on the last `activeRows` positions only (the head, final LayerNorm, the top
+    /// block's MLP and output projection, and its attention's queries run on those rows; a logit Jacobian has one).
     public static func backward(_ c: ModelConfig, length T: Int, imagePositions n: Int, batch: Int, activeRows: Int? = nil) -> Double {
         let b = Double(batch), t = Double(T), r = Double(activeRows ?? T), d = Double(c.dModel), f = Double(c.dFF)
-        let qkvAndAttention = 4 * b * t * d * 3 * d + 8 * b * t * t * d
+        let qkv = 4 * b * t * d * 3 * d
+        let attention = { (queries: Double) in 8 * b * queries * t * d }
         let rowWise = { (rows: Double) in 4 * b * rows * (d * d + 2 * d * f) }
-        let layers = Double(c.nLayers) * qkvAndAttention + Double(c.nLayers - 1) * rowWise(t) + rowWise(r)
+        let layers = Double(c.nLayers) * qkv + Double(c.nLayers - 1) * (attention(t) + rowWise(t)) + attention(r) + rowWise(r)
         return layers + 4 * b * r * d * Double(c.vocabSize) + 2 * b * Double(n) * Double(c.patchDim) * d
     }
 }

@@ -206,39 +206,58 @@ func attentionForward(_ out: Ptr, _ probs: Ptr, _ qkv: ConstPtr, rows: Int, dim:
     }
 }
 
-/// dqkv (B·T, 3D) = ∂/∂qkv of Σ dout·attention(qkv) for B stacked cotangents dout (B·T, D).
-/// `scratch` holds B·T·T values.
+/// dqkv (B·T, 3D) = ∂/∂qkv of Σ dout·attention(qkv) for B stacked cotangents on the attention's output, whose
+/// query rows before `r0` are zero: `dout` holds only rows r0 ..< T of each, packed as B blocks of R = T − r0 rows
+/// (r0 = 0: all rows, (B·T, D)). A zero query row sends nothing anywhere, so the softmax backward and dQ run on the
+/// R active rows and dK, dV sum over them only (a logit Jacobian's top layer has R = 1: O(T) work instead of
+/// O(T²)); dQ's rows before r0 are set to zero. `scratch` holds B·R·T values.
 func attentionBackward(_ dqkv: Ptr, _ dout: ConstPtr, _ qkv: ConstPtr, _ probs: ConstPtr, scratch: Ptr,
-                       batch: Int, rows: Int, dim: Int, heads: Int) {
+                       batch: Int, rows: Int, dim: Int, heads: Int, from r0: Int = 0) {
+    precondition((0..<rows).contains(r0), "attention backward: first active row \(r0) outside 0 ..< \(rows)")
     let dh = dim / heads
     let scale = 1 / Double(dh).squareRoot()
-    let bt = batch * rows
+    let R = rows - r0, br = batch * R
+    if r0 > 0 {
+        for bi in 0..<batch {
+            for t in 0..<r0 { (dqkv + (bi * rows + t) * 3 * dim).update(repeating: 0, count: dim) }
+        }
+    }
     for h in 0..<heads {
         let p = probs + h * rows * rows
         let q = qkv + h * dh, k = qkv + dim + h * dh, v = qkv + 2 * dim + h * dh
         let dq = dqkv + h * dh, dk = dqkv + dim + h * dh, dv = dqkv + 2 * dim + h * dh
-        // dP (B·T, T) = dO · Vᵀ, all examples at once.
-        BLAS.gemm(transB: true, m: bt, n: rows, k: dh, a: dout + h * dh, lda: dim, b: v, ldb: 3 * dim,
+        // dP (B·R, T) = dO · Vᵀ, all examples at once.
+        BLAS.gemm(transB: true, m: br, n: rows, k: dh, a: dout + h * dh, lda: dim, b: v, ldb: 3 * dim,
                   c: scratch, ldc: rows)
         // dS = P ∘ (dP − rowsum(P ∘ dP)): the softmax's backward; masked entries have P = 0.
         for bi in 0..<batch {
-            for t in 0..<rows {
+            for i in 0..<R {
+                let t = r0 + i
                 let pr = p + t * rows
-                let ds = scratch + (bi * rows + t) * rows
+                let ds = scratch + (bi * R + i) * rows
                 var dot = 0.0
                 for j in 0...t { dot += pr[j] * ds[j] }
                 for j in 0...t { ds[j] = pr[j] * (ds[j] - dot) }
                 for j in (t + 1)..<rows { ds[j] = 0 }
             }
         }
-        // dQ (B·T, dh) = dS · K / √dh, all examples at once.
-        BLAS.gemm(m: bt, n: dh, k: rows, alpha: scale, a: scratch, lda: rows, b: k, ldb: 3 * dim, c: dq, ldc: 3 * dim)
+        // dQ (rows r0 ..< T, dh) = dS · K / √dh: all examples at once when their rows are evenly spaced (every row,
+        // or one per example), else one product per example.
+        if r0 == 0 || R == 1 {
+            BLAS.gemm(m: br, n: dh, k: rows, alpha: scale, a: scratch, lda: rows, b: k, ldb: 3 * dim,
+                      c: dq + r0 * 3 * dim, ldc: R == 1 ? rows * 3 * dim : 3 * dim)
+        } else {
+            for bi in 0..<batch {
+                BLAS.gemm(m: R, n: dh, k: rows, alpha: scale, a: scratch + bi * R * rows, lda: rows, b: k, ldb: 3 * dim,
+                          c: dq + (bi * rows + r0) * 3 * dim, ldc: 3 * dim)
+            }
+        }
         for bi in 0..<batch {
             let rowOffset = bi * rows * 3 * dim
-            // dK_b = dS_bᵀ · Q / √dh;  dV_b = Pᵀ · dO_b.
-            BLAS.gemm(transA: true, m: rows, n: dh, k: rows, alpha: scale, a: scratch + bi * rows * rows, lda: rows,
-                      b: q, ldb: 3 * dim, c: dk + rowOffset, ldc: 3 * dim)
-            BLAS.gemm(transA: true, m: rows, n: dh, k: rows, a: p, lda: rows, b: dout + bi * rows * dim + h * dh, ldb: dim,
+            // dK_b = dS_bᵀ · Q / √dh;  dV_b = Pᵀ · dO_b, over the active rows.
+            BLAS.gemm(transA: true, m: rows, n: dh, k: R, alpha: scale, a: scratch + bi * R * rows, lda: rows,
+                      b: q + r0 * 3 * dim, ldb: 3 * dim, c: dk + rowOffset, ldc: 3 * dim)
+            BLAS.gemm(transA: true, m: rows, n: dh, k: R, a: p + r0 * rows, lda: rows, b: dout + bi * R * dim + h * dh, ldb: dim,
                       c: dv + rowOffset, ldc: 3 * dim)
         }
     }

@@ -28,10 +28,11 @@ public struct KernelFeatures: Sendable {
         vocabSize = V
         let cot = ProbePass.oneHot(0..<V, length: acts.length, vocabulary: V)
         if plan.strategy == .explicit {
-            // The reference: the whole V × d Jacobian from one backward pass over all V cotangents, in θ's layout
-            // (no plan, no factor tap, no packing).
+            // The reference: the whole V × d Jacobian from the plain backward pass over all V cotangents (in the
+            // fixed chunks `Transformer.backward` cuts them into, on this thread), in θ's layout (no plan, no factor
+            // tap, no packing).
             var j = Matrix(rows: V, cols: model.layout.count)
-            try model.backward(acts, cotangents: cot, into: &j.storage, tap: nil)
+            try model.backward(acts, cotangents: cot, into: &j.storage, threads: 1)
             dense = j
             denseColumns = Dictionary(uniqueKeysWithValues: model.layout.tensors.enumerated().map { ($0.offset, $0.element.range) })
             factors = [:]
