@@ -70,25 +70,6 @@ extension Transformer {
         return first
     }
 
-    /// Gradients of all B cotangents in one pass (no chunks), with the dense weights in `tap.factored` left out and
-    /// recorded as factors instead (the eNTK engine's structured strategy); `grad` is B × `tap.gradientLayout.count`,
-    /// in that compact layout. Without a tap every gradient is formed, in θ's layout (the explicit strategy).
-    func backward(_ acts: Activations, cotangents: [Double], into grad: inout [Double], tap: FactorTap?) throws {
-        let tv = acts.length * config.vocabSize
-        guard tv > 0, cotangents.count % tv == 0, cotangents.count > 0,
-              grad.count == cotangents.count / tv * (tap?.gradientLayout.count ?? layout.count) else {
-            throw ModelError.cotangentShape(expected: [-1, acts.length, config.vocabSize], found: cotangents.count)
-        }
-        parameters.withUnsafeBufferPointer { theta in
-            cotangents.withUnsafeBufferPointer { cot in
-                grad.withUnsafeMutableBufferPointer { g in
-                    backward(acts, theta: theta.baseAddress!, cotangents: cot.baseAddress!, batch: cotangents.count / tv,
-                             grad: g.baseAddress!, tap: tap)
-                }
-            }
-        }
-    }
-
     /// The pass itself. θ is read through `layout`; gradients are written through `gradients` (default: the tap's
     /// compact layout, or θ's own), whose left-out dense weights are handed to `tap` as factors.
     func backward(_ a: Activations, theta: ConstPtr, cotangents: ConstPtr, batch B: Int, grad: Ptr, tap: FactorTap? = nil,

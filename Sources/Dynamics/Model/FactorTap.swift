@@ -26,26 +26,40 @@ final class FactorTap {
     let gradientLayout: GradientLayout
     /// The factors recorded so far, by the weight's θ offset.
     private(set) var factors: [Int: DenseFactors] = [:]
+    /// The cotangents of the factors (their B) when passes over chunks of them fill the factors in turn; nil: one
+    /// pass records all of its B cotangents.
+    let batch: Int?
+    /// Where the current pass's cotangents start among `batch` (set by the caller before each chunk's pass).
+    var chunkStart = 0
 
-    /// A tap for `model` that factors the weights at θ offsets `offsets`.
-    init(_ model: Transformer, factoring offsets: Set<Int>) {
+    /// A tap for `model` that factors the weights at θ offsets `offsets`, for `batch` cotangents recorded over
+    /// several passes (nil: one pass).
+    init(_ model: Transformer, factoring offsets: Set<Int>, batch: Int? = nil) {
         factored = offsets
         gradientLayout = GradientLayout(model.layout, omitting: offsets)
+        self.batch = batch
     }
 
     func wants(_ offset: Int) -> Bool { factored.contains(offset) }
 
-    /// Keeps g (cotangent b's rows start at `cotangents + b·batchStride`, each row `dout` wide) and h (n × din).
+    /// Keeps g (cotangent b's rows start at `cotangents + b·batchStride`, each row `dout` wide) at cotangents
+    /// `chunkStart` ..< `chunkStart` + B of the factors, and h (n × din) on the first chunk.
     func record(offset: Int, cotangents: ConstPtr, batchStride: Int, inputs: ConstPtr, batch B: Int, rows n: Int, din: Int, dout: Int) {
-        var g = [Double](repeating: 0, count: n * B * dout)
-        g.withUnsafeMutableBufferPointer { gp in
+        let total = batch ?? B, b0 = batch == nil ? 0 : chunkStart
+        precondition(b0 + B <= total, "factor tap: cotangents \(b0) ..< \(b0 + B) beyond its \(total) (internal error)")
+        if factors[offset] == nil {
+            factors[offset] = DenseFactors(rows: n, batch: total, inputWidth: din, outputWidth: dout,
+                                           cotangents: [Double](repeating: 0, count: n * total * dout),
+                                           inputs: Array(UnsafeBufferPointer(start: inputs, count: n * din)))
+        }
+        precondition(factors[offset]!.rows == n && factors[offset]!.outputWidth == dout,
+                     "factor tap: a chunk's factors differ in shape from the first chunk's (internal error)")
+        factors[offset]!.cotangents.withUnsafeMutableBufferPointer { gp in
             for b in 0..<B {
                 for t in 0..<n {
-                    (gp.baseAddress! + (t * B + b) * dout).update(from: cotangents + b * batchStride + t * dout, count: dout)
+                    (gp.baseAddress! + (t * total + b0 + b) * dout).update(from: cotangents + b * batchStride + t * dout, count: dout)
                 }
             }
         }
-        factors[offset] = DenseFactors(rows: n, batch: B, inputWidth: din, outputWidth: dout, cotangents: g,
-                                       inputs: Array(UnsafeBufferPointer(start: inputs, count: n * din)))
     }
 }

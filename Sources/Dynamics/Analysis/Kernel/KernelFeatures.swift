@@ -16,40 +16,46 @@ public struct KernelFeatures: Sendable {
     /// `dense` is the whole J(x) from the plain backward pass (the `explicit` strategy), not the plan's packing.
     public let isFullJacobian: Bool
 
-    /// Runs the forward pass over the causal prefix of the token at `position` (a `logprobs` position) and one
-    /// backward pass carrying all V one-hot cotangents, forming the columns `plan` materialises and recording the
-    /// factors of the others.
+    /// Runs the forward pass over the causal prefix of the token at `position` (a `logprobs` position) and the
+    /// backward pass of all V one-hot cotangents on its last logits, in the fixed chunks `Transformer.cotangentChunks`
+    /// makes (on this thread), forming the columns `plan` materialises and recording the factors of the others.
+    /// The `explicit` strategy forms every column in θ's own layout (no plan, no factor tap, no packing).
     public init(_ model: Transformer, input: ModelInput, position: Int, plan: KernelPlan) throws {
         let pass = try ProbePass(model, input: input, position: position)
         let acts = pass.activations
-        let V = model.config.vocabSize
+        let V = model.config.vocabSize, T = acts.length
         logitGradient = pass.logitGradient
         logProb = pass.logProb
         vocabSize = V
-        let cot = ProbePass.oneHot(0..<V, length: acts.length, vocabulary: V)
-        if plan.strategy == .explicit {
-            // The reference: the whole V × d Jacobian from the plain backward pass over all V cotangents (in the
-            // fixed chunks `Transformer.backward` cuts them into, on this thread), in θ's layout (no plan, no factor
-            // tap, no packing).
-            var j = Matrix(rows: V, cols: model.layout.count)
-            try model.backward(acts, cotangents: cot, into: &j.storage, threads: 1)
-            dense = j
-            denseColumns = Dictionary(uniqueKeysWithValues: model.layout.tensors.enumerated().map { ($0.offset, $0.element.range) })
-            factors = [:]
-            isFullJacobian = true
-            return
-        }
-        isFullJacobian = false
+        isFullJacobian = plan.strategy == .explicit
         // The gradient buffer has columns for the materialised tensors only: no V × d Jacobian is formed unless
         // the plan materialises everything.
-        let tap = FactorTap(model, factoring: plan.factoredOffsets)
-        let compact = tap.gradientLayout
-        var jacobian = [Double](repeating: 0, count: V * compact.count)
-        try model.backward(acts, cotangents: cot, into: &jacobian, tap: tap)
-        dense = try Matrix(rows: V, cols: compact.count, storage: jacobian)
+        let tap = isFullJacobian ? nil : FactorTap(model, factoring: plan.factoredOffsets, batch: V)
+        let width = tap?.gradientLayout.count ?? model.layout.count
+        var jacobian = [Double](repeating: 0, count: V * width)
+        let cot = ProbePass.oneHotLastRows(0..<V, vocabulary: V)
+        let chunks = Transformer.cotangentChunks(V)
+        model.parameters.withUnsafeBufferPointer { theta in
+            cot.withUnsafeBufferPointer { c in
+                jacobian.withUnsafeMutableBufferPointer { g in
+                    for k in 0..<chunks {
+                        let b0 = k * V / chunks, n = (k + 1) * V / chunks - b0
+                        tap?.chunkStart = b0
+                        model.backward(acts, theta: theta.baseAddress!, activeRows: c.baseAddress! + b0 * V, batchStride: V, from: T - 1,
+                                       batch: n, grad: g.baseAddress! + b0 * width, tap: tap)
+                    }
+                }
+            }
+        }
+        dense = try Matrix(rows: V, cols: width, storage: jacobian)
+        guard let tap else {
+            denseColumns = Dictionary(uniqueKeysWithValues: model.layout.tensors.enumerated().map { ($0.offset, $0.element.range) })
+            factors = [:]
+            return
+        }
         var columns: [Int: Range<Int>] = [:]
         var factors: [Int: DenseFactors] = [:]
-        let kept = Dictionary(uniqueKeysWithValues: compact.tensors.map { ($0.name, $0.range) })
+        let kept = Dictionary(uniqueKeysWithValues: tap.gradientLayout.tensors.map { ($0.name, $0.range) })
         for (index, tensor) in model.layout.tensors.enumerated() {
             if let range = kept[tensor.name] {
                 columns[index] = range

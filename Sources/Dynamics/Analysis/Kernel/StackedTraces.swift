@@ -254,14 +254,8 @@ struct ProbePass: Sendable {
         logProb = logProbs[target]
     }
 
-    /// One-hot cotangents e_o on the last position for o in `range`: range.count × T × V values.
-    static func oneHot(_ range: Range<Int>, length T: Int, vocabulary V: Int) -> [Double] {
-        var cot = [Double](repeating: 0, count: range.count * T * V)
-        for (b, o) in range.enumerated() { cot[(b * T + T - 1) * V + o] = 1 }
-        return cot
-    }
-
-    /// The same cotangents' last rows only: range.count × V values (`Transformer.backward(activeRows:)`).
+    /// One-hot cotangents e_o on the last position for o in `range`, its row only: range.count × V values
+    /// (`Transformer.backward(activeRows:)`).
     static func oneHotLastRows(_ range: Range<Int>, vocabulary V: Int) -> [Double] {
         var cot = [Double](repeating: 0, count: range.count * V)
         for (b, o) in range.enumerated() { cot[b * V + o] = 1 }
