@@ -8,13 +8,17 @@ commands print, from a cold process: `jacobian` and `kernel` without loading, `e
   - one V × V eNTK block K(x_v, x_u) from scratch, both Jacobians included (`analyze entk`),
   - the N × N trace kernel Θ_ij = tr K(x_i, x_j) over the `--select answer` tokens of the first N examples
     (`analyze kernel`; peers: jacrev per probe, then one Gram product of the stacked Jacobians).
-Peers' results are checked against ours (max relative difference printed).
+Peers' results are checked against ours (max relative difference printed). neural-tangents (on JAX) times the V × V
+block only, with each of its three implementations (jacobian contraction, NTK-vector products, structured
+derivatives), and reports the fastest: its kernel functions take one input array per example, so the variable-length
+probes of the trace kernel would have to be padded, which is not the same work.
 
 The models of the peers are written from MODEL.md (scripts/crosscheck/reference.py for JAX; the torch one below
 mirrors it), not from the Swift sources. The workbench itself never needs Python. To install the peers:
 
     python3 -m venv /work/venv-cmp
     /work/venv-cmp/bin/pip install "torch==2.13.0+cpu" numpy safetensors jax jaxlib   # any float64-capable torch/jax
+    /work/venv-cmp/bin/pip install "jax==0.4.23" "jaxlib==0.4.23" "numpy<2" neural-tangents==0.6.5   # for neural-tangents
 
     /work/venv-cmp/bin/python scripts/compare/peers.py --analyze .build/release/analyze --checkpoint CKPT \\
         --examples data/generated/prior/test.jsonl --u ID:POS --v ID:POS --limit 32 --threads 2
@@ -145,6 +149,43 @@ def jax_peer(ck, examples, base, a, probes):
             "kernel": (t_n, np.asarray(trace_kernel()))}, f"JAX {jax.__version__} jit(jacrev)"
 
 
+def nt_peer(ck, examples, base, a, probes):
+    import jax, jax.numpy as jnp
+    import neural_tangents as nt
+    # θ as its named tensors: a pytree of arrays, as neural-tangents expects parameters (its structured
+    # derivatives find each dense weight's product; slices of one flat θ would hide them).
+    theta = {k: jnp.asarray(v) for k, v in ck.unflatten(ck.theta).items()}
+    c = ck.cfg
+    n_img = (c["image_size"] // c["patch_size"]) ** 2
+    K = c["patch_size"] ** 2 * c["channels"]
+
+    def packed(ident, pos):
+        """One example's causal prefix as the single array neural-tangents passes: its patches, then its token ids."""
+        ids, patches, _ = ck.encode(examples[ident], base)
+        if patches is None or len(patches) != n_img:
+            sys.exit("neural-tangents peer: --u and --v must be examples with an image")
+        return jnp.concatenate([jnp.asarray(patches).reshape(-1), jnp.asarray(ids[:pos - n_img], dtype=jnp.float64)])[None]
+
+    def f(th, x):
+        return ck.logits_of_tensors(th, x[0, n_img * K:].astype(jnp.int32), x[0, :n_img * K].reshape(n_img, K))[-1][None]
+
+    xu, xv = packed(*ref.id_pos(a.u)), packed(*ref.id_pos(a.v))
+    best_time, best_impl, block = None, None, None
+    for impl in (nt.NtkImplementation.JACOBIAN_CONTRACTION, nt.NtkImplementation.NTK_VECTOR_PRODUCTS,
+                 nt.NtkImplementation.STRUCTURED_DERIVATIVES):
+        ntk = jax.jit(nt.empirical_ntk_fn(f, trace_axes=(), vmap_axes=None, implementation=impl))
+        try:
+            t = best(lambda: ntk(xv, xu, theta).block_until_ready(), a.repeats)
+        except Exception as e:  # noqa: BLE001  (an implementation that cannot run this model is reported and skipped)
+            print(f"neural-tangents implementation {int(impl)}: {str(e).splitlines()[0]}; skipped", file=sys.stderr)
+            continue
+        print(f"neural-tangents implementation {int(impl)}: V×V block {t * 1e3:.2f} ms", file=sys.stderr)
+        if best_time is None or t < best_time:
+            k = ntk(xv, xu, theta)   # θ a dict: the NTK is the sum of the per-tensor blocks
+            best_time, best_impl, block = t, int(impl), np.asarray(sum(k.values()) if isinstance(k, dict) else k)[0, 0]
+    return {"block": (best_time, block)}, f"neural-tangents {nt.__version__} impl. {best_impl}"
+
+
 def main():
     p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     p.add_argument("--analyze", default=".build/release/analyze")
@@ -155,6 +196,7 @@ def main():
     p.add_argument("--limit", type=int, default=32, help="N: probes of the trace kernel (first N examples)")
     p.add_argument("--threads", type=int, default=os.cpu_count())
     p.add_argument("--repeats", type=int, default=3)
+    p.add_argument("--peers", default="torch,jax,neural-tangents", help="comma-separated peers to time")
     a = p.parse_args()
     # Thread counts for the peers' BLAS and XLA, set before they load.
     os.environ.setdefault("OMP_NUM_THREADS", str(a.threads))
@@ -166,7 +208,9 @@ def main():
     rows = [("logit Jacobian", "jacobian", "ms", 1e3), ("V×V block from scratch", "block", "ms", 1e3),
             (f"N = {len(probes)} trace kernel", "kernel", "s", 1)]
     peers = []
-    for name, fn in [("torch", torch_peer), ("jax", jax_peer)]:
+    for name, fn in [("torch", torch_peer), ("jax", jax_peer), ("neural-tangents", nt_peer)]:
+        if name not in a.peers.split(","):
+            continue
         try:
             peers.append(fn(ck, examples, base, a, probes))
         except ImportError as e:
@@ -178,6 +222,9 @@ def main():
         t, value = mine[key]
         line = f"{title:24} {t * scale:9.2f} {unit:2}"
         for results, _ in peers:
+            if key not in results:
+                line += f" {'—':>28} {'':>7} {'':>12}"
+                continue
             pt, pv = results[key]
             line += f" {pt * scale:25.2f} {unit:2} {pt / t:6.2f}× {rel(pv, value):12.1e}"
         print(line)

@@ -237,7 +237,11 @@ class Checkpoint:
 
     def logits(self, theta, ids, patches):
         """θ [d] (jax or numpy), ids [n], patches [N, K] or None -> logits [T, V], T = N + n."""
-        c, p = self.cfg, self.unflatten(theta)
+        return self.logits_of_tensors(self.unflatten(theta), ids, patches)
+
+    def logits_of_tensors(self, p, ids, patches):
+        """The same with θ as its named tensors (`unflatten`), a pytree for tools that differentiate per tensor."""
+        c = self.cfg
         D, H = c["d_model"], c["n_heads"]
         dh = D // H
         x = p["tok_emb.weight"][jnp.asarray(ids)]                                  # [n, D]

@@ -4,7 +4,7 @@
 /// carrying gradient in the two examples, N examples and P pairs (FLOPs, a multiply-add counted as 2):
 ///
 /// - `explicit` — the reference (neural-tangents' `JACOBIAN_CONTRACTION`): each example's whole V × d logit
-///   Jacobian from one backward pass over all V one-hot cotangents in θ's layout (no plan, no factor tap), and
+///   Jacobian from the backward pass of all V one-hot cotangents (in fixed chunks) in θ's layout (no plan, no factor tap), and
 ///   K = J_v J_uᵀ as one product over all d columns (`EmpiricalNTK`): 2·V²·d per pair, V·d memory per example.
 ///   Wins when d is small, when the Jacobians themselves are wanted, and as the check of the others; every
 ///   other strategy is tested against it.
