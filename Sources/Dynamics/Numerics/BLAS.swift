@@ -39,27 +39,32 @@ public enum BLAS {
             x, 1, beta, y, 1)
     }
 
-    /// Σ x_i y_i over `n` contiguous elements, summed in the same order whatever the thread count (see
-    /// `levelOneThreshold`).
+    /// Σ x_i y_i over `n` contiguous elements, summed in the same order whatever the thread count: vectors longer
+    /// than `levelOneChunk` go through OpenBLAS in fixed chunks, whose sums are added in order (see there).
     public static func dot(_ n: Int, _ x: UnsafePointer<Double>, _ y: UnsafePointer<Double>) -> Double {
-        n > levelOneThreshold ? SingleThreadedBLAS.run { cblas_ddot(Int32(n), x, 1, y, 1) } : cblas_ddot(Int32(n), x, 1, y, 1)
+        guard n > levelOneChunk else { return cblas_ddot(Int32(n), x, 1, y, 1) }
+        var sum = 0.0
+        for start in stride(from: 0, to: n, by: levelOneChunk) {
+            sum += cblas_ddot(Int32(min(levelOneChunk, n - start)), x + start, 1, y + start, 1)
+        }
+        return sum
     }
 
-    /// y ← α·x + y over `n` contiguous elements, with the same bytes whatever the thread count.
+    /// y ← α·x + y over `n` contiguous elements, with the same bytes whatever the thread count (fixed chunks, as
+    /// `dot`; each element's arithmetic is the one a single-threaded call over the whole vector does).
     public static func axpy(_ n: Int, _ alpha: Double, _ x: UnsafePointer<Double>, _ y: UnsafeMutablePointer<Double>) {
-        if n > levelOneThreshold {
-            SingleThreadedBLAS.run { cblas_daxpy(Int32(n), alpha, x, 1, y, 1) }
-        } else {
-            cblas_daxpy(Int32(n), alpha, x, 1, y, 1)
+        for start in stride(from: 0, to: n, by: levelOneChunk) {
+            cblas_daxpy(Int32(min(levelOneChunk, n - start)), alpha, x + start, 1, y + start, 1)
         }
     }
 
-    /// Above this many elements OpenBLAS splits a dot product or an axpy across its threads: a dot then adds
+    /// Above 10 000 elements OpenBLAS splits a dot product or an axpy across its threads: a dot then adds
     /// per-thread partial sums, and an axpy's vector kernel (fused multiply-add) and scalar tail (separate multiply
-    /// and add) meet at other elements, so the bytes would depend on the thread count — measured: one SFT
-    /// process and two MPI ranks bound to one core each summed the same gradients into different θ. Longer
-    /// vectors therefore go through OpenBLAS on one thread, as they already do inside `Parallel`.
-    static let levelOneThreshold = 10_000
+    /// and add) meet at other elements, so the bytes would depend on the thread count — measured: one SFT process
+    /// and two MPI ranks bound to one core each summed the same gradients into different θ. Calls of at most this
+    /// many elements run on one thread; a multiple of the kernels' unrolling (32), so an axpy's chunks meet where
+    /// its vector loop would have, and only the vector's last elements take the scalar tail.
+    static let levelOneChunk = 8192
 
     /// Σ x_i y_i of two equal-length arrays.
     public static func dot(_ x: [Double], _ y: [Double]) -> Double {
@@ -101,37 +106,5 @@ public enum BLAS {
               let handle = dlopen("libopenblas.so.0", RTLD_NOW | RTLD_NOLOAD),
               let own = dlsym(handle, "cblas_dgemm") else { return false }
         return global == own
-    }
-}
-
-/// Holds OpenBLAS at one thread while any single-threaded region runs (regions may overlap: `Parallel`'s workers,
-/// concurrent tests), restoring the previous count when the last one ends.
-enum SingleThreadedBLAS {
-    nonisolated(unsafe) private static var depth = 0
-    nonisolated(unsafe) private static var saved = 1
-    private static let lock = NSLock()
-
-    static func enter() {
-        lock.lock()
-        defer { lock.unlock() }
-        if depth == 0 {
-            saved = BLAS.threads
-            BLAS.setThreads(1)
-        }
-        depth += 1
-    }
-
-    static func leave() {
-        lock.lock()
-        defer { lock.unlock() }
-        depth -= 1
-        if depth == 0 { BLAS.setThreads(saved) }
-    }
-
-    /// `body` with OpenBLAS on one thread.
-    static func run<T>(_ body: () throws -> T) rethrows -> T {
-        enter()
-        defer { leave() }
-        return try body()
     }
 }

@@ -90,3 +90,28 @@ private struct SendablePointer<T>: @unchecked Sendable {
     let pointer: UnsafeMutablePointer<T>
     init(_ pointer: UnsafeMutablePointer<T>) { self.pointer = pointer }
 }
+
+/// Holds OpenBLAS at one thread while any parallel region runs (regions may overlap, e.g. in concurrent tests),
+/// restoring the previous count when the last one ends.
+private enum SingleThreadedBLAS {
+    nonisolated(unsafe) private static var depth = 0
+    nonisolated(unsafe) private static var saved = 1
+    private static let lock = NSLock()
+
+    static func enter() {
+        lock.lock()
+        defer { lock.unlock() }
+        if depth == 0 {
+            saved = BLAS.threads
+            BLAS.setThreads(1)
+        }
+        depth += 1
+    }
+
+    static func leave() {
+        lock.lock()
+        defer { lock.unlock() }
+        depth -= 1
+        if depth == 0 { BLAS.setThreads(saved) }
+    }
+}
