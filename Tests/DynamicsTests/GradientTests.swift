@@ -168,9 +168,10 @@ import Testing
         #expect(Transformer.cotangentChunks(128) == 4)
         #expect(Transformer.cotangentChunks(129) == 6)
         for batch in [33, 69, 92, 200] {
-            let n = Transformer.cotangentChunks(batch)
-            let sizes = (0..<n).map { (($0 + 1) * batch / n) - ($0 * batch / n) }
-            #expect(sizes.reduce(0, +) == batch && sizes.max()! <= 32 && sizes.max()! - sizes.min()! <= 1, "\(batch): \(sizes)")
+            let chunks = (0..<Transformer.cotangentChunks(batch)).map { Transformer.cotangentChunk($0, of: batch) }
+            let sizes = chunks.map(\.count)
+            #expect(chunks.flatMap { Array($0) } == Array(0..<batch), "\(batch): \(chunks) cover every cotangent once, in order")
+            #expect(sizes.max()! <= 32 && sizes.max()! - sizes.min()! <= 1, "\(batch): \(sizes)")
         }
     }
 

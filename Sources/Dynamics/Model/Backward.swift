@@ -34,8 +34,8 @@ extension Transformer {
                     // single-threaded BLAS): a logit Jacobian uses every core, and its bytes do not depend on the
                     // thread count.
                     Parallel.forEach(chunks, threads: threads) { k in
-                        let b0 = k * batch / chunks, n = (k + 1) * batch / chunks - b0
-                        backward(acts, theta: theta, cotangents: cot + b0 * tv, batch: n, grad: g + b0 * d)
+                        let r = Self.cotangentChunk(k, of: batch)
+                        backward(acts, theta: theta, cotangents: cot + r.lowerBound * tv, batch: r.count, grad: g + r.lowerBound * d)
                     }
                 }
             }
@@ -47,11 +47,17 @@ extension Transformer {
 
     /// How many chunks `batch` cotangents are cut into: ⌈batch / 32⌉, rounded up to an even count so that two (or
     /// four, …) cores get the same work (V = 92 makes four chunks of 23 — three of 32 left one of two cores idle for
-    /// a third of the Jacobian). Chunk k holds cotangents ⌊k·batch/n⌋ ..< ⌊(k+1)·batch/n⌋. The split depends on
-    /// `batch` alone, never on the thread count, so the bytes do not either.
+    /// a third of the Jacobian). The split depends on `batch` alone, never on the thread count, so the bytes do not
+    /// either.
     static func cotangentChunks(_ batch: Int) -> Int {
         let n = (batch + cotangentChunk - 1) / cotangentChunk
         return n > 1 && n % 2 == 1 ? n + 1 : n
+    }
+
+    /// The cotangents of chunk k of `cotangentChunks(batch)`: ⌊k·batch/n⌋ ..< ⌊(k+1)·batch/n⌋.
+    static func cotangentChunk(_ k: Int, of batch: Int) -> Range<Int> {
+        let n = cotangentChunks(batch)
+        return (k * batch / n)..<((k + 1) * batch / n)
     }
 
     /// The first row on which any of the B cotangents (B × T × V) is non-zero; T when all are zero.

@@ -45,7 +45,7 @@ final class FactorTap {
     /// Keeps g (cotangent b's rows start at `cotangents + b·batchStride`, each row `dout` wide) at cotangents
     /// `chunkStart` ..< `chunkStart` + B of the factors, and h (n × din) on the first chunk.
     func record(offset: Int, cotangents: ConstPtr, batchStride: Int, inputs: ConstPtr, batch B: Int, rows n: Int, din: Int, dout: Int) {
-        let total = batch ?? B, b0 = batch == nil ? 0 : chunkStart
+        let total = batch ?? B, b0 = chunkStart
         precondition(b0 + B <= total, "factor tap: cotangents \(b0) ..< \(b0 + B) beyond its \(total) (internal error)")
         if factors[offset] == nil {
             factors[offset] = DenseFactors(rows: n, batch: total, inputWidth: din, outputWidth: dout,

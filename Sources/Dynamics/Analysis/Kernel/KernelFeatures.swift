@@ -34,15 +34,14 @@ public struct KernelFeatures: Sendable {
         let width = tap?.gradientLayout.count ?? model.layout.count
         var jacobian = [Double](repeating: 0, count: V * width)
         let cot = ProbePass.oneHotLastRows(0..<V, vocabulary: V)
-        let chunks = Transformer.cotangentChunks(V)
         model.parameters.withUnsafeBufferPointer { theta in
             cot.withUnsafeBufferPointer { c in
                 jacobian.withUnsafeMutableBufferPointer { g in
-                    for k in 0..<chunks {
-                        let b0 = k * V / chunks, n = (k + 1) * V / chunks - b0
-                        tap?.chunkStart = b0
-                        model.backward(acts, theta: theta.baseAddress!, activeRows: c.baseAddress! + b0 * V, batchStride: V, from: T - 1,
-                                       batch: n, grad: g.baseAddress! + b0 * width, tap: tap)
+                    for k in 0..<Transformer.cotangentChunks(V) {
+                        let r = Transformer.cotangentChunk(k, of: V)
+                        tap?.chunkStart = r.lowerBound
+                        model.backward(acts, theta: theta.baseAddress!, activeRows: c.baseAddress! + r.lowerBound * V, batchStride: V,
+                                       from: T - 1, batch: r.count, grad: g.baseAddress! + r.lowerBound * width, tap: tap)
                     }
                 }
             }
