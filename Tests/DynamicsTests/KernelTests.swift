@@ -108,6 +108,26 @@ import Testing
         }
     }
 
+    /// `automatic` runs blocks and traces through the head's column space (D < V): its features have D rows, the head's
+    /// own share kept as logit-row factors, and Q's columns orthonormal; the other strategies keep V rows.
+    @Test func automaticBlocksGoThroughTheHeadBasis() throws {
+        let model = try randomTinyModel(seed: 5)
+        let (V, D) = (model.config.vocabSize, model.config.dModel)
+        let blocks = plan(.automatic, model)
+        let basis = try #require(blocks.headBasis)
+        #expect(basis.rank == D && basis.q.rows == V && blocks.factoredOffsets.contains(model.layout.head))
+        let gram = try BLAS.matmul(basis.q, basis.q, transA: true)
+        for i in 0..<D { for j in 0..<D { #expect(abs(gram[i, j] - (i == j ? 1 : 0)) < 1e-13) } }
+        #expect(plan(.automatic, model, output: .traces).headBasis?.rank == D)
+        for strategy in [KernelStrategy.explicit, .materialised, .structured] { #expect(plan(strategy, model).headBasis == nil) }
+        let input = randomInput(model, seed: 50, textLength: 5)
+        let f = try KernelFeatures(model, input: input, position: input.length - 1, plan: blocks)
+        #expect(f.rows == D && f.dense.rows == D && f.basis != nil)
+        let head = model.layout.tensors.firstIndex { $0.offset == model.layout.head }!
+        #expect(f.logitFactors.keys.sorted() == [head] && f.factors[head] == nil)
+        #expect(f.factors.values.allSatisfy { $0.batch == D })
+    }
+
     /// `entk`'s pair: the block equals the explicit product to 1e-10, its shares add up to it, and every byte is the
     /// same on one thread and on several (the two examples' features side by side, the shares spread over the cores).
     @Test(arguments: [KernelStrategy.explicit, .structured, .automatic])

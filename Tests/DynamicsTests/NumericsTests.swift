@@ -24,6 +24,24 @@ import Testing
         #expect(allThreads.axpy.map(\.bitPattern) == one.axpy.map(\.bitPattern))
     }
 
+    /// A = Q R with QᵀQ = I and R upper triangular, on a hand-computed 3 × 2 case and a random 9 × 4 one; a wide
+    /// matrix is refused.
+    @Test func thinQRReproducesItsInput() throws {
+        // [[3, 0], [4, 5], [0, 0]]: the first column has norm 5, so |R[0,0]| = 5, |R[0,1]| = 4, |R[1,1]| = 3.
+        let small = try ThinQR(Matrix(rows: 3, cols: 2, storage: [3, 0, 4, 5, 0, 0]))
+        #expect(abs(abs(small.r[0, 0]) - 5) < 1e-14 && abs(abs(small.r[0, 1]) - 4) < 1e-14 && abs(abs(small.r[1, 1]) - 3) < 1e-14)
+        #expect(small.r[1, 0] == 0)
+        let rng = RandomStream(seed: 5, name: "test.qr")
+        let a = try Matrix(rows: 9, cols: 4, storage: (0..<36).map { _ in rng.gaussian(sigma: 1) })
+        let qr = try ThinQR(a)
+        let back = try BLAS.matmul(qr.q, qr.r)
+        for i in a.storage.indices { #expect(abs(back.storage[i] - a.storage[i]) < 1e-13) }
+        let gram = try BLAS.matmul(qr.q, qr.q, transA: true)
+        for i in 0..<4 { for j in 0..<4 { #expect(abs(gram[i, j] - (i == j ? 1 : 0)) < 1e-14) } }
+        for i in 0..<4 { for j in 0..<i { #expect(qr.r[i, j] == 0) } }
+        #expect(throws: ShapeError.self) { try ThinQR(Matrix(rows: 2, cols: 3)) }
+    }
+
     @Test func matmulMatchesHandComputedProduct() throws {
         let a = try Matrix(rows: 2, cols: 3, storage: [1, 2, 3, 4, 5, 6])
         let b = try Matrix(rows: 3, cols: 2, storage: [7, 8, 9, 10, 11, 12])

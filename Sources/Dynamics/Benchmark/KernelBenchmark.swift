@@ -6,7 +6,7 @@ extension Benchmark {
     /// every block) spread over `threads` cores, each with GFLOP/s from the plan's FLOP estimate.
     func kernelFigures(threads: Int, probes count: Int = 16) throws -> [Figure] {
         var figures: [Figure] = []
-        let T = input.length, V = model.config.vocabSize
+        let T = input.length
         let (pu, pv) = (T - 1, T - 5)
         let workload = KernelWorkload(prefixes: [(pu, input.imagePositions), (pv, input.imagePositions)], pairs: 1, output: .blocks)
         var seconds: [KernelStrategy: Double] = [:]
@@ -24,13 +24,10 @@ extension Benchmark {
             seconds[strategy] = total
             let factored = plan.decisions.filter { $0.method == .factor }.count
             figures.append(Figure(name: "eNTK pair, \(strategy.rawValue)", value: total * 1e3, unit: "ms",
-                                  detail: "V×V block from scratch (both Jacobians), \(factored) dense weights structured; plan estimate",
+                                  detail: "V×V block from scratch (both Jacobians), \(factored) dense weights structured\(plan.headBasis == nil ? "" : ", \(plan.headBasis!.rank) rows through the head basis"); plan estimate",
                                   threads: threads, flops: plan.estimatedFlops, seconds: total))
-            let productFlops = plan.decisions.reduce(0.0) { sum, d in
-                sum + (d.method == .factor ? d.structuredFlops! : 2 * Double(V * V) * Double(d.tensor.count))
-            }
             figures.append(Figure(name: "eNTK pair products, \(strategy.rawValue)", value: products * 1e3, unit: "ms",
-                                  detail: "features given", threads: threads, flops: productFlops, seconds: products))
+                                  detail: "features given", threads: threads, flops: plan.productFlops, seconds: products))
         }
         figures.append(Figure(name: "eNTK pair, automatic speed-up", value: seconds[.explicit]! / seconds[.automatic]!, unit: "×",
                               detail: "explicit time / automatic time, whole pair", threads: threads))

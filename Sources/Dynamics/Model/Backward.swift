@@ -89,15 +89,26 @@ extension Transformer {
                  gradients: gradients)
     }
 
-    /// The pass for cotangents that are zero on rows before `r0`: cotangent b's rows r0 … T − 1 (R·V values) start
-    /// at `activeRows + b·batchStride` (a logit Jacobian's one-hot cotangents: r0 = T − 1, B × V values).
+    /// Where a pass's cotangents sit.
+    enum CotangentSite {
+        /// On the logits z (V per row): the gradients of every parameter.
+        case logits
+        /// On the final LayerNorm's output y (D per row), below the head: the gradients of every parameter but the
+        /// head's, which the pass leaves untouched (the eNTK engine's head basis, `KernelPlan.headBasis`).
+        case finalNorm
+    }
+
+    /// The pass for cotangents that are zero on rows before `r0`: cotangent b's rows r0 … T − 1 (R·V values, or R·D
+    /// at the `finalNorm` site) start at `activeRows + b·batchStride` (a logit Jacobian's one-hot cotangents:
+    /// r0 = T − 1, B × V values).
     func backward(_ a: Activations, theta: ConstPtr, activeRows cotangents: ConstPtr, batchStride: Int, from r0: Int, batch B: Int,
-                  grad: Ptr, tap: FactorTap? = nil, gradients: GradientLayout? = nil) {
+                  grad: Ptr, tap: FactorTap? = nil, gradients: GradientLayout? = nil, site: CotangentSite = .logits) {
         let gl = gradients ?? tap?.gradientLayout ?? GradientLayout(layout)
         let c = config, T = a.length, D = c.dModel, F = c.dFF, V = c.vocabSize, L = c.nLayers
         let R = T - r0
         let rows = B * T
-        let scratch = Arena(capacity: 3 * rows * D + rows * max(F, 3 * D) + rows * 3 * D + rows * T + T + B * R * V)
+        let width = site == .logits ? V : D
+        let scratch = Arena(capacity: 3 * rows * D + rows * max(F, 3 * D) + rows * 3 * D + rows * T + T + B * R * width)
         let dResidual = scratch.take(rows * D)     // gradient w.r.t. the residual stream
         let dResidualMid = scratch.take(rows * D)
         let dNormed = scratch.take(rows * D)       // gradient w.r.t. a LayerNorm's output
@@ -106,7 +117,7 @@ extension Transformer {
         let dScores = scratch.take(rows * T)
         let ones = scratch.take(T)
         for t in 0..<T { ones[t] = 1 }
-        let cot = scratch.take(B * R * V)          // the active rows of the cotangents, (B·R, V)
+        let cot = scratch.take(B * R * width)      // the active rows of the cotangents, (B·R, V or D)
         /// One dense layer's backward, its weight gradient formed or (when `gl` has no slot for it) handed to the tap
         /// as factors. `w`, `bias`: the weight's and its bias's θ offsets.
         func dense(_ dinp: Ptr?, w: Int, bias: Int?, _ dout: ConstPtr, _ inp: ConstPtr, rows: Int, din: Int, dout doutDim: Int) {
@@ -117,10 +128,15 @@ extension Transformer {
             linearBackward(dinp, grad, w: gw, b: bias.map { gl[$0] }, dout, inp, theta + w, batch: B, rows: rows,
                            din: din, dout: doutDim, ones: ones)
         }
-        for b in 0..<B { (cot + b * R * V).update(from: cotangents + b * batchStride, count: R * V) }
+        for b in 0..<B { (cot + b * R * width).update(from: cotangents + b * batchStride, count: R * width) }
 
-        // Head: z = lnF · W_headᵀ, on the active rows.
-        dense(dNormed, w: layout.head, bias: nil, cot, a.lnF + r0 * D, rows: R, din: D, dout: V)
+        switch site {
+        case .logits:
+            // Head: z = lnF · W_headᵀ, on the active rows.
+            dense(dNormed, w: layout.head, bias: nil, cot, a.lnF + r0 * D, rows: R, din: D, dout: V)
+        case .finalNorm:
+            dNormed.update(from: cot, count: B * R * D)
+        }
         layerNormBackward(dResidual, grad, w: gl[layout.lnFWeight], b: gl[layout.lnFBias], dNormed,
                           a.residual[L] + r0 * D, a.lnFMean + r0, a.lnFRstd + r0, theta + layout.lnFWeight, batch: B, rows: R, dim: D)
         for l in stride(from: L - 1, through: 0, by: -1) {

@@ -1,13 +1,21 @@
 /// What the eNTK engine keeps of one token example's logit Jacobian J(x) (V × d), as a plan asks: the columns of
-/// the materialised tensors, packed, and the factors of the dense weights kept factored.
+/// the materialised tensors, packed, and the factors of the dense weights kept factored. Their rows are the V logits,
+/// or, through the plan's head basis, the D rows F = R J_y with J = Q F below the head (`HeadBasis`).
 public struct KernelFeatures: Sendable {
     /// V: logits per position.
     public let vocabSize: Int
+    /// Rows of `dense` and of `factors`' cotangents: V, or D through the head basis.
+    public let rows: Int
+    /// Q (V × D) when the rows go through the head basis (J = Q · rows below the head); nil: the rows are the logits.
+    public let basis: Matrix?
+    /// Factors whose rows are the V logits even through the head basis: the head's own, J_head[o] = e_o ⊗ y
+    /// (cotangents the identity, inputs y). Empty without the basis.
+    public let logitFactors: [Int: DenseFactors]
     /// A(x) = G(x) = e_{o_t} − softmax(z(x)) (THEORY §2).
     public let logitGradient: [Double]
     /// log π(x).
     public let logProb: Double
-    /// V × (Σ of the materialised tensors' sizes): J's columns of those tensors, in θ order.
+    /// rows × (Σ of the materialised tensors' sizes): J's columns of those tensors (or F's), in θ order.
     public let dense: Matrix
     /// Column range in `dense` of each materialised tensor, by the tensor's index in the layout.
     public let denseColumns: [Int: Range<Int>]
@@ -28,45 +36,61 @@ public struct KernelFeatures: Sendable {
         logProb = pass.logProb
         vocabSize = V
         isFullJacobian = plan.strategy == .explicit
+        let headBasis = isFullJacobian ? nil : plan.headBasis
+        basis = headBasis?.q
+        // One-hot cotangents on the logits, or the rows of R on the final LayerNorm's output.
+        let rows = headBasis?.rank ?? V, width = headBasis == nil ? V : model.config.dModel
+        self.rows = rows
         // The gradient buffer has columns for the materialised tensors only: no V × d Jacobian is formed unless
         // the plan materialises everything.
-        let tap = isFullJacobian ? nil : FactorTap(model, factoring: plan.factoredOffsets, batch: V)
-        let width = tap?.gradientLayout.count ?? model.layout.count
-        var jacobian = [Double](repeating: 0, count: V * width)
-        let cot = ProbePass.oneHotLastRows(0..<V, vocabulary: V)
+        let tap = isFullJacobian ? nil : FactorTap(model, factoring: plan.factoredOffsets, batch: rows)
+        let columnCount = tap?.gradientLayout.count ?? model.layout.count
+        var jacobian = [Double](repeating: 0, count: rows * columnCount)
+        let cot = headBasis?.r.storage ?? ProbePass.oneHotLastRows(0..<V, vocabulary: V)
         model.parameters.withUnsafeBufferPointer { theta in
             cot.withUnsafeBufferPointer { c in
                 jacobian.withUnsafeMutableBufferPointer { g in
-                    for k in 0..<Transformer.cotangentChunks(V) {
-                        let r = Transformer.cotangentChunk(k, of: V)
+                    for k in 0..<Transformer.cotangentChunks(rows) {
+                        let r = Transformer.cotangentChunk(k, of: rows)
                         tap?.chunkStart = r.lowerBound
-                        model.backward(acts, theta: theta.baseAddress!, activeRows: c.baseAddress! + r.lowerBound * V, batchStride: V,
-                                       from: T - 1, batch: r.count, grad: g.baseAddress! + r.lowerBound * width, tap: tap)
+                        model.backward(acts, theta: theta.baseAddress!, activeRows: c.baseAddress! + r.lowerBound * width, batchStride: width,
+                                       from: T - 1, batch: r.count, grad: g.baseAddress! + r.lowerBound * columnCount, tap: tap,
+                                       site: headBasis == nil ? .logits : .finalNorm)
                     }
                 }
             }
         }
-        dense = try Matrix(rows: V, cols: width, storage: jacobian)
+        dense = try Matrix(rows: rows, cols: columnCount, storage: jacobian)
         guard let tap else {
             denseColumns = Dictionary(uniqueKeysWithValues: model.layout.tensors.enumerated().map { ($0.offset, $0.element.range) })
             factors = [:]
+            logitFactors = [:]
             return
         }
         var columns: [Int: Range<Int>] = [:]
         var factors: [Int: DenseFactors] = [:]
+        var logitFactors: [Int: DenseFactors] = [:]
         let kept = Dictionary(uniqueKeysWithValues: tap.gradientLayout.tensors.map { ($0.name, $0.range) })
         for (index, tensor) in model.layout.tensors.enumerated() {
             if let range = kept[tensor.name] {
                 columns[index] = range
+            } else if headBasis != nil && tensor.offset == model.layout.head {
+                // The head below its own basis: one position, y; the cotangents of its V rows the identity.
+                let D = model.config.dModel
+                var identity = [Double](repeating: 0, count: V * V)
+                for o in 0..<V { identity[o * V + o] = 1 }
+                logitFactors[index] = DenseFactors(rows: 1, batch: V, inputWidth: D, outputWidth: V, cotangents: identity,
+                                                   inputs: Array(UnsafeBufferPointer(start: acts.lnF + (T - 1) * D, count: D)))
             } else {
                 // A factored weight; one that saw no positions (the patch embedding of a text-only example) has
                 // empty factors: its share of every product is zero.
                 factors[index] = tap.factors[tensor.offset] ?? DenseFactors(
-                    rows: 0, batch: V, inputWidth: tensor.shape[1], outputWidth: tensor.shape[0], cotangents: [], inputs: [])
+                    rows: 0, batch: rows, inputWidth: tensor.shape[1], outputWidth: tensor.shape[0], cotangents: [], inputs: [])
             }
         }
         denseColumns = columns
         self.factors = factors
+        self.logitFactors = logitFactors
     }
 }
 
@@ -75,8 +99,17 @@ extension KernelFeatures {
     /// (a factored weight's slice is (Σ_o A_o g[t, o])ᵀ h, dout × din).
     public func logProbGradient(layout: ParameterLayout) -> [Double] {
         var g = [Double](repeating: 0, count: layout.count)
+        // The rows' weights: A itself, or Qᵀ A through the head basis (A·J = (Qᵀ A)·F below the head).
+        var rowWeights = logitGradient
+        if let q = basis {
+            rowWeights = [Double](repeating: 0, count: rows)
+            q.storage.withUnsafeBufferPointer { qp in logitGradient.withUnsafeBufferPointer { a in rowWeights.withUnsafeMutableBufferPointer { w in
+                BLAS.gemv(trans: true, rows: q.rows, cols: q.cols, a: qp.baseAddress!, lda: q.cols, x: a.baseAddress!, y: w.baseAddress!)
+            } } }
+        }
+        for (index, f) in logitFactors { Self.writeContracted(f, weights: logitGradient, into: &g, offset: layout.tensors[index].offset) }
         g.withUnsafeMutableBufferPointer { out in
-            logitGradient.withUnsafeBufferPointer { a in
+            rowWeights.withUnsafeBufferPointer { a in
                 dense.storage.withUnsafeBufferPointer { j in
                     var row = [Double](repeating: 0, count: dense.cols)
                     row.withUnsafeMutableBufferPointer { r in
@@ -87,22 +120,24 @@ extension KernelFeatures {
                         }
                     }
                 }
-                for (index, f) in factors {
-                    // ĝ[t] = Σ_o A_o g[t, o] (n × dout), then ĝᵀ h.
-                    var contracted = [Double](repeating: 0, count: f.rows * f.outputWidth)
-                    f.cotangents.withUnsafeBufferPointer { gp in f.inputs.withUnsafeBufferPointer { hp in
-                        contracted.withUnsafeMutableBufferPointer { cp in
-                            for t in 0..<f.rows {
-                                BLAS.gemv(trans: true, rows: f.batch, cols: f.outputWidth, a: gp.baseAddress! + t * f.batch * f.outputWidth,
-                                          lda: f.outputWidth, x: a.baseAddress!, y: cp.baseAddress! + t * f.outputWidth)
-                            }
-                            BLAS.gemm(transA: true, m: f.outputWidth, n: f.inputWidth, k: f.rows, a: cp.baseAddress!, lda: f.outputWidth,
-                                      b: hp.baseAddress!, ldb: f.inputWidth, c: out.baseAddress! + layout.tensors[index].offset, ldc: f.inputWidth)
-                        }
-                    } }
-                }
             }
         }
+        for (index, f) in factors { Self.writeContracted(f, weights: rowWeights, into: &g, offset: layout.tensors[index].offset) }
         return g
+    }
+
+    /// Writes a factored weight's slice of w·J (dout × din at `offset` of `g`): ĝ[t] = Σ_o w_o g[t, o] (n × dout), then ĝᵀ h.
+    static func writeContracted(_ f: DenseFactors, weights: [Double], into g: inout [Double], offset: Int) {
+        var contracted = [Double](repeating: 0, count: f.rows * f.outputWidth)
+        f.cotangents.withUnsafeBufferPointer { gp in f.inputs.withUnsafeBufferPointer { hp in weights.withUnsafeBufferPointer { a in
+            contracted.withUnsafeMutableBufferPointer { cp in g.withUnsafeMutableBufferPointer { out in
+                for t in 0..<f.rows {
+                    BLAS.gemv(trans: true, rows: f.batch, cols: f.outputWidth, a: gp.baseAddress! + t * f.batch * f.outputWidth,
+                              lda: f.outputWidth, x: a.baseAddress!, y: cp.baseAddress! + t * f.outputWidth)
+                }
+                BLAS.gemm(transA: true, m: f.outputWidth, n: f.inputWidth, k: f.rows, a: cp.baseAddress!, lda: f.outputWidth,
+                          b: hp.baseAddress!, ldb: f.inputWidth, c: out.baseAddress! + offset, ldc: f.inputWidth)
+            } }
+        } } }
     }
 }

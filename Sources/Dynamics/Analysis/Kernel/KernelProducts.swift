@@ -1,35 +1,46 @@
 /// eNTK products between the features of two token examples: the V × V block K(x_v, x_u) = J(x_v) J(x_u)ᵀ, its
 /// trace, and each parameter tensor's share K_g = J_g(x_v) J_g(x_u)ᵀ (THEORY §2). Materialised tensors go through
 /// one product of their packed columns; factored dense weights through the structured products of `KernelPlan`.
+/// Through the head basis the products form S = F_v F_uᵀ (D × D) and K = Q S Qᵀ, plus the head's own share.
 public enum KernelProducts {
     /// K(x_v, x_u), V × V. When `contributions` is true also each tensor's K_g (in θ order), which add up to K.
     public static func block(_ v: KernelFeatures, _ u: KernelFeatures, layout: ParameterLayout, contributions: Bool = false)
         -> (kernel: Matrix, contributions: [Matrix]?) {
-        let V = v.vocabSize
-        var k = Matrix(rows: V, cols: V)
+        let V = v.vocabSize, r = v.rows
+        precondition(u.rows == r && (u.basis == nil) == (v.basis == nil), "eNTK products: features of two plans (internal error)")
         var parts: [Matrix]? = contributions ? [] : nil
         if v.isFullJacobian && u.isFullJacobian, !contributions {
             // The explicit strategy: K = J_v J_uᵀ over the whole Jacobians (EmpiricalNTK, the reference).
-            return ((try? EmpiricalNTK.block(v.dense, u.dense)) ?? k, nil)
+            return ((try? EmpiricalNTK.block(v.dense, u.dense)) ?? Matrix(rows: V, cols: V), nil)
         }
         if !contributions, v.denseColumns == u.denseColumns, let width = v.denseColumns.values.map(\.upperBound).max() {
             // One product over every materialised column at once (the explicit strategy's single dgemm).
-            gemmNT(v.dense, 0..<width, u.dense, 0..<width, into: &k)
-            for index in layout.tensors.indices where v.denseColumns[index] == nil {
-                accumulateBlock(index, v, u, layout: layout, into: &k)
+            var s = Matrix(rows: r, cols: r)
+            gemmNT(v.dense, 0..<width, u.dense, 0..<width, into: &s)
+            for index in layout.tensors.indices where v.denseColumns[index] == nil && v.logitFactors[index] == nil {
+                accumulateBlock(index, v, u, layout: layout, into: &s)
+            }
+            var k = expand(s, v.basis)
+            for index in layout.tensors.indices {
+                if let fv = v.logitFactors[index], let fu = u.logitFactors[index] { structuredBlock(fv, fu, into: &k) }
             }
             return (k, nil)
         }
         // One tensor's share per task, spread over the cores (single-threaded BLAS each), added up in θ order.
         let shares = Parallel.map(layout.tensors.count) { index -> Matrix in
-            var part = Matrix(rows: V, cols: V)
             if v.isFullJacobian && u.isFullJacobian {
-                part = (try? EmpiricalNTK.block(v.dense, u.dense, columns: layout.tensors[index].range)) ?? part
-            } else {
-                accumulateBlock(index, v, u, layout: layout, into: &part)
+                return (try? EmpiricalNTK.block(v.dense, u.dense, columns: layout.tensors[index].range)) ?? Matrix(rows: V, cols: V)
             }
-            return part
+            if let fv = v.logitFactors[index], let fu = u.logitFactors[index] {
+                var part = Matrix(rows: V, cols: V)
+                structuredBlock(fv, fu, into: &part)
+                return part
+            }
+            var s = Matrix(rows: r, cols: r)
+            accumulateBlock(index, v, u, layout: layout, into: &s)
+            return expand(s, v.basis)
         }
+        var k = Matrix(rows: V, cols: V)
         for part in shares {
             k.storage.withUnsafeMutableBufferPointer { kp in part.storage.withUnsafeBufferPointer { pp in
                 for i in 0..<min(kp.count, pp.count) { kp[i] += pp[i] }
@@ -39,14 +50,16 @@ public enum KernelProducts {
         return (k, parts)
     }
 
-    /// tr K(x_v, x_u) and each tensor's tr K_g (in θ order), without forming any V × V block.
+    /// tr K(x_v, x_u) and each tensor's tr K_g (in θ order), without forming any V × V block (through the head
+    /// basis, tr Q S Qᵀ = tr S).
     public static func trace(_ v: KernelFeatures, _ u: KernelFeatures, layout: ParameterLayout) -> (trace: Double, perTensor: [Double]) {
         let perTensor = layout.tensors.indices.map { index -> Double in
+            if let fv = v.logitFactors[index], let fu = u.logitFactors[index] { return structuredTrace(fv, fu) }
             if let fv = v.factors[index], let fu = u.factors[index] { return structuredTrace(fv, fu) }
             let (jv, rv) = columns(index, v, layout: layout), (ju, ru) = columns(index, u, layout: layout)
             var s = 0.0
             jv.storage.withUnsafeBufferPointer { a in ju.storage.withUnsafeBufferPointer { b in
-                for o in 0..<v.vocabSize {
+                for o in 0..<v.rows {
                     s += BLAS.dot(rv.count, a.baseAddress! + o * jv.cols + rv.lowerBound, b.baseAddress! + o * ju.cols + ru.lowerBound)
                 }
             } }
@@ -62,6 +75,21 @@ public enum KernelProducts {
             BLAS.gemv(rows: k.rows, cols: k.cols, a: kp.baseAddress!, lda: k.cols, x: g.baseAddress!, y: out.baseAddress!)
         } } }
         return BLAS.dot(v.logitGradient, kg)
+    }
+
+    /// K = Q S Qᵀ (V × V) through the head basis Q (V × D); S itself without one.
+    static func expand(_ s: Matrix, _ q: Matrix?) -> Matrix {
+        guard let q else { return s }
+        let (V, D) = (q.rows, q.cols)
+        var qs = [Double](repeating: 0, count: V * D)
+        var k = Matrix(rows: V, cols: V)
+        q.storage.withUnsafeBufferPointer { qp in s.storage.withUnsafeBufferPointer { sp in qs.withUnsafeMutableBufferPointer { t in
+            k.storage.withUnsafeMutableBufferPointer { kp in
+                BLAS.gemm(m: V, n: D, k: D, a: qp.baseAddress!, lda: D, b: sp.baseAddress!, ldb: D, c: t.baseAddress!, ldc: D)
+                BLAS.gemm(transB: true, m: V, n: V, k: D, a: t.baseAddress!, lda: D, b: qp.baseAddress!, ldb: D, c: kp.baseAddress!, ldc: V)
+            }
+        } } }
+        return k
     }
 
     // MARK: - One tensor

@@ -12,6 +12,8 @@ import Foundation
 ///   product each, and each pair sums its block of H ∘ G.
 /// - influences: I_ij = ⟨∇θ log π(x_i), ∇θ log π(x_j)⟩, the per-probe gradients (one backward pass each with the
 ///   cotangent A(x)) stacked, one product.
+/// - through the plan's head basis (`HeadBasis`), the chunks run over the D rows of F = R J_y instead of the V logits
+///   (tr Q S Qᵀ = tr S), and the head's own traces are V·(y_i·y_j), one product of the stacked y.
 ///
 /// Memory: the stacked features of a tile pair — per probe, a chunk of c cotangents' materialised columns and its
 /// d-value gradient — stay within `budget` bytes. When all N probes fit with c = 1, there is one tile (with the
@@ -26,7 +28,7 @@ struct StackedTraces {
 
     /// Probes per tile.
     let tile: Int
-    /// Cotangents per chunk (the last chunk of V may be smaller).
+    /// Cotangents per chunk (the last chunk of V, or of D through the head basis, may be smaller).
     let chunk: Int
     let probeCount: Int
 
@@ -36,7 +38,7 @@ struct StackedTraces {
         let perProbe = Self.bytesPerProbe(model: model, plan: plan)
         if probeCount * perProbe(1) <= budget {
             tile = probeCount
-            chunk = (1...min(Self.maxChunk, model.config.vocabSize)).last { probeCount * perProbe($0) <= budget }!
+            chunk = (1...min(Self.maxChunk, plan.headBasis?.rank ?? model.config.vocabSize)).last { probeCount * perProbe($0) <= budget }!
         } else {
             chunk = 1
             tile = max(1, budget / (2 * perProbe(1)))
@@ -87,8 +89,9 @@ struct StackedTraces {
     func products(_ rows: Range<Int>, _ other: Range<Int>?, probes: [ProbeToken], model: Transformer, plan: KernelPlan,
                   threads: Int) throws -> TilePairProducts {
         let columns = other ?? rows
-        let layout = model.layout, V = model.config.vocabSize, d = layout.count
+        let layout = model.layout, V = model.config.vocabSize, d = layout.count, D = model.config.dModel
         let factored = plan.factoredOffsets, diagonal = other == nil
+        let basis = plan.headBasis, featureRows = basis?.rank ?? V
         // The probes of the tile pair: the row tile, then the column tile when it is another one.
         let members = Array(rows) + (other.map(Array.init) ?? [])
         let (m, n) = (rows.count, columns.count)
@@ -113,13 +116,19 @@ struct StackedTraces {
         let materialised = tensors.filter { !factored.contains($0.tensor.offset) }
         let factoredTensors = tensors.filter { factored.contains($0.tensor.offset) }
         // Not cleared: every chunk's pass writes every value it later reads (`jacobianChunk`).
-        var stack = [Double](unsafeUninitializedCapacity: members.count * min(chunk, V) * materialised.reduce(0) { $0 + $1.tensor.count }) {
+        var stack = [Double](unsafeUninitializedCapacity: members.count * min(chunk, featureRows) * materialised.reduce(0) { $0 + $1.tensor.count }) {
             $1 = $0.count
         }
         var inputGrams = factoredTensors.map { _ in [Double]() }
         var positions = factoredTensors.map { _ in [Int]() }
-        for c0 in stride(from: 0, to: V, by: chunk) {
-            let width = min(chunk, V - c0)
+        if basis != nil, let head = layout.tensors.firstIndex(where: { $0.offset == layout.head }) {
+            // The head below its own basis: J_head[o] = e_o ⊗ y, so tr K_head(x_i, x_j) = V·(y_i·y_j).
+            let ys = members.indices.map { k in Array(UnsafeBufferPointer(start: passes[k].activations.lnF + (passes[k].activations.length - 1) * D, count: D)) }
+            let y = (rows: Array(ys[..<m].joined()), columns: diagonal ? Array(ys[..<m].joined()) : Array(ys[m...].joined()))
+            sums[head] = Parallel.map(1, threads: 1) { _ in Self.product(y.rows, y.columns, width: D).map { Double(V) * $0 } }[0]
+        }
+        for c0 in stride(from: 0, to: featureRows, by: chunk) {
+            let width = min(chunk, featureRows - c0)
             var factors = [[Int: DenseFactors]](repeating: [:], count: members.count)
             stack.withUnsafeMutableBufferPointer { s in
                 let s = s.baseAddress!
@@ -127,7 +136,7 @@ struct StackedTraces {
                     let f = f.baseAddress!
                     Parallel.forEach(members.count, threads: threads) { k in
                         f[k] = passes[k].jacobianChunk(model, cotangents: c0..<(c0 + width), factoring: factored, stack: s,
-                                                       probes: members.count, probe: k)
+                                                       probes: members.count, probe: k, basis: basis)
                     }
                 }
             }
@@ -273,21 +282,24 @@ struct ProbePass: Sendable {
         } }
     }
 
-    /// Rows `cotangents` of J(x): the materialised tensors' slices written into probe `probe`'s rows of a
-    /// tensor-major stack of `probes` probes (`GradientLayout.tensorMajor`: the linear weights' slices assigned, the
-    /// others cleared here and accumulated), the dense weights in `factoring` returned as factors.
+    /// Rows `cotangents` of J(x) (of F = R J_y through the head basis, whose passes leave the head out): the
+    /// materialised tensors' slices written into probe `probe`'s rows of a tensor-major stack of `probes` probes
+    /// (`GradientLayout.tensorMajor`: the linear weights' slices assigned, the others cleared here and accumulated),
+    /// the dense weights in `factoring` returned as factors.
     func jacobianChunk(_ model: Transformer, cotangents: Range<Int>, factoring: Set<Int>, stack: UnsafeMutablePointer<Double>,
-                       probes: Int, probe: Int) -> [Int: DenseFactors] {
+                       probes: Int, probe: Int, basis: HeadBasis? = nil) -> [Int: DenseFactors] {
         let T = activations.length, V = model.config.vocabSize, B = cotangents.count
         let gl = GradientLayout.tensorMajor(model.layout, omitting: factoring, batch: B, probes: probes, probe: probe)
         for t in model.layout.tensors {
             if let slot = gl.slot(of: t.offset), !slot.assigned { (stack + slot.offset).update(repeating: 0, count: B * t.count) }
         }
         let tap = FactorTap(model, factoring: factoring)
-        let cot = Self.oneHotLastRows(cotangents, vocabulary: V)
+        let width = basis == nil ? V : model.config.dModel
+        let cot = basis.map { Array($0.r.storage[(cotangents.lowerBound * width)..<(cotangents.upperBound * width)]) }
+            ?? Self.oneHotLastRows(cotangents, vocabulary: V)
         model.parameters.withUnsafeBufferPointer { theta in cot.withUnsafeBufferPointer { c in
-            model.backward(activations, theta: theta.baseAddress!, activeRows: c.baseAddress!, batchStride: V, from: T - 1, batch: B,
-                           grad: stack, tap: tap, gradients: gl)
+            model.backward(activations, theta: theta.baseAddress!, activeRows: c.baseAddress!, batchStride: width, from: T - 1, batch: B,
+                           grad: stack, tap: tap, gradients: gl, site: basis == nil ? .logits : .finalNorm)
         } }
         return tap.factors
     }
