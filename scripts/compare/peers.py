@@ -3,7 +3,8 @@
 prints them side by side (float64, CPU, the same thread count for everyone).
 
 Work compared (each peer's time is the best of --repeats after a compiled/warm-up run; ours are the times the
-commands print, from a cold process: `jacobian` and `kernel` without loading, `entk` with loading and plan):
+commands print, from a cold process — the best of --repeats processes — `jacobian` and `kernel` without loading, `entk`
+with loading and plan):
   - the logit Jacobian J = ∂z/∂θ of one token example (`analyze jacobian`; peers: jacrev),
   - one V × V eNTK block K(x_v, x_u) from scratch, both Jacobians included (`analyze entk`),
   - the N × N trace kernel Θ_ij = tr K(x_i, x_j) over the `--select answer` tokens of the first N examples
@@ -52,15 +53,16 @@ def ours(a, tmp):
         if p.returncode != 0:
             sys.exit(f"analyze {' '.join(args)} failed:\n{p.stderr}")
         return p.stdout
+    def timed(args, pattern):
+        # Like the peers' best of --repeats, but every repetition is a new (cold) process.
+        return min(float(re.search(pattern, run(args).strip()).group(1)) for _ in range(a.repeats))
     common = ["--checkpoint", a.checkpoint, "--examples", a.examples]
     uid, upos = ref.id_pos(a.u)
-    out = run(["jacobian"] + common + ["--example", uid, "--position", str(upos), "--out", f"{tmp}/J.safetensors", "--force"])
-    t_j = float(re.search(r"([0-9.]+) s\s*$", out.strip()).group(1))
-    out = run(["entk"] + common + ["--u", a.u, "--v", a.v, "--out", f"{tmp}/K.safetensors", "--force"])
-    t_k = float(re.search(r"([0-9.]+) s with loading", out).group(1))
-    out = run(["kernel"] + common + ["--select", "answer", "--limit", str(a.limit), "--threads", str(a.threads),
-                                     "--out", f"{tmp}/kernel.safetensors", "--force"])
-    t_n = float(re.search(r"in ([0-9.]+) s", out).group(1))
+    t_j = timed(["jacobian"] + common + ["--example", uid, "--position", str(upos), "--out", f"{tmp}/J.safetensors", "--force"],
+                r"([0-9.]+) s\s*$")
+    t_k = timed(["entk"] + common + ["--u", a.u, "--v", a.v, "--out", f"{tmp}/K.safetensors", "--force"], r"([0-9.]+) s with loading")
+    t_n = timed(["kernel"] + common + ["--select", "answer", "--limit", str(a.limit), "--threads", str(a.threads),
+                                       "--out", f"{tmp}/kernel.safetensors", "--force"], r"in ([0-9.]+) s")
     J = read_safetensors(f"{tmp}/J.safetensors")[0]["jacobian"]
     K = read_safetensors(f"{tmp}/K.safetensors")[0]["K"]
     kernel, meta = read_safetensors(f"{tmp}/kernel.safetensors")
@@ -215,7 +217,7 @@ def main():
             peers.append(fn(ck, examples, base, a, probes))
         except ImportError as e:
             print(f"{name}: not installed ({e}); skipped", file=sys.stderr)
-    print(f"{a.threads} thread(s), float64; ours: analyze (cold process); peers: best of {a.repeats} after a warm-up")
+    print(f"{a.threads} thread(s), float64; ours: analyze, best of {a.repeats} cold processes; peers: best of {a.repeats} after a warm-up")
     head = f"{'work':24} {'workbench':>12}" + "".join(f" {label:>28} {'ratio':>7} {'max rel diff':>12}" for _, label in peers)
     print(head)
     for title, key, unit, scale in rows:
