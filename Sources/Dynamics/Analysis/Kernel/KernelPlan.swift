@@ -142,7 +142,9 @@ public struct KernelPlan: Sendable {
     /// One line per dense weight: the method and why (for the CLI's report and meta.json), after a line on the head
     /// basis when it is used.
     public var report: [String] {
-        let basis = headBasis.map { ["rows through the head basis: \($0.rank) cotangents on the final LayerNorm's output, not \($0.q.rows) on the logits"] } ?? []
+        let basis = headBasis.map {
+            ["rows through the head basis: \($0.rank) cotangents on the final LayerNorm's output, not \($0.q.rows) on the logits"]
+        } ?? []
         return basis + decisions.compactMap { d in
             guard let s = d.structuredFlops else { return nil }
             return String(format: "%@: %@ (materialise %.3g FLOP, structured %.3g FLOP)", d.tensor.name, d.method.rawValue,

@@ -123,7 +123,10 @@ struct StackedTraces {
         var positions = factoredTensors.map { _ in [Int]() }
         if basis != nil, let head = layout.tensors.firstIndex(where: { $0.offset == layout.head }) {
             // The head below its own basis: J_head[o] = e_o ⊗ y, so tr K_head(x_i, x_j) = V·(y_i·y_j).
-            let ys = members.indices.map { k in Array(UnsafeBufferPointer(start: passes[k].activations.lnF + (passes[k].activations.length - 1) * D, count: D)) }
+            let ys = members.indices.map { k in
+                let a = passes[k].activations
+                return Array(UnsafeBufferPointer(start: a.lnF + (a.length - 1) * D, count: D))
+            }
             let y = (rows: Array(ys[..<m].joined()), columns: diagonal ? Array(ys[..<m].joined()) : Array(ys[m...].joined()))
             sums[head] = Parallel.map(1, threads: 1) { _ in Self.product(y.rows, y.columns, width: D).map { Double(V) * $0 } }[0]
         }
