@@ -6,7 +6,7 @@ struct EntkCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "entk",
         abstract: "The eNTK block K = J(x_v) J(x_u)ᵀ [V, V] of two token examples.",
-        discussion: "Writes tensor 'K', OUT.contributions.csv (tensor,trace,frobenius: each parameter tensor's share J_g(x_v) J_g(x_u)ᵀ, which add up to K) and OUT.meta.json with the per-layer plan. --strategy explicit materialises both Jacobians (the reference); automatic picks, per dense weight, materialised or structured products by FLOP count.")
+        discussion: "Writes tensor 'K', OUT.contributions.csv (tensor,trace,frobenius: each parameter tensor's share J_g(x_v) J_g(x_u)ᵀ, which add up to K) and OUT.meta.json with the per-layer plan. --strategy explicit materialises both Jacobians (the reference); automatic picks, per dense weight, materialised or structured products by FLOP count, and when D < V runs D cotangents through the head's column space (W_head = QR) instead of V on the logits.")
 
     @OptionGroup var checkpoint: CheckpointOption
     @OptionGroup var examples: ExamplesOption

@@ -29,7 +29,7 @@ struct ProbeSetOption: ParsableArguments {
 
 /// `--strategy explicit|materialised|structured|automatic`.
 struct StrategyOption: ParsableArguments {
-    @Option(name: .customLong("strategy"), help: "eNTK strategy: explicit (full J·Jᵀ, the reference), materialised, structured or automatic (per layer, by FLOP count).")
+    @Option(name: .customLong("strategy"), help: "eNTK strategy: explicit (full J·Jᵀ, the reference), materialised, structured or automatic (per layer, by FLOP count; through the head basis when D < V).")
     var value: KernelStrategy = .automatic
     var strategy: String { value.rawValue }
 }
