@@ -36,6 +36,8 @@ grpo_steps=${DEMO_GRPO_STEPS:-750}
 grpo_lr=${DEMO_GRPO_LR:-2e-4}
 grpo_beta=${DEMO_GRPO_BETA:-0.04}
 grpo_group=${DEMO_GRPO_G:-8}
+# Two whole epochs over the correct rollouts (on the validation sets 1 epoch learns 21.8 %, 1.5 learn 51 % and forget
+# 3–5 points more than GRPO on four tasks, 2 learn 59 %; notebook 03 §2p).
 rollout_epochs=${DEMO_ROLLOUT_EPOCHS:-2}
 rollout_prompts=${DEMO_ROLLOUT_PROMPTS:-2000}
 prior_count=${DEMO_PRIOR_TEST:-1000}
