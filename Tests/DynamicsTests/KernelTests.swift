@@ -126,6 +126,19 @@ import Testing
         let head = model.layout.tensors.firstIndex { $0.offset == model.layout.head }!
         #expect(f.logitFactors.keys.sorted() == [head] && f.factors[head] == nil)
         #expect(f.factors.values.allSatisfy { $0.batch == D })
+        // J = Q F below the head: every materialised tensor's columns, against the plain backward's logit Jacobian.
+        let j = try TokenGradients.logitJacobian(model, input: input, position: input.length - 1)
+        let qf = try BLAS.matmul(basis.q, f.dense)
+        var checked = 0, worst = 0.0
+        for (index, range) in f.denseColumns {
+            for o in 0..<V {
+                for (c, col) in zip(range, model.layout.tensors[index].range) {
+                    worst = max(worst, abs(qf[o, c] - j[o, col]) / max(1, abs(j[o, col])))
+                    checked += 1
+                }
+            }
+        }
+        #expect(checked > 0 && worst <= 1e-10, "Q F against J: \(checked) values, worst relative difference \(worst)")
     }
 
     /// `entk`'s pair: the block equals the explicit product to 1e-10, its shares add up to it, and every byte is the
