@@ -54,6 +54,12 @@ public final class Activations: @unchecked Sendable {
         return Array(UnsafeBufferPointer(start: logitsBuffer + position * vocabSize, count: vocabSize))
     }
 
+    /// The final LayerNorm's output y at `position` (D values), the head's input.
+    func finalNormOutput(at position: Int) -> [Double] {
+        precondition(position >= 0 && position < length, "finalNormOutput(at:) position outside the pass")
+        return Array(UnsafeBufferPointer(start: lnF + position * config.dModel, count: config.dModel))
+    }
+
     /// log softmax of the logits at `position`.
     public func logProbabilities(at position: Int) -> [Double] {
         precondition(position >= 0 && position < length, "logProbabilities(at:) position outside the pass")

@@ -38,24 +38,24 @@ public struct KernelFeatures: Sendable {
         isFullJacobian = plan.strategy == .explicit
         let headBasis = isFullJacobian ? nil : plan.headBasis
         basis = headBasis?.q
-        // One-hot cotangents on the logits, or the rows of R on the final LayerNorm's output.
-        let rows = headBasis?.rank ?? V, width = headBasis == nil ? V : model.config.dModel
+        let rows = headBasis?.rank ?? V
         self.rows = rows
         // The gradient buffer has columns for the materialised tensors only: no V × d Jacobian is formed unless
         // the plan materialises everything.
         let tap = isFullJacobian ? nil : FactorTap(model, factoring: plan.factoredOffsets, batch: rows)
         let columnCount = tap?.gradientLayout.count ?? model.layout.count
         var jacobian = [Double](repeating: 0, count: rows * columnCount)
-        let cot = headBasis?.r.storage ?? ProbePass.oneHotLastRows(0..<V, vocabulary: V)
+        // One-hot cotangents on the logits, or the rows of R on the final LayerNorm's output.
+        let cot = ProbePass.lastRowCotangents(0..<rows, model: model, basis: headBasis), width = cot.width
         model.parameters.withUnsafeBufferPointer { theta in
-            cot.withUnsafeBufferPointer { c in
+            cot.values.withUnsafeBufferPointer { c in
                 jacobian.withUnsafeMutableBufferPointer { g in
                     for k in 0..<Transformer.cotangentChunks(rows) {
                         let r = Transformer.cotangentChunk(k, of: rows)
                         tap?.chunkStart = r.lowerBound
                         model.backward(acts, theta: theta.baseAddress!, activeRows: c.baseAddress! + r.lowerBound * width, batchStride: width,
                                        from: T - 1, batch: r.count, grad: g.baseAddress! + r.lowerBound * columnCount, tap: tap,
-                                       site: headBasis == nil ? .logits : .finalNorm)
+                                       site: cot.site)
                     }
                 }
             }
@@ -80,7 +80,7 @@ public struct KernelFeatures: Sendable {
                 var identity = [Double](repeating: 0, count: V * V)
                 for o in 0..<V { identity[o * V + o] = 1 }
                 logitFactors[index] = DenseFactors(rows: 1, batch: V, inputWidth: D, outputWidth: V, cotangents: identity,
-                                                   inputs: Array(UnsafeBufferPointer(start: acts.lnF + (T - 1) * D, count: D)))
+                                                   inputs: acts.finalNormOutput(at: T - 1))
             } else {
                 // A factored weight; one that saw no positions (the patch embedding of a text-only example) has
                 // empty factors: its share of every product is zero.

@@ -123,10 +123,7 @@ struct StackedTraces {
         var positions = factoredTensors.map { _ in [Int]() }
         if basis != nil, let head = layout.tensors.firstIndex(where: { $0.offset == layout.head }) {
             // The head below its own basis: J_head[o] = e_o ⊗ y, so tr K_head(x_i, x_j) = V·(y_i·y_j).
-            let ys = members.indices.map { k in
-                let a = passes[k].activations
-                return Array(UnsafeBufferPointer(start: a.lnF + (a.length - 1) * D, count: D))
-            }
+            let ys = members.indices.map { passes[$0].activations.finalNormOutput(at: passes[$0].activations.length - 1) }
             let y = (rows: Array(ys[..<m].joined()), columns: diagonal ? Array(ys[..<m].joined()) : Array(ys[m...].joined()))
             sums[head] = Parallel.map(1, threads: 1) { _ in Self.product(y.rows, y.columns, width: D).map { Double(V) * $0 } }[0]
         }
@@ -266,12 +263,19 @@ struct ProbePass: Sendable {
         logProb = logProbs[target]
     }
 
-    /// One-hot cotangents e_o on the last position for o in `range`, its row only: range.count × V values
-    /// (`Transformer.backward(activeRows:)`).
-    static func oneHotLastRows(_ range: Range<Int>, vocabulary V: Int) -> [Double] {
+    /// The cotangents of rows `range` of a logit Jacobian's features, on the last position's row only
+    /// (`Transformer.backward(activeRows:)`): one-hot e_o on the V logits, or, through the head basis, rows of R on
+    /// the final LayerNorm's output (D wide). `values` holds range.count × `width` numbers.
+    static func lastRowCotangents(_ range: Range<Int>, model: Transformer, basis: HeadBasis?)
+        -> (values: [Double], width: Int, site: Transformer.CotangentSite) {
+        if let basis {
+            let D = basis.rank
+            return (Array(basis.r.storage[(range.lowerBound * D)..<(range.upperBound * D)]), D, .finalNorm)
+        }
+        let V = model.config.vocabSize
         var cot = [Double](repeating: 0, count: range.count * V)
         for (b, o) in range.enumerated() { cot[b * V + o] = 1 }
-        return cot
+        return (cot, V, .logits)
     }
 
     /// ∇θ log π(x) = A(x)·J(x) (d values, θ order) from one backward pass with cotangent A on the last logits,
@@ -291,18 +295,16 @@ struct ProbePass: Sendable {
     /// the dense weights in `factoring` returned as factors.
     func jacobianChunk(_ model: Transformer, cotangents: Range<Int>, factoring: Set<Int>, stack: UnsafeMutablePointer<Double>,
                        probes: Int, probe: Int, basis: HeadBasis? = nil) -> [Int: DenseFactors] {
-        let T = activations.length, V = model.config.vocabSize, B = cotangents.count
+        let T = activations.length, B = cotangents.count
         let gl = GradientLayout.tensorMajor(model.layout, omitting: factoring, batch: B, probes: probes, probe: probe)
         for t in model.layout.tensors {
             if let slot = gl.slot(of: t.offset), !slot.assigned { (stack + slot.offset).update(repeating: 0, count: B * t.count) }
         }
         let tap = FactorTap(model, factoring: factoring)
-        let width = basis == nil ? V : model.config.dModel
-        let cot = basis.map { Array($0.r.storage[(cotangents.lowerBound * width)..<(cotangents.upperBound * width)]) }
-            ?? Self.oneHotLastRows(cotangents, vocabulary: V)
-        model.parameters.withUnsafeBufferPointer { theta in cot.withUnsafeBufferPointer { c in
-            model.backward(activations, theta: theta.baseAddress!, activeRows: c.baseAddress!, batchStride: width, from: T - 1, batch: B,
-                           grad: stack, tap: tap, gradients: gl, site: basis == nil ? .logits : .finalNorm)
+        let cot = Self.lastRowCotangents(cotangents, model: model, basis: basis)
+        model.parameters.withUnsafeBufferPointer { theta in cot.values.withUnsafeBufferPointer { c in
+            model.backward(activations, theta: theta.baseAddress!, activeRows: c.baseAddress!, batchStride: cot.width, from: T - 1, batch: B,
+                           grad: stack, tap: tap, gradients: gl, site: cot.site)
         } }
         return tap.factors
     }
