@@ -109,7 +109,7 @@ import Testing
     }
 
     /// `automatic` runs blocks and traces through the head's column space (D < V): its features have D rows, the head's
-    /// own share kept as logit-row factors, and Q's columns orthonormal; the other strategies keep V rows.
+    /// own share kept as y (K_head = (y_v·y_u) I), and Q's columns orthonormal; the other strategies keep V rows.
     @Test func automaticBlocksGoThroughTheHeadBasis() throws {
         let model = try randomTinyModel(seed: 5)
         let (V, D) = (model.config.vocabSize, model.config.dModel)
@@ -124,7 +124,10 @@ import Testing
         let f = try KernelFeatures(model, input: input, position: input.length - 1, plan: blocks)
         #expect(f.rows == D && f.dense.rows == D && f.basis != nil)
         let head = model.layout.tensors.firstIndex { $0.offset == model.layout.head }!
-        #expect(f.logitFactors.keys.sorted() == [head] && f.factors[head] == nil)
+        #expect(f.headShare?.index == head && f.factors[head] == nil && f.denseColumns[head] == nil)
+        let acts = try ProbePass(model, input: input, position: input.length - 1).activations
+        let y = acts.finalNormOutput(at: acts.length - 1)
+        #expect(f.headShare?.y == y && y.count == D)
         #expect(f.factors.values.allSatisfy { $0.batch == D })
         // J = Q F below the head: every materialised tensor's columns, against the plain backward's logit Jacobian.
         let j = try TokenGradients.logitJacobian(model, input: input, position: input.length - 1)

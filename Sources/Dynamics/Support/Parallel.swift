@@ -34,6 +34,14 @@ public enum Parallel {
 }
 
 extension Parallel {
+    /// `body()` on the calling thread with OpenBLAS single-threaded: one product whose bytes must not depend on the
+    /// thread count (a multi-threaded dgemm may sum in another order).
+    public static func singleThreaded<T>(_ body: () throws -> T) rethrows -> T {
+        SingleThreadedBLAS.enter()
+        defer { SingleThreadedBLAS.leave() }
+        return try body()
+    }
+
     /// `body(i)` for i in 0 ..< count on up to `threads` threads, each index claimed by the next free thread, with
     /// OpenBLAS single-threaded. For fixed work tiles that write disjoint memory: each tile's result is the same
     /// whichever thread runs it, so a split into tiles that does not depend on `threads` gives the same bytes for

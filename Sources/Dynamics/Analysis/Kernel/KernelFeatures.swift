@@ -8,9 +8,9 @@ public struct KernelFeatures: Sendable {
     public let rows: Int
     /// Q (V × D) when the rows go through the head basis (J = Q · rows below the head); nil: the rows are the logits.
     public let basis: Matrix?
-    /// Factors whose rows are the V logits even through the head basis: the head's own, J_head[o] = e_o ⊗ y
-    /// (cotangents the identity, inputs y). Empty without the basis.
-    public let logitFactors: [Int: DenseFactors]
+    /// The head's own share through the head basis (its Jacobian rows are the V logits, not F's rows); nil without
+    /// the basis.
+    public let headShare: HeadShare?
     /// A(x) = G(x) = e_{o_t} − softmax(z(x)) (THEORY §2).
     public let logitGradient: [Double]
     /// log π(x).
@@ -64,23 +64,18 @@ public struct KernelFeatures: Sendable {
         guard let tap else {
             denseColumns = Dictionary(uniqueKeysWithValues: model.layout.tensors.enumerated().map { ($0.offset, $0.element.range) })
             factors = [:]
-            logitFactors = [:]
+            headShare = nil
             return
         }
         var columns: [Int: Range<Int>] = [:]
         var factors: [Int: DenseFactors] = [:]
-        var logitFactors: [Int: DenseFactors] = [:]
+        var headShare: HeadShare?
         let kept = Dictionary(uniqueKeysWithValues: tap.gradientLayout.tensors.map { ($0.name, $0.range) })
         for (index, tensor) in model.layout.tensors.enumerated() {
             if let range = kept[tensor.name] {
                 columns[index] = range
             } else if headBasis != nil && tensor.offset == model.layout.head {
-                // The head below its own basis: one position, y; the cotangents of its V rows the identity.
-                let D = model.config.dModel
-                var identity = [Double](repeating: 0, count: V * V)
-                for o in 0..<V { identity[o * V + o] = 1 }
-                logitFactors[index] = DenseFactors(rows: 1, batch: V, inputWidth: D, outputWidth: V, cotangents: identity,
-                                                   inputs: acts.finalNormOutput(at: T - 1))
+                headShare = HeadShare(index: index, y: acts.finalNormOutput(at: T - 1))
             } else {
                 // A factored weight; one that saw no positions (the patch embedding of a text-only example) has
                 // empty factors: its share of every product is zero.
@@ -90,8 +85,21 @@ public struct KernelFeatures: Sendable {
         }
         denseColumns = columns
         self.factors = factors
-        self.logitFactors = logitFactors
+        self.headShare = headShare
     }
+}
+
+/// The head's share of the eNTK through the head basis. The logits are z = W_head y with no bias, so the head's
+/// Jacobian rows are J_head[o] = e_o ⊗ y, whatever the basis below it: K_head(x_v, x_u) = (y_v·y_u) I_V and
+/// tr K_head = V·(y_v·y_u) (the stacked traces use the same closed form).
+public struct HeadShare: Sendable {
+    /// The head's index in the layout.
+    public let index: Int
+    /// y: the final LayerNorm's output at the example's position (D values).
+    public let y: [Double]
+
+    /// y_v·y_u: K_head(x_v, x_u) is this times the V × V identity.
+    public func scale(_ other: HeadShare) -> Double { BLAS.dot(y, other.y) }
 }
 
 extension KernelFeatures {
@@ -107,7 +115,11 @@ extension KernelFeatures {
                 BLAS.gemv(trans: true, rows: q.rows, cols: q.cols, a: qp.baseAddress!, lda: q.cols, x: a.baseAddress!, y: w.baseAddress!)
             } } }
         }
-        for (index, f) in logitFactors { Self.writeContracted(f, weights: logitGradient, into: &g, offset: layout.tensors[index].offset) }
+        if let head = headShare {
+            // The head's slice of A·J is A ⊗ y (V × D, row-major like W_head).
+            let (offset, D) = (layout.tensors[head.index].offset, head.y.count)
+            for o in 0..<vocabSize { for i in 0..<D { g[offset + o * D + i] = logitGradient[o] * head.y[i] } }
+        }
         g.withUnsafeMutableBufferPointer { out in
             rowWeights.withUnsafeBufferPointer { a in
                 dense.storage.withUnsafeBufferPointer { j in

@@ -172,7 +172,7 @@ public struct HeadBasis: Sendable {
         let (V, D) = (model.config.vocabSize, model.config.dModel)
         guard D < V else { return nil }
         let w = Array(model.parameters[model.layout.head..<(model.layout.head + V * D)])
-        guard let qr = Parallel.map(1, threads: 1, { _ in try? ThinQR(Matrix(rows: V, cols: D, storage: w)) })[0] else { return nil }
+        guard let qr = Parallel.singleThreaded({ try? ThinQR(Matrix(rows: V, cols: D, storage: w)) }) else { return nil }
         (q, r) = (qr.q, qr.r)
     }
 }

@@ -17,12 +17,13 @@ public enum KernelProducts {
             // One product over every materialised column at once (the explicit strategy's single dgemm).
             var s = Matrix(rows: r, cols: r)
             gemmNT(v.dense, 0..<width, u.dense, 0..<width, into: &s)
-            for index in layout.tensors.indices where v.denseColumns[index] == nil && v.logitFactors[index] == nil {
+            for index in layout.tensors.indices where v.denseColumns[index] == nil && index != v.headShare?.index {
                 accumulateBlock(index, v, u, layout: layout, into: &s)
             }
             var k = expand(s, v.basis)
-            for index in layout.tensors.indices {
-                if let fv = v.logitFactors[index], let fu = u.logitFactors[index] { structuredBlock(fv, fu, into: &k) }
+            if let hv = v.headShare, let hu = u.headShare {
+                let c = hv.scale(hu)
+                for o in 0..<V { k[o, o] += c }
             }
             return (k, nil)
         }
@@ -31,9 +32,10 @@ public enum KernelProducts {
             if v.isFullJacobian && u.isFullJacobian {
                 return (try? EmpiricalNTK.block(v.dense, u.dense, columns: layout.tensors[index].range)) ?? Matrix(rows: V, cols: V)
             }
-            if let fv = v.logitFactors[index], let fu = u.logitFactors[index] {
+            if let hv = v.headShare, let hu = u.headShare, index == hv.index {
                 var part = Matrix(rows: V, cols: V)
-                structuredBlock(fv, fu, into: &part)
+                let c = hv.scale(hu)
+                for o in 0..<V { part[o, o] = c }
                 return part
             }
             var s = Matrix(rows: r, cols: r)
@@ -54,7 +56,7 @@ public enum KernelProducts {
     /// basis, tr Q S Qᵀ = tr S).
     public static func trace(_ v: KernelFeatures, _ u: KernelFeatures, layout: ParameterLayout) -> (trace: Double, perTensor: [Double]) {
         let perTensor = layout.tensors.indices.map { index -> Double in
-            if let fv = v.logitFactors[index], let fu = u.logitFactors[index] { return structuredTrace(fv, fu) }
+            if let hv = v.headShare, let hu = u.headShare, index == hv.index { return Double(v.vocabSize) * hv.scale(hu) }
             if let fv = v.factors[index], let fu = u.factors[index] { return structuredTrace(fv, fu) }
             let (jv, rv) = columns(index, v, layout: layout), (ju, ru) = columns(index, u, layout: layout)
             var s = 0.0

@@ -125,7 +125,7 @@ struct StackedTraces {
             // The head below its own basis: J_head[o] = e_o ⊗ y, so tr K_head(x_i, x_j) = V·(y_i·y_j).
             let ys = members.indices.map { passes[$0].activations.finalNormOutput(at: passes[$0].activations.length - 1) }
             let y = (rows: Array(ys[..<m].joined()), columns: diagonal ? Array(ys[..<m].joined()) : Array(ys[m...].joined()))
-            sums[head] = Parallel.map(1, threads: 1) { _ in Self.product(y.rows, y.columns, width: D).map { Double(V) * $0 } }[0]
+            sums[head] = Parallel.singleThreaded { Self.product(y.rows, y.columns, width: D).map { Double(V) * $0 } }
         }
         for c0 in stride(from: 0, to: featureRows, by: chunk) {
             let width = min(chunk, featureRows - c0)
