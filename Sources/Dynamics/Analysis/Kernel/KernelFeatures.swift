@@ -100,6 +100,12 @@ public struct HeadShare: Sendable {
 
     /// y_v·y_u: K_head(x_v, x_u) is this times the V × V identity.
     public func scale(_ other: HeadShare) -> Double { BLAS.dot(y, other.y) }
+
+    /// k += K_head(x_v, x_u) = (y_v·y_u) I_V, with `self` the features of x_v and `other` those of x_u.
+    func addBlock(_ other: HeadShare, into k: inout Matrix) {
+        let c = scale(other)
+        for o in 0..<min(k.rows, k.cols) { k[o, o] += c }
+    }
 }
 
 extension KernelFeatures {

@@ -21,10 +21,7 @@ public enum KernelProducts {
                 accumulateBlock(index, v, u, layout: layout, into: &s)
             }
             var k = expand(s, v.basis)
-            if let hv = v.headShare, let hu = u.headShare {
-                let c = hv.scale(hu)
-                for o in 0..<V { k[o, o] += c }
-            }
+            if let hv = v.headShare, let hu = u.headShare { hv.addBlock(hu, into: &k) }
             return (k, nil)
         }
         // One tensor's share per task, spread over the cores (single-threaded BLAS each), added up in θ order.
@@ -34,8 +31,7 @@ public enum KernelProducts {
             }
             if let hv = v.headShare, let hu = u.headShare, index == hv.index {
                 var part = Matrix(rows: V, cols: V)
-                let c = hv.scale(hu)
-                for o in 0..<V { part[o, o] = c }
+                hv.addBlock(hu, into: &part)
                 return part
             }
             var s = Matrix(rows: r, cols: r)
