@@ -182,6 +182,31 @@ import Testing
         #expect(abs(hit / Double(n) - 0.2514) < 0.04, "mean hit \(hit / Double(n))")
     }
 
+    /// `jigsaw-strip`: 1×3 and 3×1 puzzles (both drawn), answered with the truth, whatever `--grid` says; the shuffled
+    /// image reassembles to its source; the truth's own answer scores 1.
+    @Test func jigsawStripExamplesAreSolvedOneRowOrColumnPuzzles() throws {
+        let n = 40
+        let strip = try DatasetGenerator(DatasetSpec(tasks: [.jigsawStrip], split: .train, count: n, styles: [.plain, .reasoning], grid: (2, 2), seed: 9))
+        var grids: [[Int]: Int] = [:]
+        for i in 0..<n {
+            let generated = try strip.example(i)
+            let e = generated.example
+            let grid = try #require(e.grid)
+            grids[grid, default: 0] += 1
+            #expect(e.task == "jigsaw-strip" && (grid == [1, 3] || grid == [3, 1]), "\(e.task ?? "") \(grid)")
+            #expect(e.prompt.hasPrefix("the image is cut into \(grid[0]) x \(grid[1]) pieces"))
+            let permutation = try #require(e.truth?.permutation)
+            #expect(permutation.sorted() == [0, 1, 2] && permutation != [0, 1, 2])
+            #expect(try TaskScorer.score(e, output: e.response).correct)
+            let images = Dictionary(uniqueKeysWithValues: generated.images.map { ($0.0, $0.1) })
+            let (shuffled, source) = (try #require(images[e.image ?? ""]), try #require(images[e.truth?.source ?? ""]))
+            let puzzle = try Jigsaw(rows: grid[0], columns: grid[1], permutation: permutation)
+            #expect(try puzzle.reassemble(shuffled, answer: permutation) == source)
+        }
+        #expect(grids[[1, 3], default: 0] >= 10 && grids[[3, 1], default: 0] >= 10, "\(grids)")
+        #expect(throws: WorldError.self) { try TaskKind.parseList("jigsaw-stripe") }
+    }
+
     @Test func jigsawThinkTraceIsTheSceneDescriptionOrTheFixedSentence() throws {
         let scene = try DatasetGenerator(DatasetSpec(tasks: [.jigsaw, .jigsawFormat], split: .train, count: 40, styles: [.reasoning], seed: 6))
         let fixed = try DatasetGenerator(DatasetSpec(tasks: [.jigsaw, .jigsawFormat], split: .train, count: 40, styles: [.reasoning], seed: 6,

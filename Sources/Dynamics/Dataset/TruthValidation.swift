@@ -41,7 +41,7 @@ extension Example {
             case .grounding where truth.box == nil: throw bad("a grounding example needs truth.box")
             case .ocr, .vqa, .pope:
                 if truth.answer == nil { throw bad("a \(name) example needs truth.answer") }
-            case .ordering, .jigsaw, .jigsawFormat:
+            case .ordering, .jigsaw, .jigsawFormat, .jigsawStrip:
                 if truth.permutation == nil { throw bad("a \(name) example needs truth.permutation") }
             default: break
             }

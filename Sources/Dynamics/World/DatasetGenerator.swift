@@ -54,9 +54,18 @@ public struct DatasetGenerator: Sendable {
         guard !spec.tasks.isEmpty, !spec.styles.isEmpty else { throw WorldError.invalid("no task or style given") }
         self.spec = spec
         scenes = try SceneGenerator(size: spec.imageSize, layout: spec.layout, background: spec.background)
-        if spec.tasks.contains(where: \.isPuzzle) {
+        if spec.tasks.contains(where: { $0 == .jigsaw || $0 == .jigsawFormat }) {
             _ = try Jigsaw(rows: spec.grid.rows, columns: spec.grid.columns, permutation: Array((0..<(spec.grid.rows * spec.grid.columns)).reversed()))
                 .pieceSize(imageSize: spec.imageSize)
+        }
+        if spec.tasks.contains(.jigsawStrip) {
+            for g in TaskKind.stripGrids {
+                do {
+                    _ = try Jigsaw(rows: g.rows, columns: g.columns, permutation: Array((0..<(g.rows * g.columns)).reversed())).pieceSize(imageSize: spec.imageSize)
+                } catch {
+                    throw WorldError.invalid("jigsaw-strip cuts the image into 3 pieces along one side: image size \(spec.imageSize) does not allow it (\(error))")
+                }
+            }
         }
     }
 
@@ -73,10 +82,11 @@ public struct DatasetGenerator: Sendable {
         let imagePath = "images/\(id).png"
         if task.isPuzzle {
             let (scene, image) = scenes.generate(rng)
-            let puzzle = try Jigsaw(rows: spec.grid.rows, columns: spec.grid.columns, rng: rng)
-            let guess = task == .jigsawFormat ? try Jigsaw(rows: spec.grid.rows, columns: spec.grid.columns, rng: rng) : nil
+            let grid = task == .jigsawStrip ? TaskKind.stripGrids[rng.uniformInt(TaskKind.stripGrids.count)] : spec.grid
+            let puzzle = try Jigsaw(rows: grid.rows, columns: grid.columns, rng: rng)
+            let guess = task == .jigsawFormat ? try Jigsaw(rows: grid.rows, columns: grid.columns, rng: rng) : nil
             return try Self.jigsawExample(id: id, style: style, puzzle: puzzle, source: image, scene: scene, imagePath: imagePath, guess: guess,
-                                          trace: spec.jigsawTrace)
+                                          trace: spec.jigsawTrace, task: task)
         }
         // Draw scenes until one supports the question (OCR needs digits, ordering two shapes apart in x).
         for _ in 0..<1000 {
@@ -91,11 +101,12 @@ public struct DatasetGenerator: Sendable {
 
     /// A jigsaw example over `source`: the shuffled image at `imagePath`, the cropped source beside it. With a
     /// `guess`, a jigsaw-format example: the response answers with the guess's permutation, the truth stays the puzzle's.
+    /// `task` names the example's task (`jigsaw-strip` for a strip puzzle); by default jigsaw, or jigsaw-format with a guess.
     public static func jigsawExample(id: String, style: PromptStyle, puzzle: Jigsaw, source: RGBImage, scene: Scene?,
-                                     imagePath: String, guess: Jigsaw? = nil, trace: JigsawTrace = .scene) throws -> GeneratedExample {
+                                     imagePath: String, guess: Jigsaw? = nil, trace: JigsawTrace = .scene, task: TaskKind? = nil) throws -> GeneratedExample {
         let cropped = try puzzle.cropped(source)
         let sourcePath = imagePath.replacingOccurrences(of: ".png", with: "-source.png")
-        let task: TaskKind = guess == nil ? .jigsaw : .jigsawFormat
+        let task: TaskKind = task ?? (guess == nil ? .jigsaw : .jigsawFormat)
         let example = Example(id: id, task: task.rawValue, style: style.rawValue, prompt: style.prompt(puzzle.question),
                               response: style.response(answer: (guess ?? puzzle).answer, trace: puzzle.trace(trace, scene: scene)), image: imagePath,
                               truth: Truth(permutation: puzzle.permutation, source: sourcePath, scene: scene),

@@ -57,7 +57,7 @@ public enum PriorTasks {
             let names = listing.map { shapes[$0].name }.joined(separator: " , ")
             return TaskQuestion(question: "order the shapes from left to right : \(names) .",
                                 answer: Jigsaw.listText(leftToRight), truth: Truth(permutation: leftToRight, scene: scene))
-        case .jigsaw, .jigsawFormat:
+        case .jigsaw, .jigsawFormat, .jigsawStrip:
             return nil
         }
     }

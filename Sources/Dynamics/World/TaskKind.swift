@@ -7,6 +7,11 @@ public enum TaskKind: String, CaseIterable, Codable, Sendable {
     /// the base model how a k-piece puzzle is answered (the analogue of a real MLLM's instruction following)
     /// while carrying no information about the image, so jigsaw accuracy stays at chance.
     case jigsawFormat = "jigsaw-format"
+    /// A jigsaw of one row or one column of three pieces (1×3 or 3×1, drawn per example), answered with the truth:
+    /// the base learns to read where a piece came from along one axis (the faint light of the dark world) — the
+    /// feature the 2×2 puzzle needs — without ever seeing a 2×2 puzzle solved, so 2×2 accuracy stays at chance
+    /// (notebook 03 §2t). Like the general visual knowledge a real MLLM brings to the paper's puzzles.
+    case jigsawStrip = "jigsaw-strip"
 
     /// The prior tasks a base model is pretrained on (and evaluated on for forgetting).
     public static let prior: [TaskKind] = [.grounding, .ocr, .vqa, .pope, .ordering]
@@ -15,10 +20,13 @@ public enum TaskKind: String, CaseIterable, Codable, Sendable {
     public static let world: [TaskKind] = prior + [.jigsaw]
 
     /// Tasks whose examples are jigsaw puzzles (a shuffled image, a grid, the permutation as truth).
-    public var isPuzzle: Bool { self == .jigsaw || self == .jigsawFormat }
+    public var isPuzzle: Bool { self == .jigsaw || self == .jigsawFormat || self == .jigsawStrip }
+
+    /// The grids a `jigsaw-strip` example is drawn from.
+    public static let stripGrids: [(rows: Int, columns: Int)] = [(1, 3), (3, 1)]
 
     /// Parses a comma-separated list of task names; `prior` stands for the five prior tasks, `all`
-    /// for those and jigsaw (`jigsaw-format` is only ever named).
+    /// for those and jigsaw (`jigsaw-format` and `jigsaw-strip` are only ever named).
     public static func parseList(_ text: String) throws -> [TaskKind] {
         var out: [TaskKind] = []
         for name in text.split(separator: ",").map({ $0.trimmingCharacters(in: .whitespaces) }) {

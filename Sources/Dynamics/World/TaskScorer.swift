@@ -53,7 +53,7 @@ public enum TaskScorer {
                 expectedYes = expected == "yes"
                 saidYes = answer == "yes"
             }
-        case .ordering, .jigsaw, .jigsawFormat:
+        case .ordering, .jigsaw, .jigsawFormat, .jigsawStrip:
             guard let perm = truth.permutation else { throw missing("permutation") }
             let r = JigsawReward.score(output: output, truth: perm)
             rewards = r
