@@ -14,6 +14,8 @@ export DEMO_PRETRAIN_STEPS=${PAPER_PRETRAIN_STEPS:-32000}
 # §2n, 29 minutes with the demo's base reused (GRPO 3.1–3.4 updates/s; notebook 03 §2q), about 45 from scratch. Both GRPO runs are evaluated
 # on the prior and jigsaw test sets every 125 updates, so the report's forgetting curve holds them both.
 export DEMO_GRPO_STEPS=${PAPER_GRPO_STEPS:-2500}
+# The demo's GRPO learning rate (1e-4 since the strip-puzzle base, notebook 03 §2t), for both GRPO runs.
+export DEMO_GRPO_LR=${PAPER_GRPO_LR:-1e-4}
 export DEMO_GRPO_EVAL_EVERY=${PAPER_GRPO_EVAL_EVERY:-125}
 export DEMO_GRPO_PROBE_EVERY=${PAPER_GRPO_PROBE_EVERY:-250}
 scripts/demo.sh
@@ -23,7 +25,7 @@ prior_count=${DEMO_PRIOR_TEST:-1000}
 eval_limit=$(( prior_count > 400 ? prior_count : 400 ))  # as demo.sh's: the whole prior and jigsaw test sets
 echo "== GRPO without restart: $DEMO_GRPO_STEPS updates" >&2
 "$A" train grpo --checkpoint "$out/base/final" --data "$d/jigsaw-reasoning/train.jsonl" --steps "$DEMO_GRPO_STEPS" \
-  --lr "${DEMO_GRPO_LR:-2e-4}" --beta "${DEMO_GRPO_BETA:-0.04}" -G "${DEMO_GRPO_G:-8}" --restart-every 0 \
+  --lr "$DEMO_GRPO_LR" --beta "${DEMO_GRPO_BETA:-0.04}" -G "${DEMO_GRPO_G:-8}" --restart-every 0 \
   --eval-data "$d/prior/test.jsonl" --eval-data "$d/jigsaw/test.jsonl" --eval-limit "$eval_limit" --eval-every "$DEMO_GRPO_EVAL_EVERY" \
   --out "$out/grpo-no-restart" --force > /dev/null
 for set in prior jigsaw; do
