@@ -5,9 +5,8 @@
 # task, Wilson 95 % intervals) → the forgetting table (printed, and written to OUT/summary.csv); every run is also
 # evaluated as it trains, so the report draws forgetting against learning and compares the runs at the same jigsaw
 # accuracy (`analyze curve`).
-# On 2 idle cores with the release build made: 22.8 minutes on the machine of notebook 03 §2n (data 0.7,
-# pretraining 15.0–15.8 at 34–36 steps/s, everything after it 7.0); a machine at the earlier stops' 20 steps/s needs
-# 27 minutes for the pretraining alone (30 000 steps would fit but leave ordering at 80 % at seed 0). The DEMO_* variables scale it (DEMO_PRETRAIN_STEPS=50 for a smoke test).
+# On 2 idle cores with the release build made: 18.1 minutes (notebook 03 §2u: data 0.8, pretraining 15.5 at 33–36
+# steps/s, everything after it 1.8); a machine at 20–26 steps/s needs 20–27 minutes for the pretraining alone. The DEMO_* variables scale it (DEMO_PRETRAIN_STEPS=50 for a smoke test).
 # `make paper` (scripts/paper.sh) runs the long version through this script.
 set -euo pipefail
 A=${ANALYZE:-.build/release/analyze}
