@@ -54,18 +54,10 @@ public struct DatasetGenerator: Sendable {
         guard !spec.tasks.isEmpty, !spec.styles.isEmpty else { throw WorldError.invalid("no task or style given") }
         self.spec = spec
         scenes = try SceneGenerator(size: spec.imageSize, layout: spec.layout, background: spec.background)
+        // `--grid` matters to jigsaw and jigsaw-format only (a strip puzzle's three pieces fit any image of 8 pixels or more).
         if spec.tasks.contains(where: { $0 == .jigsaw || $0 == .jigsawFormat }) {
             _ = try Jigsaw(rows: spec.grid.rows, columns: spec.grid.columns, permutation: Array((0..<(spec.grid.rows * spec.grid.columns)).reversed()))
                 .pieceSize(imageSize: spec.imageSize)
-        }
-        if spec.tasks.contains(.jigsawStrip) {
-            for g in TaskKind.stripGrids {
-                do {
-                    _ = try Jigsaw(rows: g.rows, columns: g.columns, permutation: Array((0..<(g.rows * g.columns)).reversed())).pieceSize(imageSize: spec.imageSize)
-                } catch {
-                    throw WorldError.invalid("jigsaw-strip cuts the image into 3 pieces along one side: image size \(spec.imageSize) does not allow it (\(error))")
-                }
-            }
         }
     }
 
