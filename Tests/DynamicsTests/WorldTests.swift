@@ -204,6 +204,13 @@ import Testing
             #expect(try puzzle.reassemble(shuffled, answer: permutation) == source)
         }
         #expect(grids[[1, 3], default: 0] >= 10 && grids[[3, 1], default: 0] >= 10, "\(grids)")
+        // The printed summary keeps the whole task name, the other tasks' names padded to its width.
+        let scored = try (0..<4).map { i -> ScoredOutput in
+            let e = try DatasetGenerator(DatasetSpec(tasks: [.jigsawStrip, .vqa], split: .train, count: 4, styles: [.plain], seed: 9)).example(i).example
+            return try TaskScorer.score(e, output: e.response)
+        }
+        let lines = EvaluationReport.summaryLines(TaskSummary.summarise(scored))
+        #expect(lines.count == 2 && lines[0].hasPrefix("jigsaw-strip n=2 ") && lines[1].hasPrefix("vqa          n=2 "), "\(lines)")
         #expect(throws: WorldError.self) { try TaskKind.parseList("jigsaw-stripe") }
     }
 

@@ -171,8 +171,10 @@ extension EvaluationReport {
     /// One line per task over both styles, as `analyze eval` and `score` print them: n, accuracy, answer-block rate,
     /// and POPE's F1, the jigsaw rewards and the permutation rate where they apply.
     public static func summaryLines(_ summary: [TaskSummary]) -> [String] {
-        summary.filter { $0.style == "all" }.map { s in
-            var line = s.task.padding(toLength: 10, withPad: " ", startingAt: 0)
+        // Names padded to one width (at least 10), never cut: `jigsaw-format` and `jigsaw-strip` are longer.
+        let width = summary.map(\.task.count).reduce(10, max)
+        return summary.filter { $0.style == "all" }.map { s in
+            var line = s.task.padding(toLength: width, withPad: " ", startingAt: 0)
                 + String(format: " n=%-5d accuracy %.3f  answer-block %.3f", s.n, s.accuracy, s.answerBlockRate)
             if let f1 = s.f1 { line += String(format: "  F1 %.3f", f1) }
             if let r = s.meanRewards { line += String(format: "  rewards fmt %.3f hit %.3f acc %.3f", r.format, r.hit, r.accuracy) }
