@@ -26,8 +26,9 @@ pretrain_wd=${DEMO_PRETRAIN_WD:-0.1}
 # Plus 4 parts of strip puzzles (1×3 and 3×1, solved: `jigsaw-strip`), 36 in all: the base then reads where a piece
 # came from along one axis, as a real MLLM brings visual knowledge to the paper's puzzles, while the 2×2 puzzle stays
 # at chance. Without them GRPO could learn the 2×2 puzzle only by rewriting the patch embedding and the first block,
-# which the prior tasks read (fourteen settings, notebook 03 §2o–2s); with them GRPO learns it in 100 updates and
-# SFT-GT still forgets (§2t).
+# which the prior tasks read (fourteen settings, notebook 03 §2o–2s); with them GRPO learns it while keeping the
+# prior tasks, and SFT-GT still forgets (§2t, §2u). Three bases of this mix so far: 64.5 / 100 / 91 / 55 / 28.5 (seed 0,
+# this script), 95.5 / 100 / 94.5 / 80 / 84 (seed 1) and 94.5 / 100 / 92 / 80.5 / 98.5 (§2t): not yet robust (§2u).
 pretrain_tasks=${DEMO_PRETRAIN_TASKS:-grounding,ordering,ocr,grounding,ordering,pope,grounding,ordering,jigsaw-strip,vqa,grounding,ordering,pope,grounding,ordering,jigsaw-format,grounding,jigsaw-strip,ordering,ocr,grounding,ordering,pope,grounding,ordering,vqa,jigsaw-strip,grounding,ordering,pope,grounding,ordering,ordering,grounding,ordering,jigsaw-strip}
 # SFT-GT: 160 steps on the 4 000 plain puzzles, the learning rate warmed up over 10 steps and decayed by a cosine to
 # 10 %: on the validation sets (seed 1) the jigsaw ends at 63.0 % (59–63 % from step 80 on), where the constant rate
@@ -35,8 +36,10 @@ pretrain_tasks=${DEMO_PRETRAIN_TASKS:-grounding,ordering,ocr,grounding,ordering,
 sft_steps=${DEMO_SFT_STEPS:-160}
 # GRPO at lr 1e-4 for 100 updates on 4 000 prompts (the restart every 2 epochs, 500 updates, is not reached): on the
 # validation sets from a strip-puzzle base, 19.8 % jigsaw with ordering −3.5, OCR and VQA −3 and grounding +3; at lr
-# 2e-4, 14.2 % at 50 updates and 30.5 % at 100 with ordering −4.5 (notebook 03 §2t). Without the strip puzzles,
-# lr 2e-4 for 750 updates reached 48.8 % and lost 67 points of grounding (§2p).
+# 2e-4, 14.2 % at 50 updates and 30.5 % at 100 with ordering −4.5 (notebook 03 §2t). The pace depends on the base:
+# from the seed-0 and seed-1 bases of §2u, 100 updates learn only 2.5–4.5 points (every task within 1 point), and
+# the seed-1 base reaches 26.0 % at 225 updates with every task within 1.5 points. Without the strip puzzles, lr 2e-4
+# for 750 updates reached 48.8 % and lost 67 points of grounding (§2p).
 grpo_steps=${DEMO_GRPO_STEPS:-100}
 grpo_lr=${DEMO_GRPO_LR:-1e-4}
 grpo_beta=${DEMO_GRPO_BETA:-0.04}
