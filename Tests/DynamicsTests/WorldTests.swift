@@ -214,6 +214,35 @@ import Testing
         #expect(throws: WorldError.self) { try TaskKind.parseList("jigsaw-stripe") }
     }
 
+    /// `pope-adversarial`: every "no" names an absent object sharing a colour or a shape with one in the scene
+    /// (with random negatives some do not); "yes" and "no" stay balanced; the examples score as POPE, and the same
+    /// seed's random-negative POPE set is unchanged (its "no" questions include ones that share nothing).
+    @Test func adversarialPOPENegativesShareAColourOrAShape() throws {
+        let n = 400
+        func examples(_ task: TaskKind) throws -> [Example] {
+            let g = try DatasetGenerator(DatasetSpec(tasks: [task], split: .train, count: n, styles: [.plain], seed: 4))
+            return try (0..<n).map { try g.example($0).example }
+        }
+        func sharesAWord(_ e: Example) throws -> Bool {
+            let name = e.prompt.replacingOccurrences(of: "is there a ", with: "").replacingOccurrences(of: " ?", with: "")
+            let asked = Set(name.split(separator: " ").map(String.init))
+            let scene = try #require(e.truth?.scene)
+            #expect(scene.shapes.map(\.name).contains(name) == (e.truth?.answer == "yes"), "\(name)")
+            return scene.shapes.contains { asked.contains($0.colour.rawValue) || asked.contains($0.kind.rawValue) }
+        }
+        var no = 0
+        for e in try examples(.popeAdversarial) {
+            #expect(e.task == "pope-adversarial")
+            let scored = try TaskScorer.score(e, output: e.response)
+            #expect(scored.correct && scored.expectedYes == (e.truth?.answer == "yes"))
+            if e.truth?.answer == "no" { no += 1; #expect(try sharesAWord(e), "\(e.prompt)") }
+        }
+        #expect(abs(Double(no) / Double(n) - 0.5) < 0.1, "\(no) of \(n) answers are no")
+        let random = try examples(.pope).filter { $0.truth?.answer == "no" }
+        #expect(try random.contains { try !sharesAWord($0) })
+        #expect(try TaskKind.parseList("prior").contains(.popeAdversarial) == false)
+    }
+
     @Test func jigsawThinkTraceIsTheSceneDescriptionOrTheFixedSentence() throws {
         let scene = try DatasetGenerator(DatasetSpec(tasks: [.jigsaw, .jigsawFormat], split: .train, count: 40, styles: [.reasoning], seed: 6))
         let fixed = try DatasetGenerator(DatasetSpec(tasks: [.jigsaw, .jigsawFormat], split: .train, count: 40, styles: [.reasoning], seed: 6,

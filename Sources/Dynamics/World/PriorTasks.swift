@@ -41,9 +41,15 @@ public enum PriorTasks {
             let kind = ShapeKind.allCases[rng.uniformInt(3)]
             let n = String(shapes.filter { $0.kind == kind }.count)
             return TaskQuestion(question: "how many \(kind.plural) are there ?", answer: n, truth: Truth(answer: n, scene: scene))
-        case .pope:
+        case .pope, .popeAdversarial:
             let present = Set(shapes.map(\.name))
-            let absent = ShapeColour.allCases.flatMap { c in ShapeKind.allCases.map { "\(c.rawValue) \($0.rawValue)" } }.filter { !present.contains($0) }
+            var absent = ShapeColour.allCases.flatMap { c in ShapeKind.allCases.map { "\(c.rawValue) \($0.rawValue)" } }.filter { !present.contains($0) }
+            if task == .popeAdversarial {
+                // Negatives that share a colour or a shape with an object in the scene (the same draws follow).
+                let words = Set(shapes.flatMap { [$0.colour.rawValue, $0.kind.rawValue] })
+                let near = absent.filter { $0.split(separator: " ").contains { words.contains(String($0)) } }
+                if !near.isEmpty { absent = near }
+            }
             let yes = !shapes.isEmpty && (absent.isEmpty || rng.uniform() < 0.5)
             let name = yes ? shapes[rng.uniformInt(shapes.count)].name : absent[rng.uniformInt(absent.count)]
             let answer = yes ? "yes" : "no"

@@ -12,6 +12,11 @@ public enum TaskKind: String, CaseIterable, Codable, Sendable {
     /// feature the 2×2 puzzle needs — without ever seeing a 2×2 puzzle solved, so 2×2 accuracy stays at chance
     /// (notebook 03 §2t). Like the general visual knowledge a real MLLM brings to the paper's puzzles.
     case jigsawStrip = "jigsaw-strip"
+    /// POPE with adversarial negatives (pretraining only; the POPE benchmark's adversarial split): a "no" question
+    /// names an absent object that shares its colour or its shape with one in the scene, whenever one exists. With
+    /// random negatives 40 % of the "no" questions share a colour, so answering by colour alone scores 80 % — where
+    /// every good base of the strip recipe sat (notebook 03 §2v); these make the colour–shape binding pay.
+    case popeAdversarial = "pope-adversarial"
 
     /// The prior tasks a base model is pretrained on (and evaluated on for forgetting).
     public static let prior: [TaskKind] = [.grounding, .ocr, .vqa, .pope, .ordering]
@@ -26,7 +31,7 @@ public enum TaskKind: String, CaseIterable, Codable, Sendable {
     public static let stripGrids: [(rows: Int, columns: Int)] = [(1, 3), (3, 1)]
 
     /// Parses a comma-separated list of task names; `prior` stands for the five prior tasks, `all`
-    /// for those and jigsaw (`jigsaw-format` and `jigsaw-strip` are only ever named).
+    /// for those and jigsaw (`jigsaw-format`, `jigsaw-strip` and `pope-adversarial` are only ever named).
     public static func parseList(_ text: String) throws -> [TaskKind] {
         var out: [TaskKind] = []
         for name in text.split(separator: ",").map({ $0.trimmingCharacters(in: .whitespaces) }) {

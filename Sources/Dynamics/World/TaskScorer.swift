@@ -45,11 +45,11 @@ public enum TaskScorer {
                 score = box.iou(PixelBox(x1: b[0], y1: b[1], x2: b[2], y2: b[3]))
                 correct = score >= 0.5
             }
-        case .ocr, .vqa, .pope:
+        case .ocr, .vqa, .pope, .popeAdversarial:
             guard let expected = truth.answer else { throw missing("answer") }
             correct = answer.map { $0.replacingOccurrences(of: " ", with: "") == normalise(expected).replacingOccurrences(of: " ", with: "") } ?? false
             score = correct ? 1 : 0
-            if task == .pope {
+            if task == .pope || task == .popeAdversarial {
                 expectedYes = expected == "yes"
                 saidYes = answer == "yes"
             }
