@@ -5,31 +5,32 @@
 # task, Wilson 95 % intervals) → the forgetting table (printed, and written to OUT/summary.csv); every run is also
 # evaluated as it trains, so the report draws forgetting against learning and compares the runs at the same jigsaw
 # accuracy (`analyze curve`).
-# On 2 idle cores with the release build made: 18.1 minutes (notebook 03 §2u: data 0.8, pretraining 15.5 at 33–36
-# steps/s, everything after it 1.8); a machine at 20–26 steps/s needs 20–27 minutes for the pretraining alone. The DEMO_* variables scale it (DEMO_PRETRAIN_STEPS=50 for a smoke test).
+# On 2 idle cores with the release build made: 14.1 minutes (notebook 03 §2v: data 0.6, pretraining 11.9 at 135–143
+# steps/s, everything after it 1.6); a machine half as fast needs 24 minutes for the pretraining alone. The DEMO_* variables scale it (DEMO_PRETRAIN_STEPS=50 for a smoke test).
 # `make paper` (scripts/paper.sh) runs the long version through this script.
 set -euo pipefail
 A=${ANALYZE:-.build/release/analyze}
 out=${DEMO_OUT:-out/demo}
 grid=${DEMO_GRID:-2x2}
-# 32 000 steps: without the strip puzzles every prior task reached 90 % or more at seeds 0 and 1 (90.5 / 99.5 / 98 /
-# 96.5 / 97.5 and 90 / 100 / 90.5 / 100 / 100), jigsaw at chance with well-formed answers; 18 000 steps land near 85 %
-# or below it depending on the seed and on the machine's BLAS rounding (notebook 03 §2k, §2n).
-pretrain_steps=${DEMO_PRETRAIN_STEPS:-32000}
-pretrain_count=${DEMO_PRETRAIN_COUNT:-144000}
+# Batch 8 × 96 000 steps (768 000 examples, 12 minutes at 135 steps/s on 2 threads). The prior tasks that need an
+# object named by colour and shape (grounding, POPE, ordering) are learnt in one late transition, which at batch 32 ×
+# 32 000 steps some seeds reach and others never do before the cosine has taken the learning rate down (grounding 64,
+# ordering 33 % at seed 0); at batch 8 it came within the run at every base measured (grounding past 75 % at
+# 64 000–80 000 steps, four bases), for the same cost per example (notebook 03 §2v).
+pretrain_steps=${DEMO_PRETRAIN_STEPS:-96000}
+pretrain_batch=${DEMO_PRETRAIN_BATCH:-8}
+pretrain_count=${DEMO_PRETRAIN_COUNT:-168000}
 # AdamW weight decay on the weight matrices: with it the same mix and seed reached grounding 84, OCR 99.5, VQA 94.5,
 # POPE 94.5 and ordering 86 % in 18 000 steps (without: 80.5 / 100 / 70.5 / 79 / 32; notebook 03 §2k).
 pretrain_wd=${DEMO_PRETRAIN_WD:-0.1}
-# The prior mix weighted towards the *where* tasks, with a share for POPE: of 32 parts, 11 grounding, 12 ordering,
-# 4 POPE, 2 OCR, 2 VQA, 1 jigsaw-format (a task named twice is drawn twice as often). At seed 0 it took POPE from 45 to
-# 78 % and ordering from 31 to 72 % against the earlier 16-part mix with POPE at 6.25 % (notebook 03 §2j, §2f).
-# Plus 4 parts of strip puzzles (1×3 and 3×1, solved: `jigsaw-strip`), 36 in all: the base then reads where a piece
-# came from along one axis, as a real MLLM brings visual knowledge to the paper's puzzles, while the 2×2 puzzle stays
-# at chance. Without them GRPO could learn the 2×2 puzzle only by rewriting the patch embedding and the first block,
-# which the prior tasks read (fourteen settings, notebook 03 §2o–2s); with them GRPO learns it while keeping the
-# prior tasks, and SFT-GT still forgets (§2t, §2u). Three bases of this mix so far: 64.5 / 100 / 91 / 55 / 28.5 (seed 0,
-# this script), 95.5 / 100 / 94.5 / 80 / 84 (seed 1) and 94.5 / 100 / 92 / 80.5 / 98.5 (§2t): not yet robust (§2u).
-pretrain_tasks=${DEMO_PRETRAIN_TASKS:-grounding,ordering,ocr,grounding,ordering,pope,grounding,ordering,jigsaw-strip,vqa,grounding,ordering,pope,grounding,ordering,jigsaw-format,grounding,jigsaw-strip,ordering,ocr,grounding,ordering,pope,grounding,ordering,vqa,jigsaw-strip,grounding,ordering,pope,grounding,ordering,ordering,grounding,ordering,jigsaw-strip}
+# The prior mix weighted towards the *where* tasks: of 42 parts, 11 grounding, 12 ordering, 8 POPE, 4 VQA, 2 OCR,
+# 1 jigsaw-format (a task named twice is drawn twice as often), and 4 parts of strip puzzles (1×3 and 3×1, solved:
+# `jigsaw-strip`). The strips make the base read where a piece came from along one axis, as a real MLLM brings visual
+# knowledge to the paper's puzzles, while the 2×2 puzzle stays at chance; without them GRPO could learn the 2×2 puzzle
+# only by rewriting the patch embedding and the first block, which the prior tasks read (notebook 03 §2o–2t). POPE 8
+# and VQA 4 parts (6 and 2 before): with fewer, every base answered POPE by colour alone (80 %). At batch 8 this mix
+# gave 89 / 93 / 92 / 100 / 79.5 % at seed 0 (this script) and 92 / 95.5 / 97.5 / 100 / 96 % at seed 1 (§2v).
+pretrain_tasks=${DEMO_PRETRAIN_TASKS:-grounding,ordering,ocr,grounding,ordering,pope,grounding,ordering,jigsaw-strip,vqa,grounding,ordering,pope,grounding,ordering,jigsaw-format,grounding,jigsaw-strip,ordering,ocr,grounding,ordering,pope,grounding,ordering,vqa,jigsaw-strip,grounding,ordering,pope,grounding,ordering,ordering,grounding,ordering,jigsaw-strip,pope,pope,vqa,vqa,pope,pope}
 # SFT-GT: 160 steps on the 4 000 plain puzzles, the learning rate warmed up over 10 steps and decayed by a cosine to
 # 10 %: on the validation sets (seed 1) the jigsaw ends at 63.0 % (59–63 % from step 80 on), where the constant rate
 # peaked at 63.0 % at step 112 and ended at 53.5 %; grounding falls from 93.5 % to 0 either way (notebook 03 §2p).
@@ -81,8 +82,8 @@ if [ -n "${DEMO_BASE_RUN:-}" ]; then
   ln -s "$(cd "$DEMO_BASE_RUN" && pwd)" "$out/base"
 else
   stage "pretraining: $pretrain_steps steps"
-  "$A" train pretrain --preset small --data "$d/pretrain/train.jsonl" --steps "$pretrain_steps" --batch-size 32 --lr 2e-3 \
-    --schedule cosine --warmup 200 --clip 1 --weight-decay "$pretrain_wd" --checkpoint-every 2000 --out "$out/base" --force > /dev/null
+  "$A" train pretrain --preset small --data "$d/pretrain/train.jsonl" --steps "$pretrain_steps" --batch-size "$pretrain_batch" --lr 2e-3 \
+    --schedule cosine --warmup 200 --clip 1 --weight-decay "$pretrain_wd" --checkpoint-every 16000 --out "$out/base" --force > /dev/null
 fi
 # Probe sets whose perplexities every run logs (Fig. 3 and 6): jigsaw training answers, the prior test set, and
 # the base model's own rollouts on grounding prompts.

@@ -6,8 +6,8 @@ set -euo pipefail
 A=${ANALYZE:-.build/release/analyze}
 out=${PAPER_OUT:-out/paper}
 export DEMO_OUT=$out
-# The demo's pretraining (32 000 steps; 24 000 until notebook 03 §2n, when the demo's 18 000 were fewer).
-export DEMO_PRETRAIN_STEPS=${PAPER_PRETRAIN_STEPS:-32000}
+# The demo's pretraining (batch 8 × 96 000 steps since notebook 03 §2v); PAPER_PRETRAIN_STEPS overrides the steps.
+export DEMO_PRETRAIN_STEPS=${PAPER_PRETRAIN_STEPS:-${DEMO_PRETRAIN_STEPS:-96000}}
 # On the demo's 4 000 jigsaw training prompts (DEMO_JIGSAW_TRAIN), 2 500 updates of 16 prompts are the paper's
 # 10 epochs, and its restart every 2 epochs comes every 500 updates. End to end the script took 76 minutes on a
 # machine shared for its first 35 (notebook 03 §2m: GRPO 20 minutes per run on 2 threads); on the faster machine of
