@@ -12,10 +12,11 @@ public enum TaskKind: String, CaseIterable, Codable, Sendable {
     /// feature the 2×2 puzzle needs — without ever seeing a 2×2 puzzle solved, so 2×2 accuracy stays at chance
     /// (notebook 03 §2t). Like the general visual knowledge a real MLLM brings to the paper's puzzles.
     case jigsawStrip = "jigsaw-strip"
-    /// POPE with adversarial negatives (pretraining only; the POPE benchmark's adversarial split): a "no" question
-    /// names an absent object that shares its colour or its shape with one in the scene, whenever one exists. With
-    /// random negatives 40 % of the "no" questions share a colour, so answering by colour alone scores 80 % — where
-    /// every good base of the strip recipe sat (notebook 03 §2v); these make the colour–shape binding pay.
+    /// POPE with adversarial negatives (the POPE benchmark's adversarial split): a "no" question names an absent
+    /// object that shares its colour or its shape with one in the scene, whenever one exists. A harder test set, or a
+    /// share of a pretraining mix; never among the `prior` tasks. With random negatives 40 of the demo test set's 110
+    /// "no" questions share a colour, so answering by colour alone scores 80 % — where every good base of the strip
+    /// recipe sat until the mix changed (notebook 03 §2v).
     case popeAdversarial = "pope-adversarial"
 
     /// The prior tasks a base model is pretrained on (and evaluated on for forgetting).
