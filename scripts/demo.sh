@@ -29,7 +29,8 @@ pretrain_wd=${DEMO_PRETRAIN_WD:-0.1}
 # knowledge to the paper's puzzles, while the 2×2 puzzle stays at chance; without them GRPO could learn the 2×2 puzzle
 # only by rewriting the patch embedding and the first block, which the prior tasks read (notebook 03 §2o–2t). POPE 8
 # and VQA 4 parts (6 and 2 before): with fewer, every base answered POPE by colour alone (80 %). At batch 8 this mix
-# gave 89 / 93 / 92 / 100 / 79.5 % at seed 0 (this script) and 92 / 95.5 / 97.5 / 100 / 96 % at seed 1 (§2v).
+# gave 89 / 93 / 92 / 100 / 79.5 % at seed 0 (this script), 92 / 95.5 / 97.5 / 100 / 96 % at seed 1 and
+# 87.5 / 99.5 / 74.5 / 87 / 81.5 % at seed 2: not yet robust (§2v).
 pretrain_tasks=${DEMO_PRETRAIN_TASKS:-grounding,ordering,ocr,grounding,ordering,pope,grounding,ordering,jigsaw-strip,vqa,grounding,ordering,pope,grounding,ordering,jigsaw-format,grounding,jigsaw-strip,ordering,ocr,grounding,ordering,pope,grounding,ordering,vqa,jigsaw-strip,grounding,ordering,pope,grounding,ordering,ordering,grounding,ordering,jigsaw-strip,pope,pope,vqa,vqa,pope,pope}
 # SFT-GT: 160 steps on the 4 000 plain puzzles, the learning rate warmed up over 10 steps and decayed by a cosine to
 # 10 %: on the validation sets (seed 1) the jigsaw ends at 63.0 % (59–63 % from step 80 on), where the constant rate
