@@ -6,8 +6,8 @@ set -euo pipefail
 A=${ANALYZE:-.build/release/analyze}
 out=${PAPER_OUT:-out/paper}
 export DEMO_OUT=$out
-# The demo's pretraining (batch 8 × 96 000 steps since notebook 03 §2v); PAPER_PRETRAIN_STEPS overrides the steps.
-export DEMO_PRETRAIN_STEPS=${PAPER_PRETRAIN_STEPS:-${DEMO_PRETRAIN_STEPS:-96000}}
+# The demo's pretraining, with demo.sh's defaults (notebook 03 §2v); PAPER_PRETRAIN_STEPS overrides the steps.
+if [ -n "${PAPER_PRETRAIN_STEPS:-}" ]; then export DEMO_PRETRAIN_STEPS=$PAPER_PRETRAIN_STEPS; fi
 # On the demo's 4 000 jigsaw training prompts (DEMO_JIGSAW_TRAIN), 2 500 updates of 16 prompts are the paper's
 # 10 epochs, and its restart every 2 epochs comes every 500 updates. End to end the script took 76 minutes on a
 # machine shared for its first 35 (notebook 03 §2m: GRPO 20 minutes per run on 2 threads); on the faster machine of
@@ -31,11 +31,13 @@ echo "== GRPO without restart: $DEMO_GRPO_STEPS updates" >&2
 for set in prior jigsaw; do
   "$A" eval --checkpoint "$out/grpo-no-restart/final" --data "$d/$set/test.jsonl" --out "$out/eval/grpo-no-restart-$set.csv" --force > /dev/null
 done
+# The steps the base took, from its log (demo.sh's default, or the base run it reused).
+base_steps=$(tail -n 1 "$out/base/metrics.csv" | cut -d, -f1)
 echo
 "$A" table --eval "base=$out/eval/base-prior.summary.csv" --eval "base=$out/eval/base-jigsaw.summary.csv" \
   --eval "grpo=$out/eval/grpo-prior.summary.csv" --eval "grpo=$out/eval/grpo-jigsaw.summary.csv" \
   --eval "grpo-no-restart=$out/eval/grpo-no-restart-prior.summary.csv" --eval "grpo-no-restart=$out/eval/grpo-no-restart-jigsaw.summary.csv" \
-  --steps "base=$DEMO_PRETRAIN_STEPS" --steps "grpo=$DEMO_GRPO_STEPS" --steps "grpo-no-restart=$DEMO_GRPO_STEPS" \
+  --steps "base=$base_steps" --steps "grpo=$DEMO_GRPO_STEPS" --steps "grpo-no-restart=$DEMO_GRPO_STEPS" \
   --out "$out/restart.csv" --force
 # The report again, now with the run without restart overlaid on Fig. 6.
 "$A" report --run "$out" --force > /dev/null
