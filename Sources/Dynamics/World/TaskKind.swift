@@ -28,6 +28,9 @@ public enum TaskKind: String, CaseIterable, Codable, Sendable {
     /// Tasks whose examples are jigsaw puzzles (a shuffled image, a grid, the permutation as truth).
     public var isPuzzle: Bool { self == .jigsaw || self == .jigsawFormat || self == .jigsawStrip }
 
+    /// Tasks asked as POPE is (a yes/no question about an object), scored with POPE's F1.
+    public var isPOPE: Bool { self == .pope || self == .popeAdversarial }
+
     /// The grids a `jigsaw-strip` example is drawn from.
     public static let stripGrids: [(rows: Int, columns: Int)] = [(1, 3), (3, 1)]
 

@@ -49,7 +49,7 @@ public enum TaskScorer {
             guard let expected = truth.answer else { throw missing("answer") }
             correct = answer.map { $0.replacingOccurrences(of: " ", with: "") == normalise(expected).replacingOccurrences(of: " ", with: "") } ?? false
             score = correct ? 1 : 0
-            if task == .pope || task == .popeAdversarial {
+            if task.isPOPE {
                 expectedYes = expected == "yes"
                 saidYes = answer == "yes"
             }
