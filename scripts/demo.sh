@@ -5,8 +5,8 @@
 # task, Wilson 95 % intervals) → the forgetting table (printed, and written to OUT/summary.csv); every run is also
 # evaluated as it trains, so the report draws forgetting against learning and compares the runs at the same jigsaw
 # accuracy (`analyze curve`).
-# On 2 idle cores with the release build made: 14.1 minutes (notebook 03 §2v: data 0.6, pretraining 11.9 at 135–143
-# steps/s, everything after it 1.6); a machine half as fast needs 24 minutes for the pretraining alone. The DEMO_* variables scale it (DEMO_PRETRAIN_STEPS=50 for a smoke test).
+# On 2 idle cores with the release build made: 16.3 minutes (notebook 03 §2w: data 0.7, pretraining 12.1 at 135
+# steps/s, everything after it 3.4); a machine half as fast needs 24 minutes for the pretraining alone. The DEMO_* variables scale it (DEMO_PRETRAIN_STEPS=50 for a smoke test).
 # `make paper` (scripts/paper.sh) runs the long version through this script.
 set -euo pipefail
 A=${ANALYZE:-.build/release/analyze}

@@ -17,7 +17,7 @@ struct DataCommand: ParsableCommand {
             abstract: "Procedural examples: JSONL (WORLD.md schema) + PNG under an output folder.",
             discussion: "Writes OUT/<split>.jsonl and OUT/images/<split>-NNNNNN.png (jigsaw also -source.png, the unshuffled image). Tasks cycle fastest, then styles. Example i draws from its own stream, so train and test never share an image and the first n of a larger set equal a set of n.")
 
-        @Option(name: .long, help: "Comma-separated tasks: grounding, ocr, vqa, pope, ordering, jigsaw, jigsaw-format (jigsaw prompts answered with a random well-formed permutation: the answer format without the skill); 'prior' for the five prior tasks, 'all' for those and jigsaw.")
+        @Option(name: .long, help: "Comma-separated tasks: grounding, ocr, vqa, pope, ordering, jigsaw, jigsaw-format (jigsaw prompts answered with a random well-formed permutation: the answer format without the skill), jigsaw-strip (solved 1×3 and 3×1 puzzles), pope-adversarial, grounding-adversarial, ordering-adversarial (harder draws of their world task, scored as it); 'prior' for the five prior tasks, 'all' for those and jigsaw.")
         var tasks: String = "prior"
         @Option(name: .long, help: "train or test.")
         var split: Split = .train

@@ -243,6 +243,42 @@ import Testing
         #expect(try TaskKind.parseList("prior").contains(.popeAdversarial) == false)
     }
 
+    /// `grounding-adversarial` asks only about a shape whose colour another shape shares, and its truth is that
+    /// shape's box; `ordering-adversarial` draws only scenes where two shapes share a colour. Both score as their world
+    /// task (the response is right, another same-coloured shape's box is wrong), and the plain tasks at the same seed
+    /// do ask about scenes where every colour is distinct.
+    @Test func adversarialGroundingAndOrderingNeedTheShapeNotJustTheColour() throws {
+        let n = 200
+        func examples(_ task: TaskKind) throws -> [Example] {
+            let g = try DatasetGenerator(DatasetSpec(tasks: [task], split: .train, count: n, styles: [.plain, .reasoning], seed: 4))
+            return try (0..<n).map { try g.example($0).example }
+        }
+        func sharesAColour(_ scene: Scene) -> Bool { Set(scene.shapes.map(\.colour)).count < scene.shapes.count }
+        for e in try examples(.groundingAdversarial) {
+            #expect(e.task == "grounding-adversarial")
+            let scene = try #require(e.truth?.scene)
+            let name = e.prompt.replacingOccurrences(of: "where is the ", with: "").components(separatedBy: " ?")[0]
+            let target = try #require(scene.shapes.first { $0.name == name }, "\(e.prompt)")
+            #expect(e.truth?.box == target.box.array)
+            let twin = try #require(scene.shapes.first { $0.colour == target.colour && $0.name != name }, "\(e.prompt)")
+            #expect(try TaskScorer.score(e, output: e.response).correct)
+            let b = twin.box
+            if b.iou(target.box) < 0.5 {
+                #expect(try !TaskScorer.score(e, output: "<answer> { bbox : [ \(b.x1) , \(b.y1) , \(b.x2) , \(b.y2) ] } </answer>").correct)
+            }
+        }
+        for e in try examples(.orderingAdversarial) {
+            #expect(e.task == "ordering-adversarial")
+            #expect(sharesAColour(try #require(e.truth?.scene)))
+            let scored = try TaskScorer.score(e, output: e.response)
+            #expect(scored.correct && scored.answersWithPermutation == true)
+        }
+        #expect(try examples(.grounding).contains { !sharesAColour(try #require($0.truth?.scene)) })
+        #expect(try examples(.ordering).contains { !sharesAColour(try #require($0.truth?.scene)) })
+        #expect(try TaskKind.parseList("prior").contains(.groundingAdversarial) == false)
+        #expect(TaskKind.groundingAdversarial.scoredAs == .grounding && TaskKind.orderingAdversarial.scoredAs == .ordering)
+    }
+
     @Test func jigsawThinkTraceIsTheSceneDescriptionOrTheFixedSentence() throws {
         let scene = try DatasetGenerator(DatasetSpec(tasks: [.jigsaw, .jigsawFormat], split: .train, count: 40, styles: [.reasoning], seed: 6))
         let fixed = try DatasetGenerator(DatasetSpec(tasks: [.jigsaw, .jigsawFormat], split: .train, count: 40, styles: [.reasoning], seed: 6,

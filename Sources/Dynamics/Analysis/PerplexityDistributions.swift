@@ -26,7 +26,7 @@ public struct PerplexityQuestion: Sendable {
         let suffix = " " + PromptStyle.reasoningInstruction
         let question = example.prompt.hasSuffix(suffix) ? String(example.prompt.dropLast(suffix.count)) : example.prompt
         let answer: String
-        if let permutation = example.truth?.permutation, example.task.flatMap(TaskKind.init(rawValue:)).map({ $0.isPuzzle || $0 == .ordering }) ?? true {
+        if let permutation = example.truth?.permutation, example.task.flatMap(TaskKind.init(rawValue:)).map({ $0.isPuzzle || $0.scoredAs == .ordering }) ?? true {
             answer = Jigsaw.listText(permutation)
         } else if let block = JigsawReward.answerBlock(example.response) {
             answer = block.trimmingCharacters(in: .whitespaces)

@@ -37,9 +37,9 @@ extension Example {
             }
         }
         if let truth, let name = task, let kind = TaskKind(rawValue: name) {
-            switch kind {
+            switch kind.scoredAs {
             case .grounding where truth.box == nil: throw bad("a grounding example needs truth.box")
-            case .ocr, .vqa, .pope, .popeAdversarial:
+            case .ocr, .vqa, .pope:
                 if truth.answer == nil { throw bad("a \(name) example needs truth.answer") }
             case .ordering, .jigsaw, .jigsawFormat, .jigsawStrip:
                 if truth.permutation == nil { throw bad("a \(name) example needs truth.permutation") }

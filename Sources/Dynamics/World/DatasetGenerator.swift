@@ -82,7 +82,7 @@ public struct DatasetGenerator: Sendable {
         }
         // Draw scenes until one supports the question (OCR needs digits, ordering two shapes apart in x).
         for _ in 0..<1000 {
-            let (scene, image) = scenes.generate(rng, digits: task == .ocr ? true : nil, minShapes: task == .ordering ? 2 : 1)
+            let (scene, image) = scenes.generate(rng, digits: task == .ocr ? true : nil, minShapes: task == .ordering || task.scoredAs != task ? 2 : 1)
             guard let q = PriorTasks.question(task, scene: scene, rng: rng) else { continue }
             let example = Example(id: id, task: task.rawValue, style: style.rawValue, prompt: style.prompt(q.question),
                                   response: style.response(answer: q.answer, trace: PriorTasks.trace(scene)), image: imagePath, truth: q.truth)

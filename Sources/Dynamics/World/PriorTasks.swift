@@ -22,9 +22,11 @@ public enum PriorTasks {
     public static func question(_ task: TaskKind, scene: Scene, rng: RandomStream) -> TaskQuestion? {
         let shapes = scene.shapes
         switch task {
-        case .grounding:
-            guard !shapes.isEmpty else { return nil }
-            let s = shapes[rng.uniformInt(shapes.count)]
+        case .grounding, .groundingAdversarial:
+            // Adversarial: only shapes whose colour another shape shares can be asked about.
+            let candidates = task == .grounding ? shapes : shapes.filter { s in shapes.filter { $0.colour == s.colour }.count > 1 }
+            guard !candidates.isEmpty else { return nil }
+            let s = candidates[rng.uniformInt(candidates.count)]
             let b = s.box
             return TaskQuestion(question: "where is the \(s.name) ?",
                                 answer: "{ bbox : [ \(b.x1) , \(b.y1) , \(b.x2) , \(b.y2) ] }", truth: Truth(box: b.array, scene: scene))
@@ -54,8 +56,9 @@ public enum PriorTasks {
             let name = yes ? shapes[rng.uniformInt(shapes.count)].name : absent[rng.uniformInt(absent.count)]
             let answer = yes ? "yes" : "no"
             return TaskQuestion(question: "is there a \(name) ?", answer: answer, truth: Truth(answer: answer, scene: scene))
-        case .ordering:
+        case .ordering, .orderingAdversarial:
             guard shapes.count >= 2, Set(shapes.map(\.box.doubledCentreX)).count == shapes.count else { return nil }
+            if task == .orderingAdversarial && Set(shapes.map(\.colour)).count == shapes.count { return nil }
             var listing = Array(shapes.indices)
             rng.shuffle(&listing)
             // Answer: for each shape from left to right, its index in the prompt's listing.

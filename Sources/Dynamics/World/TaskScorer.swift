@@ -39,7 +39,7 @@ public enum TaskScorer {
         var permutation: Bool? = nil
         var expectedYes: Bool? = nil, saidYes: Bool? = nil
         switch task {
-        case .grounding:
+        case .grounding, .groundingAdversarial:
             guard let b = truth.box, b.count == 4 else { throw missing("box") }
             if let answer, let box = parseBox(answer) {
                 score = box.iou(PixelBox(x1: b[0], y1: b[1], x2: b[2], y2: b[3]))
@@ -53,7 +53,7 @@ public enum TaskScorer {
                 expectedYes = expected == "yes"
                 saidYes = answer == "yes"
             }
-        case .ordering, .jigsaw, .jigsawFormat, .jigsawStrip:
+        case .ordering, .orderingAdversarial, .jigsaw, .jigsawFormat, .jigsawStrip:
             guard let perm = truth.permutation else { throw missing("permutation") }
             let r = JigsawReward.score(output: output, truth: perm)
             rewards = r
