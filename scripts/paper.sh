@@ -10,11 +10,11 @@ export DEMO_OUT=$out
 if [ -n "${PAPER_PRETRAIN_STEPS:-}" ]; then export DEMO_PRETRAIN_STEPS=$PAPER_PRETRAIN_STEPS; fi
 # On the demo's 4 000 jigsaw training prompts (DEMO_JIGSAW_TRAIN), 2 500 updates of 16 prompts are the paper's
 # 10 epochs, and its restart every 2 epochs comes every 500 updates. End to end the script took 76 minutes on a
-# machine shared for its first 35 (notebook 03 §2m: GRPO 20 minutes per run on 2 threads); on the faster machine of
-# §2n, 29 minutes with the demo's base reused (GRPO 3.1–3.4 updates/s; notebook 03 §2q), about 45 from scratch. Both GRPO runs are evaluated
+# machine shared for its first 35 (notebook 03 §2m: GRPO 20 minutes per run on 2 threads); on the current settings,
+# 26.1 minutes with the demo's base reused (GRPO 3.6 updates/s; notebook 03 §2x), about 39 from scratch. Both GRPO runs are evaluated
 # on the prior and jigsaw test sets every 125 updates, so the report's forgetting curve holds them both.
 export DEMO_GRPO_STEPS=${PAPER_GRPO_STEPS:-2500}
-# The demo's GRPO learning rate (1e-4 since the strip-puzzle base, notebook 03 §2t), for both GRPO runs.
+# The demo's learning rate (1e-4, the one of all three fine-tunings; notebook 03 §2w), for both GRPO runs.
 export DEMO_GRPO_LR=${PAPER_GRPO_LR:-1e-4}
 export DEMO_GRPO_EVAL_EVERY=${PAPER_GRPO_EVAL_EVERY:-125}
 export DEMO_GRPO_PROBE_EVERY=${PAPER_GRPO_PROBE_EVERY:-250}
