@@ -238,6 +238,8 @@ import Testing
             if e.truth?.answer == "no" { no += 1; #expect(try sharesAWord(e), "\(e.prompt)") }
         }
         #expect(abs(Double(no) / Double(n) - 0.5) < 0.1, "\(no) of \(n) answers are no")
+        // Its scenes are drawn as POPE's (one shape allowed), so sets made before the other adversarial tasks keep their bytes.
+        #expect(try examples(.popeAdversarial).contains { try #require($0.truth?.scene).shapes.count == 1 })
         let random = try examples(.pope).filter { $0.truth?.answer == "no" }
         #expect(try random.contains { try !sharesAWord($0) })
         #expect(try TaskKind.parseList("prior").contains(.popeAdversarial) == false)

@@ -80,9 +80,11 @@ public struct DatasetGenerator: Sendable {
             return try Self.jigsawExample(id: id, style: style, puzzle: puzzle, source: image, scene: scene, imagePath: imagePath, guess: guess,
                                           trace: spec.jigsawTrace, task: task)
         }
-        // Draw scenes until one supports the question (OCR needs digits, ordering two shapes apart in x).
+        // Draw scenes until one supports the question (OCR needs digits, ordering two shapes apart in x, the
+        // adversarial grounding two shapes of one colour).
+        let minShapes = task.scoredAs == .ordering || task == .groundingAdversarial ? 2 : 1
         for _ in 0..<1000 {
-            let (scene, image) = scenes.generate(rng, digits: task == .ocr ? true : nil, minShapes: task == .ordering || task.scoredAs != task ? 2 : 1)
+            let (scene, image) = scenes.generate(rng, digits: task == .ocr ? true : nil, minShapes: minShapes)
             guard let q = PriorTasks.question(task, scene: scene, rng: rng) else { continue }
             let example = Example(id: id, task: task.rawValue, style: style.rawValue, prompt: style.prompt(q.question),
                                   response: style.response(answer: q.answer, trace: PriorTasks.trace(scene)), image: imagePath, truth: q.truth)

@@ -19,9 +19,10 @@ public enum TaskKind: String, CaseIterable, Codable, Sendable {
     /// recipe sat until the mix changed (notebook 03 §2v).
     case popeAdversarial = "pope-adversarial"
     /// Grounding asked about a shape whose colour another shape in the scene shares (the scene is redrawn until one
-    /// does), so the colour alone cannot find it: the shape word must be bound to a place. On the demo's test set such
-    /// questions are 36 of 200, and the 42-part-mix bases get half of them wrong while missing 0–13 of the other 164
-    /// (notebook 03 §2w). A harder test set, or a share of a mix; scored as grounding.
+    /// does), so the colour alone cannot find it: the shape word must be bound to a place. On the demo's test set 36 of
+    /// the 200 grounding questions are about a scene where two shapes share a colour, and the 42-part-mix bases get
+    /// 16–21 of them wrong against 0–13 of the other 164 (notebook 03 §2w). A harder test set, or a share of a mix;
+    /// scored as grounding.
     case groundingAdversarial = "grounding-adversarial"
     /// Ordering over a scene in which two shapes share a colour (the scene is redrawn until two do); scored as
     /// ordering. The bases above fail 7–39 of the test set's 66 such questions and 0–2 of the other 134.
