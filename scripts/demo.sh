@@ -39,9 +39,8 @@ pretrain_tasks=${DEMO_PRETRAIN_TASKS:-grounding,ordering,ocr,grounding,ordering,
 # One learning rate for the three fine-tunings, 1e-4, as the paper uses one (1e-6) for SFT and GRPO: the runs
 # are compared at equal step sizes. (Before, SFT ran at 1e-3, the puzzle in 160 steps, while GRPO needed 1e-4 to
 # keep the prior tasks; notebook 03 §2e, §2t.) At 1e-4, on the validation sets from the seed-1 base, SFT-GT reaches
-# 68.8 % in 480 steps
-# (3.8 epochs over the 4 000 puzzles, warmed up over 10 steps, cosine to 10 %) and loses 39 points of grounding and
-# 53.5 of OCR; at GRPO's 17 % it has already lost 23 of OCR (notebook 03 §2w).
+# 68.8 % in 480 steps (3.8 epochs over the 4 000 puzzles, warmed up over 10 steps, cosine to 10 %) and loses 39
+# points of grounding and 53.5 of OCR; in the demo, at GRPO's 18 % it has already lost 25.5 of OCR (notebook 03 §2w).
 fine_tune_lr=${DEMO_LR:-1e-4}
 sft_steps=${DEMO_SFT_STEPS:-480}
 # GRPO for 250 updates on 4 000 prompts (1 epoch; the restart every 2 epochs, 500 updates, is not reached). The pace
@@ -55,8 +54,8 @@ grpo_beta=${DEMO_GRPO_BETA:-0.04}
 grpo_group=${DEMO_GRPO_G:-8}
 # Six epochs over the correct rollouts, the paper's (SFT-GRPO Rollout-6epochs), at the same learning rate. On the
 # validation sets (1 552 rollouts of the seed-1 GRPO at 250 updates) they learn 17.2 % against GRPO's 16.5 % and
-# forget at most 1 point more than GRPO on any prior task; 2 epochs at 1e-3 forgot 4.5 more on grounding and OCR
-# (notebook 03 §2w).
+# forget at most 1 point more than GRPO on any prior task; 1 epoch at 1e-3 forgot 4.5 more on grounding and OCR,
+# and 2 epochs at 1e-3 (the demo's before) 25.5 more on grounding (notebook 03 §2w).
 rollout_epochs=${DEMO_ROLLOUT_EPOCHS:-6}
 rollout_prompts=${DEMO_ROLLOUT_PROMPTS:-2000}
 prior_count=${DEMO_PRIOR_TEST:-1000}
