@@ -9,16 +9,18 @@ struct Analyze: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "analyze",
         abstract: "The learning-dynamics workbench: checkpoints, data, evaluation, log-probs, logit Jacobians, eNTK kernels and drift.",
-        version: RunRecord.toolVersion,
+        version: "\(RunRecord.toolVersion) (OpenBLAS kernel \(BLASKernel.current))",
         subcommands: [InitCommand.self, DataCommand.self, TrainCommand.self, RolloutsCommand.self, EvalCommand.self, ScoreCommand.self, TableCommand.self, CurveCommand.self, TokenizeCommand.self,
                       LogProbsCommand.self, JacobianCommand.self, EntkCommand.self, KernelCommand.self, KernelMergeCommand.self, DriftCommand.self,
                       DecomposeCommand.self, SymmetryCommand.self, InfluenceCommand.self, PerplexityCommand.self, PlotCommand.self, ReportCommand.self, BenchCommand.self]
     )
 
-    /// Sets the allocator policy for large arrays (see `MemoryPolicy`), then parses and runs the subcommand. Under an
+    /// Pins OpenBLAS's kernel (see `BLASKernel`: this may execute the program again, before anything else has run)
+    /// and the allocator policy for large arrays (see `MemoryPolicy`), then parses and runs the subcommand. Under an
     /// MPI launcher (see `ProcessGroup`) only rank 0 prints, every rank finalizes MPI, and a failure no collective saw
     /// ends the whole job (MPI_Abort) rather than leaving other ranks waiting.
     static func main() {
+        BLASKernel.pinOrReexecute()
         MemoryPolicy.retainFreedMemory()
         let group = ProcessGroup.world
         guard group.usesMPI else { return main(nil) }

@@ -44,11 +44,21 @@ import Testing
         return exe
     }
 
+    /// The environment of the `analyze` processes: this process's, with OpenBLAS's kernel set to the one this
+    /// process runs, so that their numbers can be compared with the library's here byte for byte (the program would
+    /// otherwise pin its own kernel, `BLASKernel`, which differs from this process's on some processors).
+    static var environment: [String: String] {
+        var environment = ProcessInfo.processInfo.environment
+        environment[BLASKernel.variable] = BLASKernel.current
+        return environment
+    }
+
     func analyze(_ arguments: [String]) throws -> Run {
         let exe = try Self.executable()
         let process = Process()
         process.executableURL = exe
         process.arguments = arguments
+        process.environment = Self.environment
         let out = Pipe(), err = Pipe()
         process.standardOutput = out
         process.standardError = err

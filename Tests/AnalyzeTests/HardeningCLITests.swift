@@ -20,6 +20,7 @@ import TestSupport
         let process = Process()
         process.executableURL = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent().appendingPathComponent("analyze")
         process.arguments = arguments
+        process.environment = CLITests.environment
         process.currentDirectoryURL = cwd
         let err = Pipe()
         process.standardError = err

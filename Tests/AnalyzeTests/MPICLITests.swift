@@ -10,7 +10,7 @@ extension CLITests {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
         process.arguments = ["mpirun", "--oversubscribe", "-np", String(ranks), try Self.executable().path] + arguments
-        var environment = ProcessInfo.processInfo.environment
+        var environment = Self.environment  // the same OpenBLAS kernel as `analyze(_:)`'s processes
         environment["OMPI_ALLOW_RUN_AS_ROOT"] = "1"
         environment["OMPI_ALLOW_RUN_AS_ROOT_CONFIRM"] = "1"
         process.environment = environment

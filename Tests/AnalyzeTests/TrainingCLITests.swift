@@ -136,6 +136,7 @@ import Testing
         let process = Process()
         process.executableURL = binary
         process.arguments = ["train", "sft", "--checkpoint", ckpt, "--data", jig, "--steps", "1000000", "--batch-size", "2", "--out", cli.path("long")]
+        process.environment = CLITests.environment
         process.standardError = FileHandle.nullDevice
         process.standardOutput = FileHandle.nullDevice
         try process.run()

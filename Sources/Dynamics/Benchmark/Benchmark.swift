@@ -285,7 +285,7 @@ extension Benchmark.Report {
     /// The dgemm roofs by thread count, as `analyze bench` notes them.
     public var roofLine: String {
         let roofs = roofs.keys.sorted().map { String(format: "%.1f GFLOP/s at %d thread%@", self.roofs[$0]!, $0, $0 == 1 ? "" : "s") }
-        return "roofs (512³ dgemm): \(roofs.joined(separator: ", ")); each figure's share is against the roof at its own thread count"
+        return "roofs (512³ dgemm, OpenBLAS kernel \(BLASKernel.current)): \(roofs.joined(separator: ", ")); each figure's share is against the roof at its own thread count"
     }
 
     /// The figures as a text table (a header line, then one line per figure), as `analyze bench` prints them.

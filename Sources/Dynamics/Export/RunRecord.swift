@@ -8,6 +8,8 @@ import Foundation
 /// role names several), `outputs`, and `details` (settings and summary figures, typed: numbers as JSON numbers,
 /// `true`/`false` as booleans, everything else a string). Files of earlier builds (all values strings, no time or
 /// hashes) read the same through `RunRecord.read(from:)`. The time is the one value that differs run to run.
+/// `blas_kernel` names the OpenBLAS kernel the process ran (`BLASKernel`): results are byte for byte those of
+/// another run only where it is the same.
 public struct RunRecord: Sendable {
     /// The command line, argument by argument.
     public var command: [String]
@@ -37,7 +39,7 @@ public struct RunRecord: Sendable {
     public func jsonData() throws -> Data {
         let object: [String: Any] = [
             "meta_version": RunRecord.metaVersion, "tool": "analyze", "version": RunRecord.toolVersion,
-            "time": RunRecord.iso8601(time), "command": command, "inputs": inputs,
+            "blas_kernel": BLASKernel.current, "time": RunRecord.iso8601(time), "command": command, "inputs": inputs,
             "input_sha256": try InputHashes.hashes(of: inputs), "outputs": outputs,
             "details": details.mapValues { Value.inferred($0).jsonObject },
         ]
