@@ -5,13 +5,21 @@ import Testing
 /// `analyze` runs OpenBLAS's pinned kernel whatever the processor, so that a seed gives the same bytes on every
 /// machine (`BLASKernel`), and keeps a kernel the user asks for.
 @Suite struct BLASKernelCLITests {
-    /// Runs `analyze ARGS` with OPENBLAS_CORETYPE set to `coreType` (nil: unset), returning stdout.
-    func analyze(_ arguments: [String], coreType: String?) throws -> (status: Int32, stdout: String) {
+    /// Runs `analyze ARGS` (under `mpirun -np RANKS` when `ranks` is given) with OPENBLAS_CORETYPE set to
+    /// `coreType` (nil: unset), returning stdout.
+    func analyze(_ arguments: [String], coreType: String?, ranks: Int? = nil) throws -> (status: Int32, stdout: String) {
         let process = Process()
-        process.executableURL = try CLITests.executable()
-        process.arguments = arguments
+        if let ranks {
+            process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+            process.arguments = ["mpirun", "--oversubscribe", "-np", String(ranks), try CLITests.executable().path] + arguments
+        } else {
+            process.executableURL = try CLITests.executable()
+            process.arguments = arguments
+        }
         var environment = ProcessInfo.processInfo.environment
         environment[BLASKernel.variable] = coreType
+        environment["OMPI_ALLOW_RUN_AS_ROOT"] = "1"
+        environment["OMPI_ALLOW_RUN_AS_ROOT_CONFIRM"] = "1"
         process.environment = environment
         let out = Pipe()
         process.standardOutput = out
@@ -47,5 +55,23 @@ import Testing
         let meta = try JSONSerialization.jsonObject(with: Data(contentsOf: dir.appendingPathComponent("meta.json"))) as? [String: Any]
         let kernel = try #require(meta?["blas_kernel"] as? String)
         if BLASKernel.processorRunsPinnedKernel { #expect(kernel == BLASKernel.pinned) } else { #expect(!kernel.isEmpty) }
+    }
+
+    @Test func ranksThatExecuteThemselvesAgainGiveTheBytesOfOneProcess() throws {
+        // Under mpirun with the variable unset every rank pins the kernel by executing itself again, before MPI
+        // starts; the job's evaluation must equal one pinned process's, byte for byte.
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("blas-kernel-mpi-\(UUID().uuidString)")
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let (ck, data) = (dir.appendingPathComponent("ck").path, dir.appendingPathComponent("prior").path)
+        #expect(try analyze(["init", "--preset", "tiny", "--seed", "2", "--out", ck], coreType: nil).status == 0)
+        #expect(try analyze(["data", "generate", "--tasks", "prior", "--split", "test", "--count", "10", "--image-size", "8", "--out", data],
+                            coreType: nil).status == 0)
+        let eval = ["eval", "--checkpoint", ck, "--data", data + "/test.jsonl", "--sample", "2", "--force", "--out"]
+        let one = dir.appendingPathComponent("one.csv"), job = dir.appendingPathComponent("job.csv")
+        #expect(try analyze(eval + [one.path], coreType: nil).status == 0)
+        #expect(try analyze(eval + [job.path], coreType: nil, ranks: 2).status == 0)
+        #expect(try Data(contentsOf: one) == Data(contentsOf: job))
+        let meta = try JSONSerialization.jsonObject(with: Data(contentsOf: dir.appendingPathComponent("job.meta.json"))) as? [String: Any]
+        if BLASKernel.processorRunsPinnedKernel { #expect(meta?["blas_kernel"] as? String == BLASKernel.pinned) }
     }
 }
