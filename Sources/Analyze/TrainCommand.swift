@@ -6,8 +6,9 @@ extension RestartScope: ExpressibleByArgument {}
 
 extension OptimizerConfig.Kind: ExpressibleByArgument {}
 
-/// `--schedule`: constant, or linear warm-up then cosine to 10 %.
-enum ScheduleName: String, CaseIterable, ExpressibleByArgument { case constant, cosine }
+/// `--schedule`: constant; linear warm-up then cosine to 10 %; or warm-up, stable, then cosine to 10 % over the last
+/// `--decay-steps`.
+extension ScheduleShape: ExpressibleByArgument {}
 
 struct TrainCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
@@ -152,10 +153,12 @@ struct CommonTrainingOptions: ParsableArguments {
     var steps: Int?
     @Option(name: .long, help: "sgd or adamw.")
     var optimizer: OptimizerConfig.Kind = .adamw
-    @Option(name: .long, help: "constant or cosine (linear warm-up, then cosine to 10%).")
-    var schedule: ScheduleName = .constant
-    @Option(name: .long, parsing: .unconditional, help: "Warm-up steps of the cosine schedule.")
+    @Option(name: .long, help: "constant, cosine (linear warm-up, then cosine to 10%) or wsd (linear warm-up, the peak rate, then cosine to 10% over the last --decay-steps).")
+    var schedule: ScheduleShape = .constant
+    @Option(name: .long, parsing: .unconditional, help: "Warm-up steps of the cosine and wsd schedules.")
     var warmup: Int = 0
+    @Option(name: .long, parsing: .unconditional, help: "Steps of the wsd schedule's final decay (default: a fifth of the run).")
+    var decaySteps: Int?
     @Option(name: .long, parsing: .unconditional, help: "Global gradient-norm clipping (off when absent).")
     var clip: Double?
     @Option(name: .long, parsing: .unconditional, help: "AdamW weight decay on weight matrices.")
@@ -185,6 +188,8 @@ struct CommonTrainingOptions: ParsableArguments {
     func validate() throws {
         try NumericFlag.check("--steps", steps, FlagRange.steps)
         try NumericFlag.check("--warmup", warmup, RunLimits.warmup)
+        try NumericFlag.check("--decay-steps", decaySteps, FlagRange.steps)
+        if decaySteps != nil && schedule != .wsd { throw ValidationError("--decay-steps sets the wsd schedule's decay: give it with --schedule wsd") }
         try NumericFlag.check("--clip", clip, FlagRange.rate, exclusiveLower: true)
         try NumericFlag.check("--weight-decay", weightDecay, FlagRange.rate)
         try NumericFlag.check("--checkpoint-every", checkpointEvery, FlagRange.period)
@@ -195,7 +200,8 @@ struct CommonTrainingOptions: ParsableArguments {
     }
 
     func optimizerConfig(lr: Double, steps: Int) throws -> OptimizerConfig {
-        try OptimizerConfig.training(optimizer, learningRate: lr, cosine: schedule == .cosine, warmup: warmup, steps: steps, clipNorm: clip, weightDecay: weightDecay)
+        try OptimizerConfig.training(optimizer, learningRate: lr, schedule: schedule, warmup: warmup, decaySteps: decaySteps, steps: steps, clipNorm: clip,
+                                     weightDecay: weightDecay)
     }
 
     /// The run's settings from the flags.

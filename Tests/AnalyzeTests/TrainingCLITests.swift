@@ -32,6 +32,23 @@ import Testing
                  "--image-size", "8", "--jigsaw-trace", "fixed", "--out", cli.path("jig")])
     }
 
+    @Test func theWSDScheduleRunsFromTheCommandLineAndItsDecayStepsAreChecked() throws {
+        defer { try? FileManager.default.removeItem(at: cli.dir) }
+        try makeData()
+        let data = cli.path("prior/train.jsonl")
+        // 2 warm-up steps, the peak to step 6, cosine to 10 % over steps 6…8.
+        try run(["train", "pretrain", "--preset", "tiny", "--data", data, "--steps", "8", "--batch-size", "4", "--lr", "1e-2",
+                 "--schedule", "wsd", "--warmup", "2", "--decay-steps", "2", "--out", cli.path("wsd")])
+        let lr = try column(cli.path("wsd/metrics.csv"), "lr")
+        #expect(lr.count == 8)
+        #expect(abs(lr[0] - 5e-3) < 1e-15 && lr[1...5].allSatisfy { abs($0 - 1e-2) < 1e-15 })
+        #expect(abs(lr[6] - 5.5e-3) < 1e-12 && abs(lr[7] - 1e-3) < 1e-12)
+        try cli.expectFailure(["train", "pretrain", "--preset", "tiny", "--data", data, "--steps", "8", "--decay-steps", "2", "--out", cli.path("x")],
+                              mentioning: "--schedule wsd")
+        try cli.expectFailure(["train", "pretrain", "--preset", "tiny", "--data", data, "--steps", "8", "--schedule", "wsd", "--warmup", "4",
+                               "--decay-steps", "5", "--out", cli.path("y")], mentioning: "decay must last 1…4 steps")
+    }
+
     @Test func pretrainSFTGRPORolloutsAndSFTOnRollouts() throws {
         defer { try? FileManager.default.removeItem(at: cli.dir) }
         try makeData()

@@ -31,7 +31,7 @@ import Testing
             try TrainingRunSettings(out: "run", kind: "sft", force: false, checkpointEvery: 0, evalData: [], evalEvery: 0, evalLimit: 1,
                                     probes: ["nofile"], threads: 1, command: [], resumedFrom: nil)
         }
-        let cosine = try OptimizerConfig.training(.adamw, learningRate: 1e-3, cosine: true, warmup: 2, steps: 10, clipNorm: 1, weightDecay: 0)
+        let cosine = try OptimizerConfig.training(.adamw, learningRate: 1e-3, schedule: .cosine, warmup: 2, steps: 10, clipNorm: 1, weightDecay: 0)
         #expect(cosine.schedule == .warmupCosine(warmup: 2, total: 10, floor: 0.1) && cosine.clipNorm == 1)
     }
 

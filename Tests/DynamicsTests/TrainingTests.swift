@@ -86,6 +86,26 @@ import Testing
         #expect(abs(cosine.rate(1, step: 60) - 0.55) < 1e-12 && abs(cosine.rate(1, step: 110) - 0.1) < 1e-12)
     }
 
+    @Test func warmupStableDecayHoldsThePeakThenDecaysOverItsLastSteps() throws {
+        // 10 warm-up steps, the peak to step 90, cosine to 10 % over steps 90…110.
+        let wsd = LearningRateSchedule.warmupStableDecay(warmup: 10, total: 110, decay: 20, floor: 0.1)
+        #expect(wsd.rate(2, step: 5) == 1 && wsd.rate(2, step: 10) == 2)
+        #expect(wsd.rate(2, step: 11) == 2 && wsd.rate(2, step: 60) == 2 && wsd.rate(2, step: 90) == 2)
+        #expect(abs(wsd.rate(2, step: 100) - 2 * 0.55) < 1e-12 && abs(wsd.rate(2, step: 110) - 0.2) < 1e-12)
+        #expect(abs(wsd.rate(2, step: 95) - 2 * (0.1 + 0.9 * 0.5 * (1 + cos(Double.pi / 4)))) < 1e-12)
+        #expect(wsd.decayEnd == 110 && LearningRateSchedule.constant.decayEnd == nil)
+        // A decay as long as the run after its warm-up is the cosine schedule, step for step.
+        let whole = LearningRateSchedule.warmupStableDecay(warmup: 10, total: 110, decay: 100, floor: 0.1)
+        let cosine = LearningRateSchedule.warmupCosine(warmup: 10, total: 110, floor: 0.1)
+        #expect((1...110).allSatisfy { whole.rate(1e-3, step: $0) == cosine.rate(1e-3, step: $0) })
+        // Validation: the decay must fit after the warm-up, and the shape's default is a fifth of the run.
+        try wsd.validate()
+        #expect(throws: TrainingError.self) { try LearningRateSchedule.warmupStableDecay(warmup: 10, total: 110, decay: 101, floor: 0.1).validate() }
+        #expect(throws: TrainingError.self) { try LearningRateSchedule.warmupStableDecay(warmup: 10, total: 110, decay: 0, floor: 0.1).validate() }
+        let config = try OptimizerConfig.training(.adamw, learningRate: 1e-3, schedule: .wsd, warmup: 10, steps: 110, clipNorm: nil, weightDecay: 0)
+        #expect(config.schedule == .warmupStableDecay(warmup: 10, total: 110, decay: 22, floor: 0.1))
+    }
+
     @Test func sftDrivesTheLossOfASmallFixedSetNearZero() throws {
         let model = try tinyModel()
         let data = try examples(model, count: 4)

@@ -6,6 +6,10 @@ public enum LearningRateSchedule: Codable, Equatable, Sendable {
     case constant
     /// Linear warm-up from 0 over `warmup` steps, then cosine decay to `floor`·lr at step `total`.
     case warmupCosine(warmup: Int, total: Int, floor: Double)
+    /// Warm-up, stable, decay: linear warm-up over `warmup` steps, the base rate until step `total − decay`, then
+    /// cosine decay to `floor`·lr over the last `decay` steps. A run at the peak rate for most of its length, as
+    /// language-model pretraining runs often are, for learning that comes late (notebook 03 §7).
+    case warmupStableDecay(warmup: Int, total: Int, decay: Int, floor: Double)
 
     /// The rate at `step` for base rate `lr`.
     public func rate(_ lr: Double, step: Int) -> Double {
@@ -14,10 +18,40 @@ public enum LearningRateSchedule: Codable, Equatable, Sendable {
             return lr
         case let .warmupCosine(warmup, total, floor):
             if step <= warmup { return lr * Double(step) / Double(max(1, warmup)) }
-            let progress = min(1, Double(step - warmup) / Double(max(1, total - warmup)))
-            return lr * (floor + (1 - floor) * 0.5 * (1 + cos(Double.pi * progress)))
+            return lr * Self.cosine(from: warmup, to: total, at: step, floor: floor)
+        case let .warmupStableDecay(warmup, total, decay, floor):
+            if step <= warmup { return lr * Double(step) / Double(max(1, warmup)) }
+            let start = max(warmup, total - decay)
+            return step <= start ? lr : lr * Self.cosine(from: start, to: total, at: step, floor: floor)
         }
     }
+
+    /// The cosine factor from 1 at step `start` to `floor` at step `end` (and `floor` beyond it).
+    static func cosine(from start: Int, to end: Int, at step: Int, floor: Double) -> Double {
+        let progress = min(1, Double(step - start) / Double(max(1, end - start)))
+        return floor + (1 - floor) * 0.5 * (1 + cos(Double.pi * progress))
+    }
+
+    /// Whether this is the warm-up-cosine schedule.
+    var isCosine: Bool { if case .warmupCosine = self { true } else { false } }
+
+    /// The step at which the schedule reaches its floor, when it has one (a run cannot go past it on resume).
+    public var decayEnd: Int? {
+        switch self {
+        case .constant: return nil
+        case let .warmupCosine(_, total, _), let .warmupStableDecay(_, total, _, _): return total
+        }
+    }
+}
+
+/// The shapes `train --schedule` offers, each made into a `LearningRateSchedule` by `OptimizerConfig.training`.
+public enum ScheduleShape: String, CaseIterable, Sendable {
+    /// The base rate throughout.
+    case constant
+    /// Linear warm-up, then cosine to 10 % at the last step.
+    case cosine
+    /// Linear warm-up, the base rate, then cosine to 10 % over the last `--decay-steps` (default a fifth of the run).
+    case wsd
 }
 
 /// Optimizer settings. Gradients given to `Optimizer.step` are those of a loss to **minimise**.
@@ -171,11 +205,16 @@ public enum TrainingError: Error, Equatable, CustomStringConvertible {
 }
 
 extension OptimizerConfig {
-    /// A training run's optimizer over `steps` steps: a constant rate, or with `cosine` a linear warm-up of `warmup`
-    /// steps then cosine decay to 10 %; validated.
-    public static func training(_ kind: Kind, learningRate: Double, cosine: Bool, warmup: Int, steps: Int, clipNorm: Double?,
-                                weightDecay: Double) throws -> OptimizerConfig {
-        let schedule: LearningRateSchedule = cosine ? .warmupCosine(warmup: warmup, total: steps, floor: 0.1) : .constant
+    /// A training run's optimizer over `steps` steps with the schedule `shape` (warm-ups of `warmup` steps, decays
+    /// to 10 %; `wsd` decays over the last `decaySteps`, by default a fifth of the run); validated.
+    public static func training(_ kind: Kind, learningRate: Double, schedule shape: ScheduleShape, warmup: Int, decaySteps: Int? = nil,
+                                steps: Int, clipNorm: Double?, weightDecay: Double) throws -> OptimizerConfig {
+        let schedule: LearningRateSchedule
+        switch shape {
+        case .constant: schedule = .constant
+        case .cosine: schedule = .warmupCosine(warmup: warmup, total: steps, floor: 0.1)
+        case .wsd: schedule = .warmupStableDecay(warmup: warmup, total: steps, decay: decaySteps ?? max(1, steps / 5), floor: 0.1)
+        }
         let config = OptimizerConfig(kind: kind, learningRate: learningRate, schedule: schedule, clipNorm: clipNorm, weightDecay: weightDecay)
         try config.validate()
         return config

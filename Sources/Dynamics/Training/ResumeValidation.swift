@@ -35,11 +35,23 @@ public enum RunLimits {
 extension LearningRateSchedule {
     /// Throws when the schedule's fields are out of range (warm-up and total within `RunLimits`, floor in [0, 1]).
     public func validate() throws {
-        if case let .warmupCosine(warmup, total, floor) = self {
-            try RunLimits.check("the schedule's warm-up", warmup, RunLimits.warmup)
-            try RunLimits.check("the schedule's total", total, 1...RunLimits.steps.upperBound)
-            guard floor.isFinite, (0...1).contains(floor) else { throw TrainingError.invalid("the schedule's floor must lie in [0, 1], got \(floor)") }
+        switch self {
+        case .constant:
+            return
+        case let .warmupCosine(warmup, total, floor):
+            try Self.check(warmup: warmup, total: total, floor: floor)
+        case let .warmupStableDecay(warmup, total, decay, floor):
+            try Self.check(warmup: warmup, total: total, floor: floor)
+            guard decay >= 1, decay <= total - min(warmup, total) else {
+                throw TrainingError.invalid("the schedule's decay must last 1…\(max(1, total - warmup)) steps (the run's \(total) less the warm-up's \(warmup)), got \(decay)")
+            }
         }
+    }
+
+    private static func check(warmup: Int, total: Int, floor: Double) throws {
+        try RunLimits.check("the schedule's warm-up", warmup, RunLimits.warmup)
+        try RunLimits.check("the schedule's total", total, 1...RunLimits.steps.upperBound)
+        guard floor.isFinite, (0...1).contains(floor) else { throw TrainingError.invalid("the schedule's floor must lie in [0, 1], got \(floor)") }
     }
 }
 
@@ -86,7 +98,7 @@ public struct ResumeValidation {
         .invalid(path: trainerFile.path, reason: "\(field) \(reason)")
     }
 
-    /// The run's total steps after a `--steps` given on resume. A cosine schedule is fixed to its run's total, so
+    /// The run's total steps after a `--steps` given on resume. A decaying schedule is fixed to its run's total, so
     /// another total is refused (the steps past the old total would silently run at the floor); with a constant
     /// schedule any total beyond the saved step is allowed. A run already at its total cannot be resumed without a
     /// larger `--steps`.
@@ -94,8 +106,8 @@ public struct ResumeValidation {
         guard (0...saved).contains(step) else { throw invalid("step", "is \(step), outside the run's 0…\(saved)") }
         var total = saved
         if let requested, requested != saved {
-            if case let .warmupCosine(_, scheduleTotal, _) = schedule {
-                throw TrainingError.invalid("--steps \(requested) differs from the run's \(saved) steps, and its cosine schedule decays to the floor at step \(scheduleTotal); resume with the run's total, or start a new run with --checkpoint \(directory.path)")
+            if let scheduleTotal = schedule.decayEnd {
+                throw TrainingError.invalid("--steps \(requested) differs from the run's \(saved) steps, and its \(schedule.isCosine ? "cosine" : "warm-up-stable-decay") schedule decays to the floor at step \(scheduleTotal); resume with the run's total, or start a new run with --checkpoint \(directory.path)")
             }
             try RunLimits.check("--steps", requested, 1...RunLimits.steps.upperBound)
             total = requested
