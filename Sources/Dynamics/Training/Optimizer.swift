@@ -17,14 +17,17 @@ public enum LearningRateSchedule: Codable, Equatable, Sendable {
         case .constant:
             return lr
         case let .warmupCosine(warmup, total, floor):
-            if step <= warmup { return lr * Double(step) / Double(max(1, warmup)) }
+            if step <= warmup { return Self.ramp(lr, step: step, over: warmup) }
             return lr * Self.cosine(from: warmup, to: total, at: step, floor: floor)
         case let .warmupStableDecay(warmup, total, decay, floor):
-            if step <= warmup { return lr * Double(step) / Double(max(1, warmup)) }
+            if step <= warmup { return Self.ramp(lr, step: step, over: warmup) }
             let start = max(warmup, total - decay)
             return step <= start ? lr : lr * Self.cosine(from: start, to: total, at: step, floor: floor)
         }
     }
+
+    /// The linear warm-up's rate at `step` of `warmup` steps.
+    static func ramp(_ lr: Double, step: Int, over warmup: Int) -> Double { lr * Double(step) / Double(max(1, warmup)) }
 
     /// The cosine factor from 1 at step `start` to `floor` at step `end` (and `floor` beyond it).
     static func cosine(from start: Int, to end: Int, at step: Int, floor: Double) -> Double {
