@@ -181,6 +181,25 @@ import TestSupport
         }
     }
 
+    /// A file of more lines than one decoding chunk (4 096): the error is the first bad line's, as a serial read's
+    /// would be, and an id repeated across chunks is still a duplicate.
+    @Test func largeExampleFilesNameTheirFirstBadLineWhateverTheChunk() throws {
+        let dir = scratch()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        func write(_ name: String, _ line: (Int) -> String) throws -> URL {
+            let url = dir.appendingPathComponent(name)
+            try Data((1...9000).map(line).joined(separator: "\n").utf8).write(to: url)
+            return url
+        }
+        let good: (Int) -> String = { #"{"id":"e\#($0)","prompt":"p","response":"r"}"# }
+        let file = try ExampleFile(url: try write("good.jsonl", good))
+        #expect(file.examples.count == 9000 && file.examples.first?.id == "e1" && file.examples[4096].id == "e4097" && file.examples.last?.id == "e9000")
+        let bad = try write("bad.jsonl") { $0 == 6000 || $0 == 8500 ? "{" : ($0 == 100 ? #"{"id":"e\#($0)","prompt":"p"}"# : good($0)) }
+        expectError("bad.jsonl line 100:") { _ = try ExampleFile(url: bad) }
+        let twice = try write("twice.jsonl") { $0 == 7000 ? #"{"id":"e3","prompt":"p","response":"r"}"# : good($0) }
+        expectError("twice.jsonl line 7000: duplicate id 'e3'") { _ = try ExampleFile(url: twice) }
+    }
+
     // MARK: 2. Resumed state
 
     /// An SFT checkpoint after 2 of 4 steps, with its trainer.safetensors' tensors and metadata.

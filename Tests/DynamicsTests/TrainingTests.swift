@@ -43,6 +43,25 @@ import Testing
         expectClose(delta, expectedDelta, tolerance: 1e-12, "SGD step")
     }
 
+    /// Batches walk one permutation per epoch, across epoch boundaries, and the steps a trainer takes (which draw
+    /// each epoch's permutation once) give the bytes of a trainer resumed at every step (which draws it afresh).
+    @Test func batchesWalkOnePermutationPerEpochAndSteppingEqualsResuming() throws {
+        let model = try tinyModel()
+        let data = try examples(model, count: 5)
+        let run = config(OptimizerConfig(kind: .adamw, learningRate: 1e-3), steps: 4, batch: 3)
+        var trainer = try SFTTrainer(model: model, tokenizer: try Tokenizer.standard(), data: data, config: run)
+        let stream = (0..<3).flatMap(trainer.epochOrder)
+        #expect(Set(trainer.epochOrder(0)) == Set(0..<5) && trainer.epochOrder(0) != trainer.epochOrder(1))
+        for k in 0..<4 { #expect(trainer.batchIndices(k) == stream[(3 * k)..<(3 * k + 3)].sorted(), "batch \(k)") }
+        var stepwise = trainer
+        for _ in 0..<4 {
+            _ = try trainer.trainStep(threads: 1)
+            stepwise = try SFTTrainer(model: stepwise.model, tokenizer: stepwise.tokenizer, data: data, config: run, state: stepwise.state)
+            _ = try stepwise.trainStep(threads: 1)
+            #expect(stepwise.model.parameters == trainer.model.parameters, "step \(trainer.step)")
+        }
+    }
+
     @Test func lossIsTheMeanOfPerResponseMeanNegativeLogLikelihoods() throws {
         let model = try tinyModel()
         let data = try examples(model, count: 3)

@@ -68,22 +68,17 @@ public struct ExampleFile: Sendable {
         guard String(data: data, encoding: .utf8) != nil else {
             throw ExampleError.malformed(path: url.path, line: 0, reason: "not UTF-8 text")
         }
+        // Lines are decoded in chunks on every core (JSONDecoder took 5 s of a 168 000-line file on one); the error
+        // of the first bad line is the one thrown, as a serial read would.
+        let lines = JSONLines.lines(data), chunk = 4096
+        let chunks = try Parallel.map((lines.count + chunk - 1) / chunk) { c in
+            let decoder = JSONDecoder()
+            return try lines[(c * chunk)..<min(lines.count, (c + 1) * chunk)].map { try Self.decode($0.bytes, line: $0.number, decoder: decoder, url: url) }
+        }
         var examples: [Example] = []
-        var seen = Set<String>()
-        let decoder = JSONDecoder()
-        for (number, line) in JSONLines.lines(data) {
-            let example: Example
-            do {
-                try StrictJSON.checkNoDuplicateKeys(line)
-                example = try decoder.decode(Example.self, from: line)
-                try example.validateTruth()
-            } catch let error as ExampleError {
-                throw ExampleError.malformed(path: url.path, line: number, reason: "\(error)")
-            } catch let error as StrictJSONError {
-                throw ExampleError.malformed(path: url.path, line: number, reason: "\(error)")
-            } catch {
-                throw ExampleError.malformed(path: url.path, line: number, reason: JSONErrorText.describe(error))
-            }
+        examples.reserveCapacity(lines.count)
+        var seen = Set<String>(minimumCapacity: lines.count)
+        for (example, number) in zip(chunks.joined(), lines.lazy.map(\.number)) {
             guard seen.insert(example.id).inserted else {
                 throw ExampleError.malformed(path: url.path, line: number, reason: "duplicate id '\(example.id)'")
             }
@@ -92,6 +87,22 @@ public struct ExampleFile: Sendable {
         guard !examples.isEmpty else { throw ExampleError.malformed(path: url.path, line: 0, reason: "no examples") }
         self.url = url
         self.examples = examples
+    }
+
+    /// One line's example, its errors naming the file and the line.
+    private static func decode(_ line: Data, line number: Int, decoder: JSONDecoder, url: URL) throws -> Example {
+        do {
+            try StrictJSON.checkNoDuplicateKeys(line)
+            let example = try decoder.decode(Example.self, from: line)
+            try example.validateTruth()
+            return example
+        } catch let error as ExampleError {
+            throw ExampleError.malformed(path: url.path, line: number, reason: "\(error)")
+        } catch let error as StrictJSONError {
+            throw ExampleError.malformed(path: url.path, line: number, reason: "\(error)")
+        } catch {
+            throw ExampleError.malformed(path: url.path, line: number, reason: JSONErrorText.describe(error))
+        }
     }
 
     /// The example with `id`; throws naming the id and file when absent.

@@ -78,23 +78,37 @@ public struct SFTTrainer: Sendable {
 
     /// Indices into `data` of batch `k` (0-based), in file order within the batch.
     public func batchIndices(_ k: Int) -> [Int] {
+        var walked: EpochOrder? = nil
+        return batchIndices(k, walked: &walked)
+    }
+
+    /// The permutation of `data` that epoch `epoch` walks (0-based): stream "sft.order.<epoch>", or file order.
+    public func epochOrder(_ epoch: Int) -> [Int] {
+        var order = Array(0..<data.count)
+        if config.shuffle { RandomStream(seed: config.seed, name: "sft.order.\(epoch)").shuffle(&order) }
+        return order
+    }
+
+    typealias EpochOrder = (epoch: Int, order: [Int])
+
+    /// The epoch order the last batch walked: drawn once per epoch, not per step (a shuffle of the 168 000
+    /// pretraining examples every step was 5 % of a batch-8 step).
+    private var walked: EpochOrder? = nil
+
+    private func batchIndices(_ k: Int, walked: inout EpochOrder?) -> [Int] {
         let n = data.count
-        var cachedEpoch = -1
-        var order: [Int] = []
         return (k * config.batchSize..<((k + 1) * config.batchSize)).map { j in
             let epoch = j / n
-            if epoch != cachedEpoch {
-                order = Array(0..<n)
-                if config.shuffle { RandomStream(seed: config.seed, name: "sft.order.\(epoch)").shuffle(&order) }
-                cachedEpoch = epoch
-            }
-            return order[j % n]
+            if walked?.epoch != epoch { walked = (epoch, epochOrder(epoch)) }
+            return walked!.order[j % n]
         }.sorted()
     }
 
     /// Takes the next step. A non-finite loss or gradient stops before θ changes.
     public mutating func trainStep(threads: Int) throws -> SFTStepRecord {
-        let batch = batchIndices(step).map { data[$0] }
+        var order = walked
+        let batch = batchIndices(step, walked: &order).map { data[$0] }
+        walked = order
         let (loss, gradient, tokens, correct) = try SFTObjective.lossAndGradient(model, batch: batch, threads: threads, group: group)
         guard loss.isFinite else { throw TrainingError.nonFinite(step: step + 1, what: "loss") }
         guard gradient.allSatisfy(\.isFinite) else { throw TrainingError.nonFinite(step: step + 1, what: "gradient") }
@@ -175,12 +189,17 @@ extension SFTRunConfig {
     /// The steps of an SFT run: `steps` when given, else `epochs` passes over the examples of the file `data` in
     /// batches of `batchSize` (a last partial batch is a step); within `FlagRange.steps`.
     public static func totalSteps(steps: Int?, epochs: Double?, data: String, batchSize: Int) throws -> Int {
-        let count = try ExampleFile(url: URL(fileURLWithPath: data)).examples.count
-        let fromEpochs = epochs.map { ($0 * Double((count + batchSize - 1) / batchSize)).rounded(.up) }
-        if let fromEpochs, steps == nil, !(1...Double(FlagRange.steps.upperBound)).contains(fromEpochs) {
-            throw ArgumentProblem("--epochs \(epochs!) makes \(fromEpochs) steps of \(batchSize) examples; the range is \(FlagRange.steps.lowerBound)…\(FlagRange.steps.upperBound) steps")
+        if let steps {
+            guard steps >= 1 else { throw ArgumentProblem("give --steps or --epochs (≥ 1 step)") }
+            return steps
         }
-        guard let total = steps ?? fromEpochs.map({ Int($0) }), total >= 1 else { throw ArgumentProblem("give --steps or --epochs (≥ 1 step)") }
-        return total
+        guard let epochs else { throw ArgumentProblem("give --steps or --epochs (≥ 1 step)") }
+        // Only epochs need the file's size (read here also when --steps was given, it doubled a pretraining's start).
+        let count = try ExampleFile(url: URL(fileURLWithPath: data)).examples.count
+        let fromEpochs = (epochs * Double((count + batchSize - 1) / batchSize)).rounded(.up)
+        guard (1...Double(FlagRange.steps.upperBound)).contains(fromEpochs) else {
+            throw ArgumentProblem("--epochs \(epochs) makes \(fromEpochs) steps of \(batchSize) examples; the range is \(FlagRange.steps.lowerBound)…\(FlagRange.steps.upperBound) steps")
+        }
+        return Int(fromEpochs)
     }
 }
