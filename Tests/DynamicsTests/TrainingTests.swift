@@ -105,6 +105,27 @@ import Testing
         #expect(abs(cosine.rate(1, step: 60) - 0.55) < 1e-12 && abs(cosine.rate(1, step: 110) - 0.1) < 1e-12)
     }
 
+    /// The update runs in fixed tiles on any number of threads: the same θ and moments, byte for byte.
+    @Test(arguments: [OptimizerConfig.Kind.sgd, .adamw])
+    func theUpdateHasTheSameBytesForAnyThreadCount(kind: OptimizerConfig.Kind) throws {
+        let layout = ParameterLayout(.preset(.tiny, vocabSize: 10))
+        let config = OptimizerConfig(kind: kind, learningRate: 0.01, schedule: .warmupCosine(warmup: 1, total: 4, floor: 0.1), clipNorm: 0.5,
+                                     weightDecay: kind == .adamw ? 0.1 : 0)
+        var states: [(theta: [Double], optimizer: Optimizer)] = []
+        for threads in [1, 2, 3] {
+            var optimizer = try Optimizer(config: config, layout: layout)
+            var theta = (0..<layout.count).map { sin(Double($0)) }
+            for step in 0..<4 { _ = optimizer.apply((0..<layout.count).map { cos(Double($0 * (step + 2))) }, to: &theta, threads: threads) }
+            states.append((theta, optimizer))
+        }
+        #expect(Optimizer.updateTiles > 1 && layout.count >= 4 * Optimizer.updateTiles, "the tiled path runs")
+        for s in states.dropFirst() {
+            #expect(s.theta == states[0].theta)
+            #expect(s.optimizer.firstMoment == states[0].optimizer.firstMoment && s.optimizer.secondMoment == states[0].optimizer.secondMoment)
+        }
+        #expect(states[0].theta != (0..<layout.count).map { sin(Double($0)) }, "the steps moved θ")
+    }
+
     @Test func warmupStableDecayHoldsThePeakThenDecaysOverItsLastSteps() throws {
         // 10 warm-up steps, the peak to step 90, cosine to 10 % over steps 90…110.
         let wsd = LearningRateSchedule.warmupStableDecay(warmup: 10, total: 110, decay: 20, floor: 0.1)

@@ -186,7 +186,7 @@ public struct GRPOTrainer: Sendable {
             guard r.loss.isFinite else { throw TrainingError.nonFinite(step: step + 1, what: "loss") }
             guard r.gradient.allSatisfy(\.isFinite) else { throw TrainingError.nonFinite(step: step + 1, what: "gradient") }
             (loss, kl, clipFraction, entropy) = (r.loss, r.kl, r.clipFraction, r.entropy)
-            report = optimizer.apply(r.gradient, to: &theta)
+            report = optimizer.apply(r.gradient, to: &theta, threads: threads)
             try RunLimits.checkParameters(theta, step: step + 1)
             candidate.parameters = theta
         }

@@ -113,7 +113,7 @@ public struct SFTTrainer: Sendable {
         guard loss.isFinite else { throw TrainingError.nonFinite(step: step + 1, what: "loss") }
         guard gradient.allSatisfy(\.isFinite) else { throw TrainingError.nonFinite(step: step + 1, what: "gradient") }
         var theta = model.parameters
-        let report = optimizer.apply(gradient, to: &theta)
+        let report = optimizer.apply(gradient, to: &theta, threads: threads)
         try RunLimits.checkParameters(theta, step: step + 1)
         model.parameters = theta
         step += 1
