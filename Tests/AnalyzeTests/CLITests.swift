@@ -150,6 +150,27 @@ import Testing
         #expect(abs(traces.reduce(0, +) - kLib.trace) <= 1e-12 * abs(kLib.trace))
     }
 
+    /// `bench` states each figure's FLOPs and its share of the roof at the figure's own thread count; the training
+    /// group times the demo's pretraining step (the whole step) at one thread and at all of them.
+    @Test func benchStatesEachFigureAsAShareOfItsOwnRoof() throws {
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let run = try analyze(["bench", "--preset", "tiny", "--only", "training", "--repeats", "1", "--threads", "2", "--out", path("bench.csv")])
+        #expect(run.status == 0, "\(run.stderr)")
+        let rows = try String(contentsOfFile: path("bench.csv"), encoding: .utf8).split(separator: "\n").dropFirst()
+            .map { $0.split(separator: ",", omittingEmptySubsequences: false).map(String.init) }
+        func roof(_ threads: String) -> Double? { rows.first { $0[0] == "plain dgemm 512³ (the roof)" && $0[3] == threads }.flatMap { Double($0[1]) } }
+        let pretraining = rows.filter { $0[0] == "pretraining step (batch 8)" }
+        #expect(pretraining.map { $0[3] } == ["1", "2"])
+        for row in pretraining {
+            guard let value = Double(row[1]), let flop = Double(row[4]), let gflops = Double(row[5]), let share = Double(row[6]), let r = roof(row[3]) else {
+                Issue.record("unreadable row \(row)"); continue
+            }
+            #expect(row[2] == "steps/s" && value > 0 && flop > 1e6)
+            #expect(abs(gflops - value * flop / 1e9) <= 1e-9 * gflops, "GFLOP/s = steps/s × FLOP")
+            #expect(abs(share - gflops / r) <= 1e-9 * share, "share of the roof at \(row[3]) threads")
+        }
+    }
+
     @Test func sameSeedGivesSameBytes() throws {
         defer { try? FileManager.default.removeItem(at: dir) }
         let a = try initCheckpoint("a"), b = try initCheckpoint("b")

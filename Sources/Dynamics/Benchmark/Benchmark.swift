@@ -119,12 +119,13 @@ public struct Benchmark: Sendable {
                                                          imageSize: c.imageSize))
         let generated = try (0..<16).map(generator.example)
         let examples = generated.map(\.example)
-        let encoded = try generated.map { g -> EncodedExample in
+        let encode = { (g: GeneratedExample) throws -> EncodedExample in
             let patches = try Patchifier.patches(pixels: g.images[0].image.pixels, config: c)
             let prompt = try tokenizer.encode(g.example.prompt), response = try tokenizer.encode(g.example.response)
             return EncodedExample(id: g.example.id, input: ModelInput(patches: patches, tokens: [Tokenizer.bos] + prompt + response + [Tokenizer.eos]),
                                   responseStart: 1 + prompt.count)
         }
+        let encoded = try generated.map(encode)
         let batch = (0..<32).map { encoded[$0 % encoded.count] }
         let positions = batch.map(\.input.length).reduce(0, +)
         let stepFlops = FlopCount.trainingStep(c, inputs: batch.map(\.input))
@@ -133,6 +134,22 @@ public struct Benchmark: Sendable {
             figures.append(Figure(name: "SFT step (batch 32)", value: 1 / sft, unit: "steps/s",
                                   detail: "2×2 jigsaw, \(positions) positions, \(String(format: "%.0f", Double(positions) / sft)) tokens/s",
                                   threads: t, flops: stepFlops, seconds: sft))
+        }
+        // The demo's pretraining step: 8 prior-task sequences, the whole step (the gradient, then AdamW with weight
+        // decay and clipping), timed over 50 steps per repeat.
+        let prior = try DatasetGenerator(DatasetSpec(tasks: [.grounding, .ordering, .pope, .vqa, .ocr, .jigsawStrip], split: .train, count: 8,
+                                                     styles: [.plain, .reasoning], seed: 0, imageSize: c.imageSize))
+        let priorBatch = try (0..<8).map { try encode(try prior.example($0)) }
+        let pretrainFlops = FlopCount.trainingStep(c, inputs: priorBatch.map(\.input))
+        let pretrainSteps = 50
+        for t in Set([1, threads]).sorted() {
+            let optimizer = try OptimizerConfig.training(.adamw, learningRate: 1e-6, schedule: .constant, warmup: 0, steps: 1_000_000, clipNorm: 1, weightDecay: 0.1)
+            var trainer = try SFTTrainer(model: model, tokenizer: tokenizer, data: priorBatch,
+                                         config: SFTRunConfig(steps: 1_000_000, batchSize: 8, optimizer: optimizer, seed: 0, shuffle: true, data: "bench"))
+            let step = try time { for _ in 0..<pretrainSteps { _ = try trainer.trainStep(threads: t) } } / Double(pretrainSteps)
+            figures.append(Figure(name: "pretraining step (batch 8)", value: 1 / step, unit: "steps/s",
+                                  detail: "prior tasks, \(priorBatch.map(\.input.length).reduce(0, +)) positions, gradient and AdamW",
+                                  threads: t, flops: pretrainFlops, seconds: step))
         }
         let sampler = try RolloutSampler(model: model, tokenizer: tokenizer, temperature: 1, seed: 0)
         for t in Set([1, threads]).sorted() {
