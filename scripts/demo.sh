@@ -6,14 +6,15 @@
 # evaluated as it trains, so the report draws forgetting against learning and compares the runs at the same jigsaw
 # accuracy (`analyze curve`).
 # On 2 idle cores with the release build made: 16.3 minutes (notebook 03 §2w: data 0.7, pretraining 12.1 at 135
-# steps/s, everything after it 3.4); on a slower machine of the same kind (83 steps/s) 25 minutes, 19.9 of them
-# pretraining (§2y). The DEMO_* variables scale it (DEMO_PRETRAIN_STEPS=50 for a smoke test).
+# steps/s, everything after it 3.4); on a slower machine of the same kind 20.4 minutes, 14.6 of them pretraining at
+# 111 steps/s (notebook 04 §5; 25 minutes and 19.9 before stop 21's faster step). The DEMO_* variables scale it
+# (DEMO_PRETRAIN_STEPS=50 for a smoke test).
 # `make paper` (scripts/paper.sh) runs the long version through this script.
 set -euo pipefail
 A=${ANALYZE:-.build/release/analyze}
 out=${DEMO_OUT:-out/demo}
 grid=${DEMO_GRID:-2x2}
-# Batch 8 × 96 000 steps (768 000 examples, 12 minutes at 135 steps/s on 2 threads). The prior tasks that need an
+# Batch 8 × 96 000 steps (768 000 examples, 12 minutes at 135 steps/s on 2 threads, 14.6 at 111). The prior tasks that need an
 # object named by colour and shape (grounding, POPE, ordering) are learnt in one late transition, which at batch 32 ×
 # 32 000 steps some seeds reach and others never do before the cosine has taken the learning rate down (grounding 64,
 # ordering 33 % at seed 0); at batch 8 it came within the run at every base measured (grounding past 75 % at
