@@ -6,28 +6,12 @@ import Testing
 /// machine (`BLASKernel`), and keeps a kernel the user asks for.
 @Suite struct BLASKernelCLITests {
     /// Runs `analyze ARGS` (under `mpirun -np RANKS` when `ranks` is given) with OPENBLAS_CORETYPE set to
-    /// `coreType` (nil: unset), returning stdout.
+    /// `coreType` (nil: unset, which the other suites' processes never are), returning stdout.
     func analyze(_ arguments: [String], coreType: String?, ranks: Int? = nil) throws -> (status: Int32, stdout: String) {
-        let process = Process()
-        if let ranks {
-            process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-            process.arguments = ["mpirun", "--oversubscribe", "-np", String(ranks), try CLITests.executable().path] + arguments
-        } else {
-            process.executableURL = try CLITests.executable()
-            process.arguments = arguments
-        }
         var environment = ProcessInfo.processInfo.environment
         environment[BLASKernel.variable] = coreType
-        environment["OMPI_ALLOW_RUN_AS_ROOT"] = "1"
-        environment["OMPI_ALLOW_RUN_AS_ROOT_CONFIRM"] = "1"
-        process.environment = environment
-        let out = Pipe()
-        process.standardOutput = out
-        process.standardError = FileHandle.nullDevice
-        try process.run()
-        let stdout = out.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        return (process.terminationStatus, String(decoding: stdout, as: UTF8.self))
+        let run = try CLITests.launch(arguments, ranks: ranks, environment: environment)
+        return (run.status, run.stdout)
     }
 
     @Test func theProgramRunsThePinnedKernelWhenNoneIsAskedFor() throws {

@@ -53,16 +53,29 @@ import Testing
         return environment
     }
 
-    func analyze(_ arguments: [String]) throws -> Run {
-        let exe = try Self.executable()
+    func analyze(_ arguments: [String]) throws -> Run { try Self.launch(arguments, environment: Self.environment) }
+
+    /// Runs the built `analyze ARGS` (under `mpirun -np RANKS` when `ranks` is given, allowed to run as root) with
+    /// `environment`, calling `whileRunning` once it has started; returns its exit, stdout and stderr.
+    static func launch(_ arguments: [String], ranks: Int? = nil, environment: [String: String],
+                       whileRunning: ((Process) throws -> Void)? = nil) throws -> Run {
         let process = Process()
-        process.executableURL = exe
-        process.arguments = arguments
-        process.environment = Self.environment
+        var environment = environment
+        if let ranks {
+            process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+            process.arguments = ["mpirun", "--oversubscribe", "-np", String(ranks), try executable().path] + arguments
+            environment["OMPI_ALLOW_RUN_AS_ROOT"] = "1"
+            environment["OMPI_ALLOW_RUN_AS_ROOT_CONFIRM"] = "1"
+        } else {
+            process.executableURL = try executable()
+            process.arguments = arguments
+        }
+        process.environment = environment
         let out = Pipe(), err = Pipe()
         process.standardOutput = out
         process.standardError = err
         try process.run()
+        try whileRunning?(process)
         let stdout = out.fileHandleForReading.readDataToEndOfFile()
         let stderr = err.fileHandleForReading.readDataToEndOfFile()
         process.waitUntilExit()

@@ -7,23 +7,7 @@ import Testing
 extension CLITests {
     /// `mpirun --oversubscribe -np ranks analyze arguments…` (as root where CI runs as root).
     func mpirun(_ ranks: Int, _ arguments: [String], whileRunning: ((Process) throws -> Void)? = nil) throws -> Run {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        process.arguments = ["mpirun", "--oversubscribe", "-np", String(ranks), try Self.executable().path] + arguments
-        var environment = Self.environment  // the same OpenBLAS kernel as `analyze(_:)`'s processes
-        environment["OMPI_ALLOW_RUN_AS_ROOT"] = "1"
-        environment["OMPI_ALLOW_RUN_AS_ROOT_CONFIRM"] = "1"
-        process.environment = environment
-        let out = Pipe(), err = Pipe()
-        process.standardOutput = out
-        process.standardError = err
-        try process.run()
-        try whileRunning?(process)
-        let stdout = out.fileHandleForReading.readDataToEndOfFile()
-        let stderr = err.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        return Run(status: process.terminationStatus, stdout: String(decoding: stdout, as: UTF8.self),
-                   stderr: String(decoding: stderr, as: UTF8.self), crashed: process.terminationReason == .uncaughtSignal)
+        try Self.launch(arguments, ranks: ranks, environment: Self.environment, whileRunning: whileRunning)  // the kernel of `analyze(_:)`'s processes
     }
 
     func expectSameFiles(_ a: String, _ b: String, suffixes: [String], sourceLocation: SourceLocation = #_sourceLocation) throws {
