@@ -182,7 +182,7 @@ import TestSupport
     }
 
     /// A file of more lines than one decoding chunk (4 096): the error is the first bad line's, as a serial read's
-    /// would be, and an id repeated across chunks is still a duplicate.
+    /// would be (a repeated id before an unreadable line included), and an id repeated across chunks is a duplicate.
     @Test func largeExampleFilesNameTheirFirstBadLineWhateverTheChunk() throws {
         let dir = scratch()
         defer { try? FileManager.default.removeItem(at: dir) }
@@ -196,7 +196,7 @@ import TestSupport
         #expect(file.examples.count == 9000 && file.examples.first?.id == "e1" && file.examples[4096].id == "e4097" && file.examples.last?.id == "e9000")
         let bad = try write("bad.jsonl") { $0 == 6000 || $0 == 8500 ? "{" : ($0 == 100 ? #"{"id":"e\#($0)","prompt":"p"}"# : good($0)) }
         expectError("bad.jsonl line 100:") { _ = try ExampleFile(url: bad) }
-        let twice = try write("twice.jsonl") { $0 == 7000 ? #"{"id":"e3","prompt":"p","response":"r"}"# : good($0) }
+        let twice = try write("twice.jsonl") { $0 == 7000 ? #"{"id":"e3","prompt":"p","response":"r"}"# : ($0 == 8000 ? "{" : good($0)) }
         expectError("twice.jsonl line 7000: duplicate id 'e3'") { _ = try ExampleFile(url: twice) }
     }
 
