@@ -53,13 +53,15 @@ import Testing
         return environment
     }
 
-    func analyze(_ arguments: [String]) throws -> Run { try Self.launch(arguments, environment: Self.environment) }
+    func analyze(_ arguments: [String]) throws -> Run { try Self.launch(arguments) }
 
     /// Runs the built `analyze ARGS` (under `mpirun -np RANKS` when `ranks` is given, allowed to run as root) with
-    /// `environment`, calling `whileRunning` once it has started; returns its exit, stdout and stderr.
-    static func launch(_ arguments: [String], ranks: Int? = nil, environment: [String: String],
+    /// `environment`, in `directory` when given, calling `whileRunning` once it has started; returns its exit, stdout
+    /// and stderr.
+    static func launch(_ arguments: [String], ranks: Int? = nil, environment: [String: String] = environment, directory: URL? = nil,
                        whileRunning: ((Process) throws -> Void)? = nil) throws -> Run {
         let process = Process()
+        if let directory { process.currentDirectoryURL = directory }
         var environment = environment
         if let ranks {
             process.executableURL = URL(fileURLWithPath: "/usr/bin/env")

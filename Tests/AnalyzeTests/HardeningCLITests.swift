@@ -17,18 +17,8 @@ import TestSupport
 
     /// Runs `analyze` in the folder `cwd`.
     func analyze(in cwd: URL, _ arguments: [String]) throws -> (status: Int32, stderr: String) {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent().appendingPathComponent("analyze")
-        process.arguments = arguments
-        process.environment = CLITests.environment
-        process.currentDirectoryURL = cwd
-        let err = Pipe()
-        process.standardError = err
-        process.standardOutput = FileHandle.nullDevice
-        try process.run()
-        let stderr = String(decoding: err.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-        process.waitUntilExit()
-        return (process.terminationStatus, stderr)
+        let run = try CLITests.launch(arguments, directory: cwd)
+        return (run.status, run.stderr)
     }
 
     func makeData() throws {

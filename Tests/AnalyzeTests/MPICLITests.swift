@@ -7,7 +7,7 @@ import Testing
 extension CLITests {
     /// `mpirun --oversubscribe -np ranks analyze arguments…` (as root where CI runs as root).
     func mpirun(_ ranks: Int, _ arguments: [String], whileRunning: ((Process) throws -> Void)? = nil) throws -> Run {
-        try Self.launch(arguments, ranks: ranks, environment: Self.environment, whileRunning: whileRunning)  // the kernel of `analyze(_:)`'s processes
+        try Self.launch(arguments, ranks: ranks, whileRunning: whileRunning)  // the kernel of `analyze(_:)`'s processes
     }
 
     func expectSameFiles(_ a: String, _ b: String, suffixes: [String], sourceLocation: SourceLocation = #_sourceLocation) throws {

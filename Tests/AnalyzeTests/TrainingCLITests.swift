@@ -149,18 +149,12 @@ import Testing
                               mentioning: "no truth.permutation")
 
         // Ctrl-C: a checkpoint is saved at the step boundary, the exit status is 130, and the run resumes from it.
-        let binary = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent().appendingPathComponent("analyze")
-        let process = Process()
-        process.executableURL = binary
-        process.arguments = ["train", "sft", "--checkpoint", ckpt, "--data", jig, "--steps", "1000000", "--batch-size", "2", "--out", cli.path("long")]
-        process.environment = CLITests.environment
-        process.standardError = FileHandle.nullDevice
-        process.standardOutput = FileHandle.nullDevice
-        try process.run()
-        Thread.sleep(forTimeInterval: 1.5)
-        process.interrupt()
-        process.waitUntilExit()
-        #expect(process.terminationStatus == 130)
+        let interrupted = try CLITests.launch(["train", "sft", "--checkpoint", ckpt, "--data", jig, "--steps", "1000000", "--batch-size", "2",
+                                               "--out", cli.path("long")]) { process in
+            Thread.sleep(forTimeInterval: 1.5)
+            process.interrupt()
+        }
+        #expect(interrupted.status == 130)
         let saved = try FileManager.default.contentsOfDirectory(atPath: cli.path("long/checkpoints"))
         #expect(saved.count == 1)
         let dir = cli.path("long/checkpoints/\(saved[0])")
