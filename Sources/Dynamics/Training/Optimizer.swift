@@ -35,8 +35,14 @@ public enum LearningRateSchedule: Codable, Equatable, Sendable {
         return floor + (1 - floor) * 0.5 * (1 + cos(Double.pi * progress))
     }
 
-    /// Whether this is the warm-up-cosine schedule.
-    var isCosine: Bool { if case .warmupCosine = self { true } else { false } }
+    /// The schedule's name in messages.
+    var name: String {
+        switch self {
+        case .constant: "constant"
+        case .warmupCosine: "cosine"
+        case .warmupStableDecay: "warm-up-stable-decay"
+        }
+    }
 
     /// The step at which the schedule reaches its floor, when it has one (a run cannot go past it on resume).
     public var decayEnd: Int? {

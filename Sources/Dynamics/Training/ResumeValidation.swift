@@ -107,7 +107,7 @@ public struct ResumeValidation {
         var total = saved
         if let requested, requested != saved {
             if let scheduleTotal = schedule.decayEnd {
-                throw TrainingError.invalid("--steps \(requested) differs from the run's \(saved) steps, and its \(schedule.isCosine ? "cosine" : "warm-up-stable-decay") schedule decays to the floor at step \(scheduleTotal); resume with the run's total, or start a new run with --checkpoint \(directory.path)")
+                throw TrainingError.invalid("--steps \(requested) differs from the run's \(saved) steps, and its \(schedule.name) schedule decays to the floor at step \(scheduleTotal); resume with the run's total, or start a new run with --checkpoint \(directory.path)")
             }
             try RunLimits.check("--steps", requested, 1...RunLimits.steps.upperBound)
             total = requested
