@@ -159,27 +159,26 @@ public enum KernelProducts {
         let h = gram(fv, fu)  // n1 × n2
         fv.cotangents.withUnsafeBufferPointer { g1 in fu.cotangents.withUnsafeBufferPointer { g2 in h.withUnsafeBufferPointer { hp in
             k.storage.withUnsafeMutableBufferPointer { kp in
+                // M comes from the arena pool (the backward passes' freed scratch, written whole by its product), so
+                // a cold process does not fault in fresh pages for it.
+                let scratch = Arena(capacity: min(n1, n2) * w, zeroed: false)
+                let mp = scratch.take(min(n1, n2) * w)
                 if n1 <= n2 {
                     // M = H · g_u (n1 × V·dout); K += Σ_t g_v[t] (V × dout) · M[t]ᵀ.
-                    var m = [Double](repeating: 0, count: n1 * w)
-                    m.withUnsafeMutableBufferPointer { mp in
-                        BLAS.gemm(m: n1, n: w, k: n2, a: hp.baseAddress!, lda: n2, b: g2.baseAddress!, ldb: w, c: mp.baseAddress!, ldc: w)
-                        for t in 0..<n1 {
-                            BLAS.gemm(transB: true, m: V, n: V, k: dout, a: g1.baseAddress! + t * w, lda: dout, b: mp.baseAddress! + t * w,
-                                      ldb: dout, beta: 1, c: kp.baseAddress!, ldc: V)
-                        }
+                    BLAS.gemm(m: n1, n: w, k: n2, a: hp.baseAddress!, lda: n2, b: g2.baseAddress!, ldb: w, c: mp, ldc: w)
+                    for t in 0..<n1 {
+                        BLAS.gemm(transB: true, m: V, n: V, k: dout, a: g1.baseAddress! + t * w, lda: dout, b: mp + t * w,
+                                  ldb: dout, beta: 1, c: kp.baseAddress!, ldc: V)
                     }
                 } else {
                     // M = Hᵀ · g_v (n2 × V·dout); K += Σ_s M[s] · g_u[s]ᵀ.
-                    var m = [Double](repeating: 0, count: n2 * w)
-                    m.withUnsafeMutableBufferPointer { mp in
-                        BLAS.gemm(transA: true, m: n2, n: w, k: n1, a: hp.baseAddress!, lda: n2, b: g1.baseAddress!, ldb: w, c: mp.baseAddress!, ldc: w)
-                        for s in 0..<n2 {
-                            BLAS.gemm(transB: true, m: V, n: V, k: dout, a: mp.baseAddress! + s * w, lda: dout, b: g2.baseAddress! + s * w,
-                                      ldb: dout, beta: 1, c: kp.baseAddress!, ldc: V)
-                        }
+                    BLAS.gemm(transA: true, m: n2, n: w, k: n1, a: hp.baseAddress!, lda: n2, b: g1.baseAddress!, ldb: w, c: mp, ldc: w)
+                    for s in 0..<n2 {
+                        BLAS.gemm(transB: true, m: V, n: V, k: dout, a: mp + s * w, lda: dout, b: g2.baseAddress! + s * w,
+                                  ldb: dout, beta: 1, c: kp.baseAddress!, ldc: V)
                     }
                 }
+                withExtendedLifetime(scratch) {}
             }
         } } }
     }
