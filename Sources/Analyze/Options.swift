@@ -64,3 +64,17 @@ var commandLine: [String] { CommandLine.arguments.enumerated().map { $0.offset =
 func note(_ text: String) {
     FileHandle.standardError.write(Data((text + "\n").utf8))
 }
+
+/// `--attention-init-std`: the scales of a fresh model (`Initialization`).
+struct InitializationOptions: ParsableArguments {
+    @Option(name: .long, parsing: .unconditional,
+            help: "Standard deviation of a fresh model's attention query/key/value weights (GPT-2, the default: 0.02; the demo: 0.08).")
+    var attentionInitStd: Double?
+
+    var isSet: Bool { attentionInitStd != nil }
+    var scheme: Initialization { Initialization(attentionStd: attentionInitStd ?? Initialization.gpt2.attentionStd) }
+
+    func validate() throws {
+        try NumericFlag.check("--attention-init-std", attentionInitStd, FlagRange.initStd, exclusiveLower: true)
+    }
+}

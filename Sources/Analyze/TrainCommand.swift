@@ -24,13 +24,20 @@ struct TrainCommand: ParsableCommand {
         var preset: ModelConfig.Preset = .small
         @Option(name: .customLong("init"), help: "Start from this checkpoint instead of a fresh model.")
         var initFrom: String?
+        @OptionGroup var initialization: InitializationOptions
         @OptionGroup var sft: SFTOptions
         @OptionGroup var common: CommonTrainingOptions
+
+        func validate() throws {
+            if initialization.isSet && (initFrom != nil || common.resume != nil) {
+                throw ValidationError("--attention-init-std sets up a fresh model: it cannot be given with --init or --resume")
+            }
+        }
 
         func run() throws {
             try sft.run(kind: "pretrain", common: common) {
                 if let initFrom { return try Checkpoint.load(from: URL(fileURLWithPath: initFrom)) }
-                return try Checkpoint.fresh(preset, seed: common.seed)
+                return try Checkpoint.fresh(preset, seed: common.seed, initialization: initialization.scheme)
             }
         }
     }

@@ -115,6 +115,16 @@ import Testing
         let file = try ExampleFile(url: examples)
         let encoded = try EncodedExample.all(file, tokenizer: ckpt.tokenizer, config: ckpt.model.config)
 
+        // init with the attention's scale: the library's fresh model, bit for bit, and its scale in the run record
+        let scaled = try analyze(["init", "--preset", "tiny", "--seed", "5", "--attention-init-std", "0.08", "--out", path("ckpt-qkv")])
+        #expect(scaled.status == 0, "\(scaled.stderr)")
+        let scaledModel = try Transformer(config: ckpt.model.config, seed: 5, initialization: Initialization(attentionStd: 0.08))
+        let written = try Checkpoint.load(from: URL(fileURLWithPath: path("ckpt-qkv")))
+        #expect(written.model.parameters == scaledModel.parameters)
+        #expect(written.model.parameters != ckpt.model.parameters)
+        let record = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: path("ckpt-qkv/meta.json")))) as? [String: Any]
+        #expect((record?["details"] as? [String: Any])?["attention_init_std"] as? Double == 0.08)
+
         // tokenize
         var run = try analyze(["tokenize", "--checkpoint", ckptPath, "--examples", examples.path, "--out", path("tok.jsonl")])
         #expect(run.status == 0, "\(run.stderr)")

@@ -84,6 +84,34 @@ import Testing
         #expect(leftovers.isEmpty, "no staging folders left behind: \(leftovers)")
     }
 
+    @Test func freshWeightsFollowTheInitializationScales() throws {
+        let config = ModelConfig.preset(.tiny, vocabSize: try Tokenizer.standard().count)
+        let base = try Transformer(config: config, seed: 3)
+        #expect(try Transformer(config: config, seed: 3, initialization: .gpt2).parameters == base.parameters)
+        // One draw per weight whatever the scales: a power-of-two change of a scale multiplies exactly those weights.
+        let attention = try Transformer(config: config, seed: 3, initialization: Initialization(attentionStd: 0.08))
+        let weights = try Transformer(config: config, seed: 3, initialization: Initialization(std: 0.04))
+        var qkvCount = 0
+        for t in base.layout.tensors {
+            let isQKV = t.name.hasSuffix("attn.qkv.weight")
+            let isWeight = !t.name.hasSuffix(".bias") && !t.name.contains("ln")
+            if isQKV { qkvCount += t.range.count }
+            for i in t.range {
+                #expect(attention.parameters[i] == (isQKV ? 4 : 1) * base.parameters[i], "\(t.name)")
+                #expect(weights.parameters[i] == (isWeight && !isQKV ? 2 : 1) * base.parameters[i], "\(t.name)")
+            }
+        }
+        #expect(qkvCount == config.nLayers * 3 * config.dModel * config.dModel)
+        // The default scales: every qkv weight's spread is 0.02, the residual projections' 0.02/√(2L).
+        func spread(_ model: Transformer, _ suffix: String) -> Double {
+            let values = model.layout.tensors.filter { $0.name.hasSuffix(suffix) }.flatMap { model.parameters[$0.range] }
+            return (values.map { $0 * $0 }.reduce(0, +) / Double(values.count)).squareRoot()
+        }
+        #expect(abs(spread(base, "attn.qkv.weight") / 0.02 - 1) < 0.1)
+        #expect(abs(spread(attention, "attn.qkv.weight") / 0.08 - 1) < 0.1)
+        #expect(abs(spread(base, "mlp.proj.weight") / (0.02 / (2.0 * Double(config.nLayers)).squareRoot()) - 1) < 0.1)
+    }
+
     @Test func corruptCheckpointsAreErrorsNamingTheTensor() throws {
         let dir = scratch()
         defer { try? FileManager.default.removeItem(at: dir) }

@@ -153,8 +153,9 @@ public enum CheckpointError: Error, Equatable, CustomStringConvertible {
 
 extension Checkpoint {
     /// A freshly initialised model of `preset` with the standard vocabulary (the start of pretraining).
-    public static func fresh(_ preset: ModelConfig.Preset, seed: UInt64) throws -> Checkpoint {
+    public static func fresh(_ preset: ModelConfig.Preset, seed: UInt64, initialization: Initialization = .gpt2) throws -> Checkpoint {
         let tokenizer = try Tokenizer.standard()
-        return try Checkpoint(model: Transformer(config: .preset(preset, vocabSize: tokenizer.count), seed: seed), tokenizer: tokenizer)
+        return try Checkpoint(model: Transformer(config: .preset(preset, vocabSize: tokenizer.count), seed: seed, initialization: initialization),
+                              tokenizer: tokenizer)
     }
 }

@@ -19,22 +19,20 @@ public struct Transformer: Sendable {
         self.parameters = parameters
     }
 
-    /// A freshly initialised network (GPT-2 scheme): weights N(0, 0.02²), residual output projections
-    /// N(0, (0.02/√(2L))²), biases 0, LayerNorm gains 1. Draws come from the stream ("init", seed).
-    public init(config: ModelConfig, seed: UInt64) throws {
+    /// A freshly initialised network: weights drawn by `initialization` (GPT-2's scheme by default: N(0, 0.02²),
+    /// residual output projections N(0, (0.02/√(2L))²)), biases 0, LayerNorm gains 1. Draws come from the stream
+    /// ("init", seed), one per weight in θ order whatever the scales, so scales that differ by a power of two give
+    /// weights that differ by exactly that factor.
+    public init(config: ModelConfig, seed: UInt64, initialization: Initialization = .gpt2) throws {
         try config.validate()
         let layout = ParameterLayout(config)
         let rng = RandomStream(seed: seed, name: "init")
         var theta = [Double](repeating: 0, count: layout.count)
-        let residualStd = 0.02 / (2.0 * Double(config.nLayers)).squareRoot()
         for t in layout.tensors {
-            let leaf = t.name.split(separator: ".").suffix(2).joined(separator: ".")
-            if t.name.hasSuffix(".bias") { continue }
-            if leaf.hasPrefix("ln") || t.name.hasPrefix("ln_f") {
-                for i in t.range { theta[i] = 1 }
+            guard let std = initialization.std(of: t.name, layers: config.nLayers) else {
+                if !t.name.hasSuffix(".bias") { for i in t.range { theta[i] = 1 } }
                 continue
             }
-            let std = t.name.hasSuffix("attn.proj.weight") || t.name.hasSuffix("mlp.proj.weight") ? residualStd : 0.02
             for i in t.range { theta[i] = rng.gaussian(sigma: std) }
         }
         try self.init(config: config, parameters: theta)

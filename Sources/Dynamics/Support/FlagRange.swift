@@ -34,4 +34,6 @@ public enum FlagRange {
     public static let position = 0...(1 << 20)
     /// A learning rate η of the analyses (`--eta`, `--eta-min`, `--eta-max`).
     public static let eta = 0.0...1e3
+    /// A fresh network's initial standard deviations (`--attention-init-std`).
+    public static let initStd = 0.0...10.0
 }

@@ -1,0 +1,32 @@
+/// The scales of a fresh network's weights (the GPT-2 scheme by default).
+///
+/// Only the start of pretraining depends on it; it is not part of a checkpoint (MODEL.md's architecture and loading
+/// are the same whatever the scales were).
+public struct Initialization: Sendable, Equatable {
+    /// Standard deviation of every weight matrix and embedding not named below (GPT-2: 0.02).
+    public var std: Double = 0.02
+    /// Standard deviation of the attention's query/key/value weights (`blocks.*.attn.qkv.weight`). GPT-2 uses `std`;
+    /// larger values make the initial attention non-uniform (with D = 64 and 0.02 the initial scores are ~10⁻² and every
+    /// head averages the whole prefix), which shortens the plateau before the tasks that bind an object to its place
+    /// (notebook 03 §2za: 0.08 took the demo's pretraining past that plateau at every seed measured).
+    public var attentionStd: Double = 0.02
+
+    public init(std: Double = 0.02, attentionStd: Double = 0.02) {
+        self.std = std
+        self.attentionStd = attentionStd
+    }
+
+    /// GPT-2's: every weight N(0, 0.02²), the residual output projections N(0, (0.02/√(2L))²).
+    public static let gpt2 = Initialization()
+
+    /// The standard deviation of tensor `name` in a network of `layers` blocks; nil for tensors that start at a
+    /// constant (biases at 0, LayerNorm gains at 1).
+    func std(of name: String, layers: Int) -> Double? {
+        if name.hasSuffix(".bias") { return nil }
+        let leaf = name.split(separator: ".").suffix(2).joined(separator: ".")
+        if leaf.hasPrefix("ln") || name.hasPrefix("ln_f") { return nil }
+        if name.hasSuffix("attn.proj.weight") || name.hasSuffix("mlp.proj.weight") { return std / (2.0 * Double(layers)).squareRoot() }
+        if name.hasSuffix("attn.qkv.weight") { return attentionStd }
+        return std
+    }
+}
