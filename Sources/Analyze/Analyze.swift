@@ -9,7 +9,7 @@ struct Analyze: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "analyze",
         abstract: "The learning-dynamics workbench: checkpoints, data, evaluation, log-probs, logit Jacobians, eNTK kernels and drift.",
-        version: "\(RunRecord.toolVersion) (OpenBLAS kernel \(BLASKernel.current))",
+        version: "\(RunRecord.toolVersion) (OpenBLAS kernel \(BLASKernel.current), thread timeout \(BLASKernel.currentThreadTimeout.map { "2^\($0) cycles" } ?? "OpenBLAS's default"))",
         subcommands: [InitCommand.self, DataCommand.self, TrainCommand.self, RolloutsCommand.self, EvalCommand.self, ScoreCommand.self, TableCommand.self, CurveCommand.self, TokenizeCommand.self,
                       LogProbsCommand.self, JacobianCommand.self, EntkCommand.self, KernelCommand.self, KernelMergeCommand.self, DriftCommand.self,
                       DecomposeCommand.self, SymmetryCommand.self, InfluenceCommand.self, PerplexityCommand.self, PlotCommand.self, ReportCommand.self, BenchCommand.self]

@@ -7,9 +7,10 @@ import Testing
 @Suite struct BLASKernelCLITests {
     /// Runs `analyze ARGS` (under `mpirun -np RANKS` when `ranks` is given) with OPENBLAS_CORETYPE set to
     /// `coreType` (nil: unset, which the other suites' processes never are), returning stdout.
-    func analyze(_ arguments: [String], coreType: String?, ranks: Int? = nil) throws -> (status: Int32, stdout: String) {
+    func analyze(_ arguments: [String], coreType: String?, threadTimeout: String? = nil, ranks: Int? = nil) throws -> (status: Int32, stdout: String) {
         var environment = ProcessInfo.processInfo.environment
         environment[BLASKernel.variable] = coreType
+        environment[BLASKernel.threadTimeoutVariable] = threadTimeout
         let run = try CLITests.launch(arguments, ranks: ranks, environment: environment)
         return (run.status, run.stdout)
     }
@@ -21,6 +22,10 @@ import Testing
         let expected = BLASKernel.processorRunsPinnedKernel ? BLASKernel.pinned : nil
         if let expected { #expect(run.stdout.contains("OpenBLAS kernel \(expected)"), "\(run.stdout)") }
         #expect(run.stdout.hasPrefix(RunRecord.toolVersion))
+        // OpenBLAS's idle workers sleep after 2^22 cycles, not its default 2^28, unless the user says otherwise.
+        #expect(run.stdout.contains("thread timeout 2^\(BLASKernel.threadTimeout) cycles"), "\(run.stdout)")
+        let kept = try analyze(["--version"], coreType: BLASKernel.current, threadTimeout: "26")
+        #expect(kept.stdout.contains("OpenBLAS kernel \(BLASKernel.current), thread timeout 2^26 cycles"), "\(kept.stdout)")
     }
 
     @Test func aKernelTheUserAsksForIsKept() throws {

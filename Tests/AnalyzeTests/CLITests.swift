@@ -50,6 +50,7 @@ import Testing
     static var environment: [String: String] {
         var environment = ProcessInfo.processInfo.environment
         environment[BLASKernel.variable] = BLASKernel.current
+        environment[BLASKernel.threadTimeoutVariable] = BLASKernel.threadTimeout
         return environment
     }
 

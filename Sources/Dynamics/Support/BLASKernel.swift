@@ -34,15 +34,39 @@ public enum BLASKernel {
     /// Whether this process runs the pinned kernel.
     public static var isPinned: Bool { current.caseInsensitiveCompare(pinned) == .orderedSame }
 
-    /// Sets `OPENBLAS_CORETYPE` to the pinned kernel and executes this program again with the same arguments, when
-    /// the variable is unset and the processor runs that kernel. Returns without doing anything otherwise, and when
-    /// the executable cannot be executed again (the process then goes on with the kernel OpenBLAS chose).
+    /// How long OpenBLAS's idle worker threads spin before they sleep, as the exponent n of 2ⁿ cycles
+    /// (`OPENBLAS_THREAD_TIMEOUT`, read at load time like the kernel). OpenBLAS's default, 28, keeps a worker
+    /// spinning for about 0.1 s after the library loads and after every threaded call: a core taken from the work
+    /// that follows on the workbench's own threads (`Parallel`, with one-threaded BLAS). A cold `analyze entk` computed
+    /// its two examples' features in 46–56 ms or, when they started inside that window, in 89–103 ms (notebook 04 §6).
+    /// 2²² cycles (about 1.5 ms) still keeps the workers awake between back-to-back threaded calls.
+    public static let threadTimeout = "22"
+
+    /// The environment variable OpenBLAS reads its thread timeout from.
+    public static let threadTimeoutVariable = "OPENBLAS_THREAD_TIMEOUT"
+
+    /// The thread timeout this process runs with, as `threadTimeout` (nil: OpenBLAS's default).
+    public static var currentThreadTimeout: String? { getenv(threadTimeoutVariable).map { String(cString: $0) } }
+
+    /// Sets the load-time variables this process should run with and, when OpenBLAS has not loaded with them,
+    /// executes this program again with the same arguments (and process id): `OPENBLAS_CORETYPE` to the pinned kernel
+    /// when it is unset and the processor runs that kernel, and `OPENBLAS_THREAD_TIMEOUT` to `threadTimeout` when it is
+    /// unset. A variable the user set is kept. Returns without doing anything when both are already as they should
+    /// be, and when the executable cannot be executed again (the process then goes on as OpenBLAS loaded).
     public static func pinOrReexecute() {
-        guard getenv(variable) == nil, processorRunsPinnedKernel else { return }
-        setenv(variable, pinned, 1)
-        if isPinned { return }  // already the pinned kernel (a Haswell-class processor): no need to start again
+        var reload = false
+        if getenv(variable) == nil, processorRunsPinnedKernel {
+            setenv(variable, pinned, 1)
+            reload = !isPinned  // a Haswell-class processor already runs the pinned kernel
+        }
+        if getenv(threadTimeoutVariable) == nil {
+            setenv(threadTimeoutVariable, threadTimeout, 1)
+            reload = true
+        }
+        guard reload else { return }
         execv("/proc/self/exe", CommandLine.unsafeArgv)
-        // execv returns only on failure: go on with OpenBLAS's own choice, and say so.
-        FileHandle.standardError.write(Data("warning: could not execute the program again with \(variable)=\(pinned) (errno \(errno)); OpenBLAS runs its \(current) kernel, whose bytes differ from the pinned kernel's\n".utf8))
+        // execv returns only on failure: go on with what OpenBLAS chose, and say so.
+        FileHandle.standardError.write(Data("warning: could not execute the program again with \(variable)=\(pinned) and \(threadTimeoutVariable)=\(threadTimeout) (errno \(errno)); OpenBLAS runs its \(current) kernel, whose bytes may differ from the pinned kernel's\n".utf8))
+        unsetenv(threadTimeoutVariable)
     }
 }
