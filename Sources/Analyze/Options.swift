@@ -68,7 +68,7 @@ func note(_ text: String) {
 /// `--attention-init-std`: the scales of a fresh model (`Initialization`).
 struct InitializationOptions: ParsableArguments {
     @Option(name: .long, parsing: .unconditional,
-            help: "Standard deviation of a fresh model's attention query/key/value weights (GPT-2, the default: 0.02; the demo: 0.08).")
+            help: "Standard deviation of a fresh model's attention query/key/value weights (default: GPT-2's 0.02; notebook 03 §2za measures 0.08).")
     var attentionInitStd: Double?
 
     var isSet: Bool { attentionInitStd != nil }

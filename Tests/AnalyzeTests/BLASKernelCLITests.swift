@@ -6,7 +6,8 @@ import Testing
 /// machine (`BLASKernel`), and keeps a kernel the user asks for.
 @Suite struct BLASKernelCLITests {
     /// Runs `analyze ARGS` (under `mpirun -np RANKS` when `ranks` is given) with OPENBLAS_CORETYPE set to
-    /// `coreType` (nil: unset, which the other suites' processes never are), returning stdout.
+    /// `coreType` and OPENBLAS_THREAD_TIMEOUT to `threadTimeout` (nil: unset, which the other suites' processes never
+    /// are), returning stdout.
     func analyze(_ arguments: [String], coreType: String?, threadTimeout: String? = nil, ranks: Int? = nil) throws -> (status: Int32, stdout: String) {
         var environment = ProcessInfo.processInfo.environment
         environment[BLASKernel.variable] = coreType

@@ -21,7 +21,7 @@ public struct Initialization: Sendable, Equatable {
 
     /// The standard deviation of tensor `name` in a network of `layers` blocks; nil for tensors that start at a
     /// constant (biases at 0, LayerNorm gains at 1).
-    func std(of name: String, layers: Int) -> Double? {
+    func standardDeviation(of name: String, layers: Int) -> Double? {
         if name.hasSuffix(".bias") { return nil }
         let leaf = name.split(separator: ".").suffix(2).joined(separator: ".")
         if leaf.hasPrefix("ln") || name.hasPrefix("ln_f") { return nil }

@@ -29,7 +29,7 @@ public struct Transformer: Sendable {
         let rng = RandomStream(seed: seed, name: "init")
         var theta = [Double](repeating: 0, count: layout.count)
         for t in layout.tensors {
-            guard let std = initialization.std(of: t.name, layers: config.nLayers) else {
+            guard let std = initialization.standardDeviation(of: t.name, layers: config.nLayers) else {
                 if !t.name.hasSuffix(".bias") { for i in t.range { theta[i] = 1 } }
                 continue
             }
