@@ -19,14 +19,21 @@ public struct Initialization: Sendable, Equatable {
     /// GPT-2's: every weight N(0, 0.02²), the residual output projections N(0, (0.02/√(2L))²).
     public static let gpt2 = Initialization()
 
-    /// The standard deviation of tensor `name` in a network of `layers` blocks; nil for tensors that start at a
-    /// constant (biases at 0, LayerNorm gains at 1).
-    func standardDeviation(of name: String, layers: Int) -> Double? {
-        if name.hasSuffix(".bias") { return nil }
+    /// How tensor `name` of a network of `layers` blocks starts.
+    enum Start: Equatable {
+        /// Every value this constant (biases 0, LayerNorm gains 1).
+        case constant(Double)
+        /// Every value drawn from N(0, std²).
+        case gaussian(std: Double)
+    }
+
+    /// How tensor `name` starts in a network of `layers` blocks.
+    func start(of name: String, layers: Int) -> Start {
+        if name.hasSuffix(".bias") { return .constant(0) }
         let leaf = name.split(separator: ".").suffix(2).joined(separator: ".")
-        if leaf.hasPrefix("ln") || name.hasPrefix("ln_f") { return nil }
-        if name.hasSuffix("attn.proj.weight") || name.hasSuffix("mlp.proj.weight") { return std / (2.0 * Double(layers)).squareRoot() }
-        if name.hasSuffix("attn.qkv.weight") { return attentionStd }
-        return std
+        if leaf.hasPrefix("ln") || name.hasPrefix("ln_f") { return .constant(1) }
+        if name.hasSuffix("attn.proj.weight") || name.hasSuffix("mlp.proj.weight") { return .gaussian(std: std / (2.0 * Double(layers)).squareRoot()) }
+        if name.hasSuffix("attn.qkv.weight") { return .gaussian(std: attentionStd) }
+        return .gaussian(std: std)
     }
 }

@@ -29,11 +29,10 @@ public struct Transformer: Sendable {
         let rng = RandomStream(seed: seed, name: "init")
         var theta = [Double](repeating: 0, count: layout.count)
         for t in layout.tensors {
-            guard let std = initialization.standardDeviation(of: t.name, layers: config.nLayers) else {
-                if !t.name.hasSuffix(".bias") { for i in t.range { theta[i] = 1 } }
-                continue
+            switch initialization.start(of: t.name, layers: config.nLayers) {
+            case let .constant(value): for i in t.range { theta[i] = value }
+            case let .gaussian(std): for i in t.range { theta[i] = rng.gaussian(sigma: std) }
             }
-            for i in t.range { theta[i] = rng.gaussian(sigma: std) }
         }
         try self.init(config: config, parameters: theta)
     }
