@@ -170,6 +170,8 @@ struct CommonTrainingOptions: ParsableArguments {
     var clip: Double?
     @Option(name: .long, parsing: .unconditional, help: "AdamW weight decay on weight matrices.")
     var weightDecay: Double = 0
+    @Option(name: .long, help: ArgumentHelp("A learning-rate factor NAME=FACTOR for the tensors NAME names (repeatable): a tensor (patch_emb.weight) or a prefix ending at a dot (patch_emb, blocks.0); the longest name that matches wins.", valueName: "name=factor"))
+    var lrScale: [String] = []
     @Option(name: .long, parsing: .unconditional, help: "Seed of the data order, the samples and a fresh model.")
     var seed: UInt64 = 0
     @Option(name: .long, parsing: .unconditional, help: "Write a checkpoint every N steps (0: only at the end).")
@@ -204,11 +206,25 @@ struct CommonTrainingOptions: ParsableArguments {
         try NumericFlag.check("--probe-every", probeEvery, FlagRange.period)
         try NumericFlag.check("--eval-limit", evalLimit, FlagRange.count)
         try SafeOutput.checkPath(out)
+        if !lrScale.isEmpty && resume != nil {
+            throw ValidationError("--lr-scale cannot be given with --resume: a resumed run keeps its own learning-rate scales")
+        }
+        _ = try learningRateScales()
+    }
+
+    /// `--lr-scale`, parsed and checked (nil when none is given, so the run's settings keep their bytes).
+    func learningRateScales() throws -> [LearningRateScale]? {
+        guard !lrScale.isEmpty else { return nil }
+        do {
+            let scales = try lrScale.map { try LearningRateScale(parsing: $0) }
+            try OptimizerConfig(kind: optimizer, learningRate: 0, learningRateScales: scales).validate()
+            return scales
+        } catch let problem as TrainingError { throw ValidationError("--lr-scale: \(problem)") }
     }
 
     func optimizerConfig(lr: Double, steps: Int) throws -> OptimizerConfig {
         try OptimizerConfig.training(optimizer, learningRate: lr, schedule: schedule, warmup: warmup, decaySteps: decaySteps, steps: steps, clipNorm: clip,
-                                     weightDecay: weightDecay)
+                                     weightDecay: weightDecay, learningRateScales: try learningRateScales())
     }
 
     /// The run's settings from the flags.

@@ -110,13 +110,17 @@ import Testing
         let ckpt = try cli.initCheckpoint()
         let jig = cli.path("jig/train.jsonl")
         let sft = ["train", "sft", "--checkpoint", ckpt, "--data", jig, "--batch-size", "3", "--lr", "3e-3", "--schedule", "cosine", "--warmup", "2",
-                   "--clip", "1", "--weight-decay", "0.1"]
+                   "--clip", "1", "--weight-decay", "0.1", "--lr-scale", "patch_emb=3", "--lr-scale", "head.weight=0.5"]
         try run(sft + ["--steps", "6", "--out", cli.path("straight")])
         try run(sft + ["--steps", "6", "--checkpoint-every", "3", "--out", cli.path("half")])
         try run(["train", "sft", "--resume", cli.path("half/checkpoints/step-000003"), "--out", cli.path("resumed")])
         for f in ["model.safetensors", "trainer.safetensors"] {
             #expect(FileManager.default.contentsEqual(atPath: cli.path("straight/final/\(f)"), andPath: cli.path("resumed/final/\(f)")), "SFT \(f)")
         }
+        // The learning-rate scales are the run's settings: kept by --resume (the bytes above), not given to it.
+        try cli.expectFailure(["train", "sft", "--resume", cli.path("half/checkpoints/step-000003"), "--lr-scale", "head=2", "--out", cli.path("other")],
+                              mentioning: "--lr-scale cannot be given with --resume")
+        try cli.expectFailure(sft + ["--steps", "1", "--lr-scale", "patch=2", "--out", cli.path("other")], mentioning: "'patch' names no tensor")
         try run(["train", "sft", "--checkpoint", ckpt, "--data", jig, "--steps", "20", "--batch-size", "4", "--lr", "1e-2", "--out", cli.path("warm")])
         let grpo = ["train", "grpo", "--checkpoint", cli.path("warm/final"), "--data", jig, "-G", "4", "--batch-size", "2", "--accumulation", "1",
                     "--restart-every", "1", "--lr", "3e-3"]

@@ -126,6 +126,40 @@ import Testing
         #expect(states[0].theta != (0..<layout.count).map { sin(Double($0)) }, "the steps moved θ")
     }
 
+
+    /// `--lr-scale`: a scaled tensor's step is the factor times the unscaled one (the optimizer's state aside, and
+    /// with AdamW the decay scaled with it, as in a PyTorch parameter group); every other tensor's step is the same
+    /// bytes; the longest name that matches wins; a name that matches nothing, or a bad factor, is an error.
+    @Test(arguments: [OptimizerConfig.Kind.sgd, .adamw])
+    func aLearningRateScaleMultipliesItsTensorsStepsOnly(kind: OptimizerConfig.Kind) throws {
+        let layout = ParameterLayout(.preset(.tiny, vocabSize: 10))
+        func run(_ scales: [LearningRateScale]?) throws -> [Double] {
+            var optimizer = try Optimizer(config: OptimizerConfig(kind: kind, learningRate: 0.01, weightDecay: kind == .adamw ? 0.1 : 0,
+                                                                  learningRateScales: scales), layout: layout)
+            var theta = (0..<layout.count).map { sin(Double($0)) }
+            _ = optimizer.apply((0..<layout.count).map { cos(Double($0 * 3)) }, to: &theta, threads: 2)
+            return theta
+        }
+        let start = (0..<layout.count).map { sin(Double($0)) }
+        let plain = try run(nil)
+        #expect(try run([]) == plain, "an empty list is no scale")
+        let scaled = try run([LearningRateScale(tensors: "patch_emb", factor: 4), LearningRateScale(tensors: "patch_emb.bias", factor: 0),
+                              LearningRateScale(tensors: "blocks.0.attn.qkv.weight", factor: 0.5)])
+        let patchWeight = layout.tensor(named: "patch_emb.weight")!.range, patchBias = layout.tensor(named: "patch_emb.bias")!.range
+        let qkv = layout.tensor(named: "blocks.0.attn.qkv.weight")!.range
+        for i in patchWeight { #expect(abs((scaled[i] - start[i]) - 4 * (plain[i] - start[i])) < 1e-15) }
+        for i in qkv { #expect(abs((scaled[i] - start[i]) - 0.5 * (plain[i] - start[i])) < 1e-15) }
+        for i in patchBias { #expect(scaled[i] == start[i], "factor 0 freezes the tensor") }
+        #expect(!patchWeight.contains(where: { plain[$0] == start[$0] }), "the unscaled step moved the patch weights")
+        let untouched = Set(0..<layout.count).subtracting(patchWeight).subtracting(patchBias).subtracting(qkv)
+        #expect(untouched.allSatisfy { scaled[$0] == plain[$0] }, "every other tensor takes the same bytes")
+        #expect(!LearningRateScale(tensors: "blocks.1", factor: 2).names("blocks.10.ln1.weight"), "a prefix ends at a dot")
+        #expect(throws: TrainingError.self) { try run([LearningRateScale(tensors: "patch", factor: 2)]) }
+        #expect(throws: TrainingError.self) { try run([LearningRateScale(tensors: "head", factor: -1)]) }
+        #expect(throws: TrainingError.self) { try run([LearningRateScale(tensors: "head", factor: 2), LearningRateScale(tensors: "head", factor: 3)]) }
+        #expect(throws: TrainingError.self) { try LearningRateScale(parsing: "head") }
+        #expect(try LearningRateScale(parsing: "head.weight=0.25") == LearningRateScale(tensors: "head.weight", factor: 0.25))
+    }
     @Test func warmupStableDecayHoldsThePeakThenDecaysOverItsLastSteps() throws {
         // 10 warm-up steps, the peak to step 90, cosine to 10 % over steps 90…110.
         let wsd = LearningRateSchedule.warmupStableDecay(warmup: 10, total: 110, decay: 20, floor: 0.1)

@@ -79,9 +79,14 @@ public struct OptimizerConfig: Codable, Equatable, Sendable {
     public var beta1: Double
     public var beta2: Double
     public var epsilon: Double
+    /// Per-tensor factors on the learning rate (PyTorch's parameter groups); nil: every tensor at the base rate.
+    /// Saved with a run only when given, so runs without them keep their bytes.
+    public var learningRateScales: [LearningRateScale]?
 
     public init(kind: Kind, learningRate: Double, schedule: LearningRateSchedule = .constant, clipNorm: Double? = nil,
-                weightDecay: Double = 0, beta1: Double = 0.9, beta2: Double = 0.999, epsilon: Double = 1e-8) {
+                weightDecay: Double = 0, beta1: Double = 0.9, beta2: Double = 0.999, epsilon: Double = 1e-8,
+                learningRateScales: [LearningRateScale]? = nil) {
+        self.learningRateScales = learningRateScales
         self.kind = kind
         self.learningRate = learningRate
         self.schedule = schedule
@@ -100,6 +105,53 @@ public struct OptimizerConfig: Codable, Equatable, Sendable {
             throw TrainingError.invalid("AdamW needs a finite weight decay ≥ 0, betas in [0, 1) and a finite epsilon > 0")
         }
         try schedule.validate()
+        for (i, s) in (learningRateScales ?? []).enumerated() {
+            guard !s.tensors.isEmpty else { throw TrainingError.invalid("a learning-rate scale needs a tensor name") }
+            guard s.factor.isFinite, s.factor >= 0 else {
+                throw TrainingError.invalid("the learning-rate scale of '\(s.tensors)' must be finite and ≥ 0, not \(s.factor)")
+            }
+            if learningRateScales![..<i].contains(where: { $0.tensors == s.tensors }) {
+                throw TrainingError.invalid("the learning-rate scale of '\(s.tensors)' is given twice")
+            }
+        }
+    }
+}
+
+/// A factor on the learning rate of the tensors `tensors` names: a tensor's full name (`patch_emb.weight`) or a
+/// prefix that ends at a dot (`patch_emb`, `blocks.0`). A tensor several scales name takes the longest name's.
+public struct LearningRateScale: Codable, Equatable, Sendable {
+    public var tensors: String
+    public var factor: Double
+
+    public init(tensors: String, factor: Double) {
+        self.tensors = tensors
+        self.factor = factor
+    }
+
+    /// Parses `NAME=FACTOR`.
+    public init(parsing text: String) throws {
+        let parts = text.split(separator: "=", maxSplits: 1, omittingEmptySubsequences: false)
+        guard parts.count == 2, !parts[0].isEmpty, let factor = Double(parts[1]) else {
+            throw TrainingError.invalid("a learning-rate scale is NAME=FACTOR (e.g. patch_emb=2), not '\(text)'")
+        }
+        self.init(tensors: String(parts[0]), factor: factor)
+    }
+
+    /// Whether the scale applies to the tensor called `name`.
+    public func names(_ name: String) -> Bool { name == tensors || name.hasPrefix(tensors + ".") }
+
+    /// Each element's factor over θ of `layout` (1 where no scale names the tensor); throws when a scale names no
+    /// tensor.
+    static func factors(_ scales: [LearningRateScale], layout: ParameterLayout) throws -> [Double] {
+        for s in scales where !layout.tensors.contains(where: { s.names($0.name) }) {
+            throw TrainingError.invalid("the learning-rate scale '\(s.tensors)' names no tensor of the model (tensors are named like patch_emb.weight, blocks.0.attn.qkv.weight, head.weight)")
+        }
+        var factors = [Double](repeating: 1, count: layout.count)
+        for t in layout.tensors {
+            guard let s = scales.filter({ $0.names(t.name) }).max(by: { $0.tensors.count < $1.tensors.count }) else { continue }
+            for i in t.range { factors[i] = s.factor }
+        }
+        return factors
     }
 }
 
@@ -124,6 +176,8 @@ public struct Optimizer: Sendable {
     public private(set) var secondMoment: [Double]
     /// 1 where weight decay applies, 0 elsewhere.
     private let decayMask: [Double]
+    /// Each element's learning-rate factor (empty when the config has no scales).
+    private let rateFactors: [Double]
 
     public init(config: OptimizerConfig, layout: ParameterLayout) throws {
         try config.validate()
@@ -138,6 +192,7 @@ public struct Optimizer: Sendable {
             }
         }
         decayMask = mask
+        rateFactors = try config.learningRateScales.map { try LearningRateScale.factors($0, layout: layout) } ?? []
     }
 
     /// Restores moments and step count saved by `state`; throws when sizes disagree.
@@ -174,14 +229,16 @@ public struct Optimizer: Sendable {
         // the bounds are proven once here instead of per element.
         switch config.kind {
         case .sgd:
-            theta.withUnsafeMutableBufferPointer { t in gradient.withUnsafeBufferPointer { gp in
+            theta.withUnsafeMutableBufferPointer { t in gradient.withUnsafeBufferPointer { gp in rateFactors.withUnsafeBufferPointer { f in
                 let t = t.baseAddress!, gp = gp.baseAddress!
+                let f = f.isEmpty ? nil : f.baseAddress  // an empty array's buffer may still have an address
                 Parallel.forEach(tiles, threads: threads) { k in
-                    for i in tile(k) { t[i] -= lr * scale * gp[i] }
+                    for i in tile(k) { t[i] -= (f == nil ? lr : lr * f![i]) * scale * gp[i] }
                 }
-            } }
+            } } }
         case .adamw:
-            precondition(firstMoment.count == n && secondMoment.count == n && (decayMask.isEmpty || decayMask.count == n),
+            precondition(firstMoment.count == n && secondMoment.count == n && (decayMask.isEmpty || decayMask.count == n)
+                         && (rateFactors.isEmpty || rateFactors.count == n),
                          "optimizer state and θ sizes differ (internal error)")
             let b1 = config.beta1, b2 = config.beta2
             let c1 = 1 - pow(b1, Double(step)), c2 = 1 - pow(b2, Double(step))
@@ -189,18 +246,19 @@ public struct Optimizer: Sendable {
             let decays = !decayMask.isEmpty
             theta.withUnsafeMutableBufferPointer { t in gradient.withUnsafeBufferPointer { gp in
                 firstMoment.withUnsafeMutableBufferPointer { m in secondMoment.withUnsafeMutableBufferPointer { v in
-                    decayMask.withUnsafeBufferPointer { mask in
+                    decayMask.withUnsafeBufferPointer { mask in rateFactors.withUnsafeBufferPointer { f in
                         let t = t.baseAddress!, gp = gp.baseAddress!, m = m.baseAddress!, v = v.baseAddress!, mask = mask.baseAddress
+                        let f = f.isEmpty ? nil : f.baseAddress
                         Parallel.forEach(tiles, threads: threads) { k in
                             for i in tile(k) {
                                 let g = scale * gp[i]
                                 m[i] = b1 * m[i] + (1 - b1) * g
                                 v[i] = b2 * v[i] + (1 - b2) * g * g
                                 let update = (m[i] / c1) / ((v[i] / c2).squareRoot() + eps)
-                                t[i] -= lr * (update + (decays ? wd * mask![i] * t[i] : 0))
+                                t[i] -= (f == nil ? lr : lr * f![i]) * (update + (decays ? wd * mask![i] * t[i] : 0))
                             }
                         }
-                    }
+                    } }
                 } }
             } }
         }
@@ -228,14 +286,16 @@ extension OptimizerConfig {
     /// A training run's optimizer over `steps` steps with the schedule `shape` (warm-ups of `warmup` steps, decays
     /// to 10 %; `wsd` decays over the last `decaySteps`, by default a fifth of the run); validated.
     public static func training(_ kind: Kind, learningRate: Double, schedule shape: ScheduleShape, warmup: Int, decaySteps: Int? = nil,
-                                steps: Int, clipNorm: Double?, weightDecay: Double) throws -> OptimizerConfig {
+                                steps: Int, clipNorm: Double?, weightDecay: Double,
+                                learningRateScales: [LearningRateScale]? = nil) throws -> OptimizerConfig {
         let schedule: LearningRateSchedule
         switch shape {
         case .constant: schedule = .constant
         case .cosine: schedule = .warmupCosine(warmup: warmup, total: steps, floor: 0.1)
         case .wsd: schedule = .warmupStableDecay(warmup: warmup, total: steps, decay: decaySteps ?? max(1, steps / 5), floor: 0.1)
         }
-        let config = OptimizerConfig(kind: kind, learningRate: learningRate, schedule: schedule, clipNorm: clipNorm, weightDecay: weightDecay)
+        let config = OptimizerConfig(kind: kind, learningRate: learningRate, schedule: schedule, clipNorm: clipNorm, weightDecay: weightDecay,
+                                     learningRateScales: learningRateScales)
         try config.validate()
         return config
     }
