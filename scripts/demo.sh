@@ -8,7 +8,8 @@
 # On 2 idle cores with the release build made: 16.3 minutes (notebook 03 §2w: data 0.7, pretraining 12.1 at 135
 # steps/s, everything after it 3.4); on a slower machine of the same kind 20.4 minutes, 14.6 of them pretraining at
 # 111 steps/s (notebook 04 §5; 25 minutes and 19.9 before stop 21's faster step), and from a fresh clone at stop 22
-# 24.5 minutes with the release build, 16.1 of them pretraining at 98 steps/s (notebook 03 §2za). The DEMO_* variables scale it
+# 24.5 minutes with the release build, 16.1 of them pretraining at 98 steps/s (notebook 03 §2za), at stop 23 22.7 and
+# 14.9 at 109 steps/s (§2zc). The DEMO_* variables scale it
 # (DEMO_PRETRAIN_STEPS=50 for a smoke test).
 # `make paper` (scripts/paper.sh) runs the long version through this script.
 set -euo pipefail
