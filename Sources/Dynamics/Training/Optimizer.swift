@@ -229,6 +229,7 @@ public struct Optimizer: Sendable {
         // the bounds are proven once here instead of per element.
         switch config.kind {
         case .sgd:
+            precondition(rateFactors.isEmpty || rateFactors.count == n, "learning-rate factors and θ sizes differ (internal error)")
             theta.withUnsafeMutableBufferPointer { t in gradient.withUnsafeBufferPointer { gp in rateFactors.withUnsafeBufferPointer { f in
                 let t = t.baseAddress!, gp = gp.baseAddress!
                 let f = f.isEmpty ? nil : f.baseAddress  // an empty array's buffer may still have an address
