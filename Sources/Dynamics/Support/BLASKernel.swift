@@ -59,7 +59,8 @@ public enum BLASKernel {
             setenv(variable, pinned, 1)
             reload = !isPinned  // a Haswell-class processor already runs the pinned kernel
         }
-        if getenv(threadTimeoutVariable) == nil {
+        let setsTimeout = getenv(threadTimeoutVariable) == nil
+        if setsTimeout {
             setenv(threadTimeoutVariable, threadTimeout, 1)
             reload = true
         }
@@ -67,6 +68,6 @@ public enum BLASKernel {
         execv("/proc/self/exe", CommandLine.unsafeArgv)
         // execv returns only on failure: go on with what OpenBLAS chose, and say so.
         FileHandle.standardError.write(Data("warning: could not execute the program again with \(variable)=\(pinned) and \(threadTimeoutVariable)=\(threadTimeout) (errno \(errno)); OpenBLAS runs its \(current) kernel, whose bytes may differ from the pinned kernel's\n".utf8))
-        unsetenv(threadTimeoutVariable)
+        if setsTimeout { unsetenv(threadTimeoutVariable) }  // OpenBLAS loaded without it; a user's own value stays
     }
 }
