@@ -217,7 +217,7 @@ struct CommonTrainingOptions: ParsableArguments {
         guard !lrScale.isEmpty else { return nil }
         do {
             let scales = try lrScale.map { try LearningRateScale(parsing: $0) }
-            try OptimizerConfig(kind: optimizer, learningRate: 0, learningRateScales: scales).validate()
+            try LearningRateScale.validate(scales)
             return scales
         } catch let problem as TrainingError { throw ValidationError("--lr-scale: \(problem)") }
     }

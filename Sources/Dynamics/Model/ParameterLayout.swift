@@ -68,4 +68,14 @@ public struct ParameterLayout: Sendable {
 
     /// The tensor called `name`, if any.
     public func tensor(named name: String) -> ParameterTensor? { tensors.first { $0.name == name } }
+
+    /// One value per element of θ: `value(t)` at every element of tensor `t` (per-tensor optimizer settings).
+    public func perElement(_ value: (ParameterTensor) -> Double) -> [Double] {
+        var values = [Double](repeating: 0, count: count)
+        for t in tensors {
+            let v = value(t)
+            for i in t.range { values[i] = v }
+        }
+        return values
+    }
 }

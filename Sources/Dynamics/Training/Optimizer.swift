@@ -105,15 +105,7 @@ public struct OptimizerConfig: Codable, Equatable, Sendable {
             throw TrainingError.invalid("AdamW needs a finite weight decay ≥ 0, betas in [0, 1) and a finite epsilon > 0")
         }
         try schedule.validate()
-        for (i, s) in (learningRateScales ?? []).enumerated() {
-            guard !s.tensors.isEmpty else { throw TrainingError.invalid("a learning-rate scale needs a tensor name") }
-            guard s.factor.isFinite, s.factor >= 0 else {
-                throw TrainingError.invalid("the learning-rate scale of '\(s.tensors)' must be finite and ≥ 0, not \(s.factor)")
-            }
-            if learningRateScales![..<i].contains(where: { $0.tensors == s.tensors }) {
-                throw TrainingError.invalid("the learning-rate scale of '\(s.tensors)' is given twice")
-            }
-        }
+        try LearningRateScale.validate(learningRateScales ?? [])
     }
 }
 
@@ -137,6 +129,19 @@ public struct LearningRateScale: Codable, Equatable, Sendable {
         self.init(tensors: String(parts[0]), factor: factor)
     }
 
+    /// Throws unless every scale names something, has a finite factor ≥ 0, and no name is given twice.
+    public static func validate(_ scales: [LearningRateScale]) throws {
+        for (i, s) in scales.enumerated() {
+            guard !s.tensors.isEmpty else { throw TrainingError.invalid("a learning-rate scale needs a tensor name") }
+            guard s.factor.isFinite, s.factor >= 0 else {
+                throw TrainingError.invalid("the learning-rate scale of '\(s.tensors)' must be finite and ≥ 0, not \(s.factor)")
+            }
+            if scales[..<i].contains(where: { $0.tensors == s.tensors }) {
+                throw TrainingError.invalid("the learning-rate scale of '\(s.tensors)' is given twice")
+            }
+        }
+    }
+
     /// Whether the scale applies to the tensor called `name`.
     public func names(_ name: String) -> Bool { name == tensors || name.hasPrefix(tensors + ".") }
 
@@ -146,12 +151,9 @@ public struct LearningRateScale: Codable, Equatable, Sendable {
         for s in scales where !layout.tensors.contains(where: { s.names($0.name) }) {
             throw TrainingError.invalid("the learning-rate scale '\(s.tensors)' names no tensor of the model (tensors are named like patch_emb.weight, blocks.0.attn.qkv.weight, head.weight)")
         }
-        var factors = [Double](repeating: 1, count: layout.count)
-        for t in layout.tensors {
-            guard let s = scales.filter({ $0.names(t.name) }).max(by: { $0.tensors.count < $1.tensors.count }) else { continue }
-            for i in t.range { factors[i] = s.factor }
+        return layout.perElement { t in
+            scales.filter { $0.names(t.name) }.max { $0.tensors.count < $1.tensors.count }?.factor ?? 1
         }
-        return factors
     }
 }
 
@@ -185,13 +187,9 @@ public struct Optimizer: Sendable {
         let n = config.kind == .adamw ? layout.count : 0
         firstMoment = [Double](repeating: 0, count: n)
         secondMoment = [Double](repeating: 0, count: n)
-        var mask = [Double](repeating: 0, count: config.kind == .adamw && config.weightDecay > 0 ? layout.count : 0)
-        if !mask.isEmpty {
-            for t in layout.tensors where t.shape.count == 2 && !t.name.hasPrefix("tok_emb") && !t.name.hasPrefix("pos_emb") {
-                for i in t.range { mask[i] = 1 }
-            }
-        }
-        decayMask = mask
+        decayMask = config.kind == .adamw && config.weightDecay > 0
+            ? layout.perElement { t in t.shape.count == 2 && !t.name.hasPrefix("tok_emb") && !t.name.hasPrefix("pos_emb") ? 1 : 0 }
+            : []
         rateFactors = try config.learningRateScales.map { try LearningRateScale.factors($0, layout: layout) } ?? []
     }
 
