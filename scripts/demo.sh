@@ -9,7 +9,7 @@
 # steps/s, everything after it 3.4); on a slower machine of the same kind 20.4 minutes, 14.6 of them pretraining at
 # 111 steps/s (notebook 04 §5; 25 minutes and 19.9 before stop 21's faster step), and from a fresh clone at stop 22
 # 24.5 minutes with the release build, 16.1 of them pretraining at 98 steps/s (notebook 03 §2za), at stop 23 22.7 and
-# 14.9 at 109 steps/s (§2zc). The DEMO_* variables scale it
+# 14.9 at 109 steps/s (§2zc), at stop 24 20.1 and 13.4 at 122 steps/s (§2zd). The DEMO_* variables scale it
 # (DEMO_PRETRAIN_STEPS=50 for a smoke test).
 # `make paper` (scripts/paper.sh) runs the long version through this script.
 set -euo pipefail
